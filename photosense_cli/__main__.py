@@ -1,0 +1,3 @@
+from photosense_cli.cli import main
+
+main()

@@ -1,0 +1,143 @@
+"""An in-memory engine that behaves like a Rekognition collection, for tests and benchmarks.
+
+It "sees" solid squares drawn in the palette colours below: a square of face
+colour k is a face of identity k, a square of text colour k is a block whose
+lines come from `texts[k]`. Because it decodes the real bytes it is sent, it
+catches what the importer got wrong (orientation, format, size).
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import threading
+import time
+from collections import Counter
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+from PIL import Image
+
+from photosense_cli.engines.base import KnownFace, Match, Face, TextLine, Usage, TEXT_MIN_CONFIDENCE
+from photosense_cli.engines.timing import timed
+
+FACE_COLOURS = [
+    (255, 0, 0), (0, 200, 0), (0, 0, 255), (255, 255, 0), (255, 0, 255), (0, 255, 255),
+    (128, 0, 0), (0, 100, 0), (0, 0, 128), (128, 128, 0), (128, 0, 128), (0, 128, 128),
+]
+TEXT_COLOURS = [(255, 128, 0), (128, 0, 255), (0, 128, 255), (255, 0, 128)]
+_PALETTE = np.array(FACE_COLOURS + TEXT_COLOURS, dtype=np.int32)
+
+
+class FakeEngine:
+    name = "fake"
+    min_side = 80
+
+    def __init__(self, texts: dict[int, list[str]] | None = None, latency: float = 0.0):
+        self.texts = texts or {}
+        self.latency = latency
+        # identity pairs that "look alike": {(a, b): similarity}
+        self.similar: dict[tuple[int, int], float] = {}
+        self.faces: dict[str, tuple[int, str]] = {}  # face_id -> (identity, external_id)
+        self.calls: Counter = Counter()
+        self.before_call: Callable[[str], None] | None = None  # fault injection for tests
+        self.collection_id: str | None = None
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    # -- the protocol -----------------------------------------------------
+
+    def open_collection(self, collection_id: str, known: Iterable[KnownFace]) -> None:
+        self.collection_id = collection_id
+
+    def index_faces(self, image: bytes, external_id: str, usage: Usage) -> list[Face]:
+        with timed(usage, "IndexFaces"):
+            self._call("IndexFaces")
+            out = []
+            for colour, box in self._squares(image):
+                if colour >= len(FACE_COLOURS):
+                    continue
+                with self._lock:
+                    face_id = f"face-{next(self._ids):06d}"
+                    self.faces[face_id] = (colour, external_id)
+                out.append(Face(face_id, box, 99.9))
+            return out
+
+    def detect_text(self, image: bytes, usage: Usage) -> list[TextLine]:
+        with timed(usage, "DetectText"):
+            self._call("DetectText")
+            lines = []
+            for colour, box in self._squares(image):
+                block = colour - len(FACE_COLOURS)
+                for text in self.texts.get(block, []) if block >= 0 else []:
+                    lines.append(TextLine(text, 99.0, box))
+            return [ln for ln in lines if ln.confidence > TEXT_MIN_CONFIDENCE]
+
+    def search_faces(self, face_id: str, threshold: float, usage: Usage) -> list[Match]:
+        with timed(usage, "SearchFaces"):
+            self._call("SearchFaces")
+            with self._lock:
+                identity = self.faces[face_id][0]
+                found = [
+                    Match(other, sim)
+                    for other, (ident, _) in self.faces.items()
+                    if other != face_id and (sim := self.similarity(identity, ident)) >= threshold
+                ]
+            return sorted(found, key=lambda m: -m.similarity)
+
+    def delete_faces(self, face_ids: list[str]) -> None:
+        self._call("DeleteFaces")
+        with self._lock:
+            for face_id in face_ids:
+                self.faces.pop(face_id, None)
+
+    def list_faces(self) -> Iterator[tuple[str, str]]:
+        self._call("ListFaces")
+        with self._lock:
+            return iter([(fid, ext) for fid, (_, ext) in self.faces.items()])
+
+    # -- helpers ----------------------------------------------------------
+
+    def similarity(self, a: int, b: int) -> float:
+        if a == b:
+            return 99.0
+        return self.similar.get((min(a, b), max(a, b)), 0.0)
+
+    def _call(self, operation: str) -> None:
+        with self._lock:
+            self.calls[operation] += 1
+        if self.before_call:
+            self.before_call(operation)
+        if self.latency:
+            time.sleep(self.latency)
+
+    @staticmethod
+    def _squares(image: bytes) -> list[tuple[int, tuple[float, float, float, float]]]:
+        img = Image.open(io.BytesIO(image))
+        img.draft("RGB", (256, 256))
+        img = img.convert("RGB")
+        img.thumbnail((256, 256), Image.Resampling.NEAREST)
+        pixels = np.asarray(img, dtype=np.int32)
+        h, w, _ = pixels.shape
+        dist = ((pixels[:, :, None, :] - _PALETTE[None, None, :, :]) ** 2).sum(-1)
+        nearest = dist.argmin(-1)
+        close = dist.min(-1) < 45**2
+        found = []
+        for colour in np.unique(nearest[close]):
+            ys, xs = np.nonzero(close & (nearest == colour))
+            if len(xs) < 9:  # JPEG fringes, not a square
+                continue
+            x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+            found.append((int(colour), (x0 / w, y0 / h, (x1 - x0) / w, (y1 - y0) / h)))
+        return found
+
+
+def draw_photo(size=(640, 480), faces=(), texts=(), background=(235, 235, 235)) -> Image.Image:
+    """A test photo: faces = [(identity, (left, top, width, height))] in 0-1 units; texts likewise."""
+    img = Image.new("RGB", size, background)
+    w, h = size
+    for palette, items in ((FACE_COLOURS, faces), (TEXT_COLOURS, texts)):
+        for k, (left, top, bw, bh) in items:
+            block = Image.new("RGB", (max(1, round(bw * w)), max(1, round(bh * h))), palette[k])
+            img.paste(block, (round(left * w), round(top * h)))
+    return img

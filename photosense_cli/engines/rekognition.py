@@ -1,0 +1,147 @@
+"""Amazon Rekognition, as the original PhotoSense design used it.
+
+IndexFaces into one collection per library, DetectText keeping LINE detections
+above 80, SearchFaces at 90 % to cluster. Image bytes travel in the request, so
+Rekognition never needs access to the user's storage.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from photosense_cli.engines.base import (
+    TEXT_MIN_CONFIDENCE, Face, KnownFace, Match, TextLine, Usage,
+)
+from photosense_cli.engines.timing import timed
+from photosense_cli.errors import BadImage, EngineError
+
+# Errors that will fail every photo the same way: stop the run instead of reporting each file.
+_FATAL = {
+    "AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException",
+    "ExpiredTokenException", "ExpiredToken", "ResourceNotFoundException",
+    "InvalidClientTokenId",
+}
+
+
+def aws_credentials_available(profile: str | None = None) -> bool:
+    try:
+        return boto3.Session(profile_name=profile).get_credentials() is not None
+    except botocore.exceptions.BotoCoreError:
+        return False
+
+
+def make_client(profile: str | None, region: str | None, workers: int):
+    try:
+        session = boto3.Session(profile_name=profile, region_name=region)
+    except botocore.exceptions.ProfileNotFound as e:
+        raise EngineError(str(e)) from None
+    if session.get_credentials() is None:
+        raise EngineError(
+            "no AWS credentials: run 'aws configure' (or set AWS_PROFILE), "
+            "or use the offline engine with --engine local"
+        )
+    config = botocore.config.Config(
+        retries={"mode": "adaptive", "max_attempts": 10},  # absorbs throttling
+        max_pool_connections=max(10, workers * 2),
+    )
+    try:
+        # The endpoint comes from the standard configuration (AWS_ENDPOINT_URL_REKOGNITION).
+        return session.client("rekognition", config=config)
+    except botocore.exceptions.NoRegionError:
+        raise EngineError("no AWS region: pass --region or set AWS_REGION") from None
+
+
+class RekognitionEngine:
+    name = "rekognition"
+    min_side = 80
+
+    def __init__(self, client, collection_id: str | None = None):
+        self.client = client
+        self.collection_id = collection_id
+
+    def open_collection(self, collection_id: str, known: Iterable[KnownFace]) -> None:
+        self.collection_id = collection_id
+        try:
+            self.client.create_collection(CollectionId=collection_id)
+        except botocore.exceptions.ClientError as e:
+            if _code(e) != "ResourceAlreadyExistsException":
+                raise _translate(e) from None
+        except botocore.exceptions.BotoCoreError as e:
+            raise EngineError(f"Rekognition: {e}") from None
+
+    def index_faces(self, image: bytes, external_id: str, usage: Usage) -> list[Face]:
+        resp = self._call(usage, "IndexFaces", self.client.index_faces,
+                          CollectionId=self.collection_id, Image={"Bytes": image},
+                          ExternalImageId=external_id, DetectionAttributes=["DEFAULT"],
+                          QualityFilter="AUTO")
+        return [
+            Face(r["Face"]["FaceId"], _box(r["Face"]["BoundingBox"]), r["Face"]["Confidence"])
+            for r in resp.get("FaceRecords", [])
+        ]
+
+    def detect_text(self, image: bytes, usage: Usage) -> list[TextLine]:
+        resp = self._call(usage, "DetectText", self.client.detect_text, Image={"Bytes": image})
+        return [
+            TextLine(d["DetectedText"], d["Confidence"], _box(d["Geometry"]["BoundingBox"]))
+            for d in resp.get("TextDetections", [])
+            if d["Type"] == "LINE" and d["Confidence"] > TEXT_MIN_CONFIDENCE
+        ]
+
+    def search_faces(self, face_id: str, threshold: float, usage: Usage) -> list[Match]:
+        resp = self._call(usage, "SearchFaces", self.client.search_faces,
+                          CollectionId=self.collection_id, FaceId=face_id,
+                          FaceMatchThreshold=threshold, MaxFaces=100)
+        return [
+            Match(m["Face"]["FaceId"], m["Similarity"])
+            for m in resp.get("FaceMatches", [])
+            if m["Face"]["FaceId"] != face_id
+        ]
+
+    def delete_faces(self, face_ids: list[str]) -> None:
+        for i in range(0, len(face_ids), 4096):  # the API's batch limit
+            self._call(None, "DeleteFaces", self.client.delete_faces,
+                       CollectionId=self.collection_id, FaceIds=face_ids[i : i + 4096])
+
+    def list_faces(self) -> Iterator[tuple[str, str]]:
+        paginator = self.client.get_paginator("list_faces")
+        try:
+            for page in paginator.paginate(CollectionId=self.collection_id, MaxResults=4096):
+                for face in page.get("Faces", []):
+                    yield face["FaceId"], face.get("ExternalImageId", "")
+        except botocore.exceptions.ClientError as e:
+            raise _translate(e) from None
+
+    def _call(self, usage: Usage | None, operation: str, method, **params):
+        try:
+            if usage is None:
+                return method(**params)
+            with timed(usage, operation):
+                return method(**params)
+        except botocore.exceptions.ClientError as e:
+            raise _translate(e) from None
+        except (botocore.exceptions.EndpointConnectionError,
+                botocore.exceptions.NoCredentialsError) as e:
+            raise EngineError(f"Rekognition: {e}") from None
+
+
+def _code(e: botocore.exceptions.ClientError) -> str:
+    return e.response.get("Error", {}).get("Code", "")
+
+
+def _translate(e: botocore.exceptions.ClientError) -> Exception:
+    code, message = _code(e), e.response.get("Error", {}).get("Message", "")
+    if code in _FATAL:
+        return EngineError(f"Rekognition refused the request ({code}): {message}")
+    return BadImage(f"Rekognition {code}: {message}")
+
+
+def _box(b: dict) -> tuple[float, float, float, float]:
+    # Rekognition may return boxes slightly outside the image; clamp to the photo.
+    left, top = max(0.0, b.get("Left", 0.0)), max(0.0, b.get("Top", 0.0))
+    width = min(b.get("Width", 0.0), 1.0 - left)
+    height = min(b.get("Height", 0.0), 1.0 - top)
+    return (left, top, width, height)

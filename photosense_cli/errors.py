@@ -1,0 +1,39 @@
+"""Errors the CLI turns into one line on stderr and an exit code.
+
+Exit codes: 0 success, 1 partial failure (some files failed, or a search found
+nothing, like grep), 2 usage or fatal error.
+"""
+
+
+class PhotosenseError(Exception):
+    """A failure the user can act on; the message is shown as is."""
+
+    exit_code = 2
+
+
+class LibraryBusy(PhotosenseError):
+    """Another import holds the library's lock."""
+
+
+class EngineError(PhotosenseError):
+    """The engine cannot be used: no credentials, not installed, wrong engine."""
+
+
+class NotFound(PhotosenseError):
+    """A person, face or photo named on the command line does not exist."""
+
+
+class Ambiguous(PhotosenseError):
+    """A name matches more than one person."""
+
+
+class NothingToUndo(PhotosenseError):
+    pass
+
+
+class BadImage(Exception):
+    """One file cannot be analysed; the run reports it and goes on."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason

@@ -1,0 +1,202 @@
+"""Images: recognise by content, decode, orient, and prepare bytes for an engine.
+
+Rekognition takes JPEG or PNG bytes of at most 5 MB, at least 80 px a side.
+Everything else (HEIC, WebP, TIFF, BMP, GIF, CMYK, 16-bit, alpha) becomes an
+RGB JPEG here, upright as the photo is displayed, so that face boxes from any
+engine are relative to what the user sees.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from photosense_cli.errors import BadImage
+
+try:  # iPhone photos; a declared dependency, but keep decoding others if it is broken.
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+except ImportError:  # pragma: no cover
+    pillow_heif = None
+
+# Rekognition finds faces down to about 40x40 px in a 1920x1080 image; scaling
+# the long side to 1920 keeps those faces findable while keeping a typical
+# JPEG at 0.3-1.5 MB, far under the 5 MB request limit.
+LONG_SIDE = 1920
+MAX_BYTES = 5 * 1024 * 1024
+MIN_SIDE = 80
+
+IMAGE_SUFFIXES = {
+    ".jpg", ".jpeg", ".jpe", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp",
+    ".heic", ".heif", ".hif", ".avif",
+}
+
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
+
+
+def sniff(head: bytes) -> str | None:
+    """The image format named by a file's first bytes, or None: content decides, not the name."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if head.startswith(b"BM"):
+        return "BMP"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "TIFF"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return "AVIF" if head[8:12] in (b"avif", b"avis") else "HEIF"
+    return None
+
+
+@dataclass
+class Prepared:
+    """One photo ready for an engine."""
+
+    data: bytes  # JPEG (or the untouched original JPEG) to send
+    width: int  # of the displayed (upright) photo
+    height: int
+    format: str
+    taken_at: str | None
+
+
+def open_image(data: bytes) -> Image.Image:
+    """Decode with Pillow's decompression-bomb guard on; any failure is a BadImage."""
+    try:
+        with warnings.catch_warnings():
+            # Between 89 and 179 Mpx Pillow only warns: real cameras go there, so decode.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as e:
+        raise BadImage(f"too large to decode safely ({e})") from None
+    except UnidentifiedImageError:
+        raise BadImage("not an image Pillow can read") from None
+    except Exception as e:  # Pillow raises many types for corrupt headers
+        raise BadImage(f"cannot decode: {e}") from None
+
+
+def taken_at(img: Image.Image) -> str | None:
+    """DateTimeOriginal, else DateTime, as ISO 8601 (local time as the camera wrote it)."""
+    try:
+        exif = img.getexif()
+        raw = exif.get_ifd(0x8769).get(0x9003) or exif.get(0x0132)
+    except Exception:
+        return None
+    if not raw:
+        return None
+    try:
+        return dt.datetime.strptime(str(raw).strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S").isoformat()
+    except ValueError:
+        return None
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any mode to 8-bit RGB; transparency goes onto white, 16-bit is scaled, not clipped."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        scale = 1 / 256 if img.mode.startswith("I;16") or img.getextrema()[1] > 255 else 1
+        img = img.convert("I").point(lambda v: v * scale).convert("L")
+    elif img.mode == "F":
+        img = img.point(lambda v: v * 255).convert("L")
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa"):
+        img = img.convert("RGBA")
+        background = Image.new("RGB", img.size, (255, 255, 255))
+        background.paste(img, mask=img.getchannel("A"))
+        return background
+    return img if img.mode == "RGB" else img.convert("RGB")
+
+
+def decode_upright(data: bytes, long_side: int | None = None) -> tuple[Image.Image, str, str | None]:
+    """Decode, apply EXIF orientation, and downscale so the long side is at most long_side."""
+    img = open_image(data)
+    fmt = img.format or "?"
+    when = taken_at(img)
+    try:
+        if long_side and fmt == "JPEG":
+            img.draft("RGB", (long_side, long_side))  # DCT scaling: decode big JPEGs at a fraction
+        img = ImageOps.exif_transpose(img)
+        img.load()
+        img = to_rgb(img)
+    except BadImage:
+        raise
+    except Exception as e:
+        raise BadImage(f"cannot decode: {e}") from None
+    if long_side and max(img.size) > long_side:
+        img.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
+    return img, fmt, when
+
+
+def prepare(data: bytes, min_side: int = MIN_SIDE, long_side: int = LONG_SIDE) -> Prepared:
+    """Bytes an engine accepts, for any image we can decode."""
+    header = open_image(data)
+    fmt = header.format or "?"
+    width, height = header.size
+    orientation = header.getexif().get(0x0112, 1) if fmt in ("JPEG", "TIFF", "WEBP", "PNG") else 1
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    if min(width, height) < min_side:
+        raise BadImage(f"image is {width}x{height} px; faces and text need at least {min_side} px a side")
+    # The common case: an upright, RGB, small-enough JPEG goes out untouched (read once, sent as is).
+    if (fmt == "JPEG" and orientation == 1 and header.mode in ("RGB", "L")
+            and max(width, height) <= long_side and len(data) <= MAX_BYTES):
+        return Prepared(data, width, height, fmt, taken_at(header))
+    img, fmt, when = decode_upright(data, long_side)
+    return Prepared(encode_jpeg(img), width, height, fmt, when)
+
+
+def encode_jpeg(img: Image.Image) -> bytes:
+    for quality in (90, 80, 70, 60):
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=quality)
+        if buf.tell() <= MAX_BYTES:
+            return buf.getvalue()
+    raise BadImage("cannot encode under the engine's 5 MB limit")
+
+
+def face_crop(img: Image.Image, box: tuple[float, float, float, float],
+              margin: float = 0.25, size: int = 160) -> Image.Image:
+    """A square crop around a face box (normalised to the upright photo), with a margin.
+
+    The command-line form of the original design's avatar: centred on the box,
+    zoomed so the larger side of the box fills the crop.
+    """
+    left, top, width, height = box
+    w, h = img.size
+    side = max(width * w, height * h) * (1 + 2 * margin)
+    cx, cy = (left + width / 2) * w, (top + height / 2) * h
+    x0, y0 = cx - side / 2, cy - side / 2
+    crop = img.crop((round(x0), round(y0), round(x0 + side), round(y0 + side)))
+    return crop.resize((size, size), Image.Resampling.LANCZOS)
+
+
+def avatar_alignment(box: tuple[float, float, float, float]) -> dict:
+    """The original design's avatar transform: centre in -1..1 space and zoom."""
+    left, top, width, height = box
+    return {
+        "center": ((left + width / 2) * 2 - 1, (top + height / 2) * 2 - 1),
+        "zoom": 1 / max(width, height),
+    }
+
+
+def contact_sheet(crops: list[Image.Image], columns: int = 6, gap: int = 4) -> Image.Image:
+    """Crops of one size laid out in a grid on white."""
+    if not crops:
+        raise ValueError("no crops")
+    size = crops[0].size[0]
+    rows = (len(crops) + columns - 1) // columns
+    cols = min(columns, len(crops))
+    sheet = Image.new("RGB", (cols * (size + gap) + gap, rows * (size + gap) + gap), "white")
+    for i, crop in enumerate(crops):
+        r, c = divmod(i, columns)
+        sheet.paste(crop, (gap + c * (size + gap), gap + r * (size + gap)))
+    return sheet
