@@ -234,7 +234,8 @@ class Catalogue:
     def start_run(self, command: str) -> tuple[int, bool]:
         """Record a run; also say whether an earlier run died before finishing."""
         with self.transaction():
-            crashed = bool(self.scalar("SELECT count(*) FROM runs WHERE status = 'running'"))
+            crashed = bool(self.scalar(
+                "SELECT count(*) FROM runs WHERE status IN ('running', 'interrupted')"))
             cur = self.conn.execute(
                 "INSERT INTO runs(command, pid, started_at) VALUES (?, ?, ?)",
                 (command, os.getpid(), now()),
@@ -244,7 +245,8 @@ class Catalogue:
     def mark_recovered(self, run_id: int) -> None:
         with self.transaction():
             self.conn.execute(
-                "UPDATE runs SET status = 'crashed' WHERE status = 'running' AND id != ?", (run_id,)
+                "UPDATE runs SET status = 'recovered' WHERE status IN ('running', 'interrupted') "
+                "AND id != ?", (run_id,)
             )
 
     def finish_run(self, run_id: int, status: str, summary: dict) -> None:

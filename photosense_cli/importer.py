@@ -71,7 +71,7 @@ class Summary:
 
     def fail(self, path: str, reason: str) -> dict:
         self.failed += 1
-        error = {"path": path, "reason": reason}
+        error = {"path": text_path(path), "reason": reason}
         self.errors.append(error)
         return error
 
@@ -92,6 +92,11 @@ class Summary:
             "seconds": round(self.seconds, 3),
             "errors": self.errors,
         }
+
+
+def text_path(path: str) -> str:
+    """A path that JSON and SQLite can hold: bytes that are not UTF-8 become \\xNN escapes."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 # -- scanning ---------------------------------------------------------------

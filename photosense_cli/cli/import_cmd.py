@@ -56,7 +56,7 @@ def import_command(
 
     def on_notice(message):
         if not quiet:
-            progress.console.print(message, markup=False)
+            progress.console.print(message, markup=False, highlight=False, soft_wrap=True)
 
     with progress:
         summary = import_photos(library_path(library), req, on_notice=on_notice,

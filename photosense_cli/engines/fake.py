@@ -40,6 +40,7 @@ class FakeEngine:
         self.similar: dict[tuple[int, int], float] = {}
         self.faces: dict[str, tuple[int, str]] = {}  # face_id -> (identity, external_id)
         self.calls: Counter = Counter()
+        self.received: list[tuple[str, tuple[int, int], int]] = []  # (format, size, bytes) sent
         self.before_call: Callable[[str], None] | None = None  # fault injection for tests
         self.collection_id: str | None = None
         self._ids = itertools.count(1)
@@ -53,6 +54,9 @@ class FakeEngine:
     def index_faces(self, image: bytes, external_id: str, usage: Usage) -> list[Face]:
         with timed(usage, "IndexFaces"):
             self._call("IndexFaces")
+            sent = Image.open(io.BytesIO(image))
+            with self._lock:
+                self.received.append((sent.format, sent.size, len(image)))
             out = []
             for colour, box in self._squares(image):
                 if colour >= len(FACE_COLOURS):

@@ -1,0 +1,79 @@
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from photosense_cli import engines
+from photosense_cli.cli import app
+from photosense_cli.engines.fake import FakeEngine, draw_photo
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"test photos not found at {SHARED}")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch, tmp_path):
+    """No test sees the user's library, AWS configuration or engine choice."""
+    monkeypatch.setenv("PHOTOSENSE_LIBRARY", str(tmp_path / "default-library.db"))
+    for var in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                "PHOTOSENSE_ENGINE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    engine = FakeEngine(texts={0: ["Quarterly whiteboard: ship the café menu"],
+                               1: ["EXIT"], 2: ["Palais du LOUVRE"]})
+    monkeypatch.setitem(engines.FACTORIES, "fake", lambda **kw: engine)
+    return engine
+
+
+@pytest.fixture
+def library(tmp_path) -> Path:
+    return tmp_path / "lib" / "library.db"
+
+
+class Cli:
+    """Runs photosense in-process against one library."""
+
+    def __init__(self, library: Path):
+        self.library = library
+        self.runner = CliRunner()
+
+    def __call__(self, *args, code: int | None = 0):
+        result = self.runner.invoke(app, [*map(str, args), "--library", str(self.library)])
+        if code is not None:
+            assert result.exit_code == code, (result.exit_code, result.output, result.exception)
+        return result
+
+    def json(self, *args, code: int | None = 0):
+        return json.loads(self(*args, "--json", code=code).stdout)
+
+    def import_(self, *paths, code: int | None = 0, extra=()):
+        return self.json("import", *paths, "--engine", "fake", "--workers", "4", *extra, code=code)
+
+
+@pytest.fixture
+def cli(library, fake) -> Cli:
+    return Cli(library)
+
+
+def save(path: Path, image, **kw) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, **kw)
+    return path
+
+
+def photo(path: Path, faces=(), texts=(), size=(640, 480), **kw) -> Path:
+    """Save a generated test photo the fake engine can read."""
+    return save(path, draw_photo(size=size, faces=faces, texts=texts), **kw)
+
+
+BOX = (0.1, 0.1, 0.25, 0.3)
+BOX2 = (0.6, 0.15, 0.25, 0.3)
+TEXT_BOX = (0.3, 0.65, 0.4, 0.2)
