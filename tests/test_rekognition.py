@@ -1,0 +1,189 @@
+"""The Rekognition engine against botocore's Stubber: every request is checked
+against the real service model and against the exact parameters we expect."""
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from photosense_cli import engines
+from photosense_cli.engines.base import FACE_MATCH_THRESHOLD, Usage, estimate_cost
+from photosense_cli.engines.rekognition import RekognitionEngine, make_client
+from photosense_cli.errors import BadImage, EngineError
+
+IMAGE = b"\xff\xd8\xff fake jpeg bytes"
+SHA = "a" * 64
+
+
+@pytest.fixture
+def client():
+    return boto3.client("rekognition", region_name="eu-west-1",
+                        aws_access_key_id="test", aws_secret_access_key="test")
+
+
+@pytest.fixture
+def stub(client):
+    with Stubber(client) as s:
+        yield s
+        s.assert_no_pending_responses()
+
+
+def engine(client, collection="photosense-lib1"):
+    return RekognitionEngine(client, collection)
+
+
+def box(left, top, width, height):
+    return {"Left": left, "Top": top, "Width": width, "Height": height}
+
+
+def test_index_faces_sends_bytes_into_the_collection_with_the_hash_as_external_id(client, stub):
+    stub.add_response("index_faces", {"FaceRecords": [
+        {"Face": {"FaceId": "11111111-1111-1111-1111-111111111111",
+                  "BoundingBox": box(0.1, 0.2, 0.3, 0.4), "Confidence": 99.5}},
+        {"Face": {"FaceId": "22222222-2222-2222-2222-222222222222",
+                  "BoundingBox": box(-0.02, 0.9, 0.2, 0.2), "Confidence": 91.0}},
+    ]}, {"CollectionId": "photosense-lib1", "Image": {"Bytes": IMAGE}, "ExternalImageId": SHA,
+         "DetectionAttributes": ["DEFAULT"], "QualityFilter": "AUTO"})
+    usage = Usage()
+
+    faces = engine(client).index_faces(IMAGE, SHA, usage)
+
+    assert [f.face_id[:8] for f in faces] == ["11111111", "22222222"]
+    assert faces[0].box == (0.1, 0.2, 0.3, 0.4) and faces[0].confidence == 99.5
+    assert faces[1].box[0] == 0.0 and faces[1].box[3] == pytest.approx(0.1)  # clamped to the photo
+    assert [c[0] for c in usage.calls] == ["IndexFaces"] and usage.calls[0][2] is None
+
+
+def test_detect_text_keeps_only_lines_above_80(client, stub):
+    geometry = {"BoundingBox": box(0.1, 0.1, 0.5, 0.1), "Polygon": []}
+    stub.add_response("detect_text", {"TextDetections": [
+        {"DetectedText": "Palais du LOUVRE", "Type": "LINE", "Confidence": 99.1, "Geometry": geometry},
+        {"DetectedText": "Palais", "Type": "WORD", "Confidence": 99.5, "Geometry": geometry},
+        {"DetectedText": "blurry sign", "Type": "LINE", "Confidence": 80.0, "Geometry": geometry},
+        {"DetectedText": "Mairie", "Type": "LINE", "Confidence": 80.5, "Geometry": geometry},
+    ]}, {"Image": {"Bytes": IMAGE}})
+
+    lines = engine(client).detect_text(IMAGE, Usage())
+
+    assert [ln.text for ln in lines] == ["Palais du LOUVRE", "Mairie"]
+    assert lines[0].box == (0.1, 0.1, 0.5, 0.1)
+
+
+def test_search_faces_at_90_never_returns_the_face_itself(client, stub):
+    me = "33333333-3333-3333-3333-333333333333"
+    stub.add_response("search_faces", {"SearchedFaceId": me, "FaceMatches": [
+        {"Similarity": 99.0, "Face": {"FaceId": "44444444-4444-4444-4444-444444444444"}},
+        {"Similarity": 100.0, "Face": {"FaceId": me}},
+    ]}, {"CollectionId": "photosense-lib1", "FaceId": me, "FaceMatchThreshold": 90.0,
+         "MaxFaces": 100})
+
+    matches = engine(client).search_faces(me, FACE_MATCH_THRESHOLD, Usage())
+
+    assert [(m.face_id[:8], m.similarity) for m in matches] == [("44444444", 99.0)]
+
+
+def test_open_collection_creates_it_once_and_accepts_an_existing_one(client, stub):
+    stub.add_response("create_collection", {"StatusCode": 200},
+                      {"CollectionId": "photosense-lib1"})
+    stub.add_client_error("create_collection", "ResourceAlreadyExistsException",
+                          expected_params={"CollectionId": "photosense-lib1"})
+    e = engine(client, None)
+    e.open_collection("photosense-lib1", [])
+    e.open_collection("photosense-lib1", [])
+    assert e.collection_id == "photosense-lib1"
+
+
+def test_delete_faces_in_batches_of_4096_and_list_faces_pages(client, stub):
+    ids = [f"{i:08d}-0000-0000-0000-000000000000" for i in range(5000)]
+    stub.add_response("delete_faces", {"DeletedFaces": ids[:4096]},
+                      {"CollectionId": "photosense-lib1", "FaceIds": ids[:4096]})
+    stub.add_response("delete_faces", {"DeletedFaces": ids[4096:]},
+                      {"CollectionId": "photosense-lib1", "FaceIds": ids[4096:]})
+    stub.add_response("list_faces", {"Faces": [{"FaceId": ids[0], "ExternalImageId": SHA}],
+                                     "NextToken": "t1"},
+                      {"CollectionId": "photosense-lib1", "MaxResults": 4096})
+    stub.add_response("list_faces", {"Faces": [{"FaceId": ids[1], "ExternalImageId": SHA}]},
+                      {"CollectionId": "photosense-lib1", "MaxResults": 4096, "NextToken": "t1"})
+    e = engine(client)
+    e.delete_faces(ids)
+    assert list(e.list_faces()) == [(ids[0], SHA), (ids[1], SHA)]
+
+
+def test_errors_for_one_photo_are_bad_images_and_errors_for_all_are_fatal(client, stub):
+    stub.add_client_error("detect_text", "InvalidImageFormatException", "Request has invalid image format")
+    stub.add_client_error("detect_text", "AccessDeniedException", "not allowed")
+    e = engine(client)
+    usage = Usage()
+    with pytest.raises(BadImage, match="InvalidImageFormatException"):
+        e.detect_text(IMAGE, usage)
+    with pytest.raises(EngineError, match="AccessDenied"):
+        e.detect_text(IMAGE, usage)
+    assert [c[2] is not None for c in usage.calls] == [True, True]  # failed calls are logged too
+
+
+def test_the_pipeline_through_stubbed_rekognition(client, stub, tmp_path):
+    """One photo through the real importer: the exact calls, in order, with the photo's hash."""
+    import hashlib
+    from photosense_cli.catalogue import Catalogue
+    from photosense_cli.importer import Importer
+    from tests.conftest import BOX, photo
+
+    p = photo(tmp_path / "pics" / "a.jpg", faces=[(0, BOX)])
+    data = p.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    cat = Catalogue(tmp_path / "lib.db")
+    collection = f"photosense-{cat.get_meta('library_id')}"
+    face = "55555555-5555-5555-5555-555555555555"
+    stub.add_response("create_collection", {"StatusCode": 200}, {"CollectionId": collection})
+    stub.add_response("index_faces", {"FaceRecords": [{"Face": {
+        "FaceId": face, "BoundingBox": box(0.1, 0.1, 0.25, 0.3), "Confidence": 99.0}}]},
+        {"CollectionId": collection, "Image": {"Bytes": data}, "ExternalImageId": sha,
+         "DetectionAttributes": ["DEFAULT"], "QualityFilter": "AUTO"})
+    stub.add_response("detect_text", {"TextDetections": []}, {"Image": {"Bytes": data}})
+    stub.add_response("search_faces", {"FaceMatches": []},
+                      {"CollectionId": collection, "FaceId": face, "FaceMatchThreshold": 90.0,
+                       "MaxFaces": 100})
+
+    s = Importer(cat, RekognitionEngine(client), workers=1).run([str(tmp_path / "pics")])
+
+    assert s.new == 1 and s.faces == 1 and s.people_created == 1
+    assert s.as_dict()["estimated_cost_usd"] == pytest.approx(0.003)
+    assert cat.get_meta("collection_id") == collection
+    # a rerun: no call at all (the stubber has no response left to give)
+    again = Importer(cat, RekognitionEngine(client), workers=1).run([str(tmp_path / "pics")])
+    assert again.skipped == 1 and sum(again.calls.values()) == 0
+
+
+def test_client_uses_standard_configuration_and_adaptive_retries(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_REKOGNITION", "http://127.0.0.1:9")
+    client = make_client(None, "eu-west-1", 8)
+    assert client.meta.endpoint_url == "http://127.0.0.1:9"
+    assert client.meta.config.retries["mode"] == "adaptive"
+    assert client.meta.region_name == "eu-west-1"
+
+
+def test_missing_region_is_one_clear_error(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    with pytest.raises(EngineError, match="--region"):
+        make_client(None, None, 8)
+
+
+def test_engine_choice_for_a_new_library(monkeypatch):
+    monkeypatch.setattr(engines, "local_available", lambda: True)
+    assert engines.choose_engine_name(None, None) == "local"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    assert engines.choose_engine_name(None, None) == "rekognition"
+    assert engines.choose_engine_name("local", None) == "local"
+    with pytest.raises(EngineError, match="unknown engine"):
+        engines.choose_engine_name(None, "google")
+
+
+def test_cost_estimate_counts_billed_calls_only():
+    calls = {"IndexFaces": 1000, "DetectText": 1000, "SearchFaces": 2500, "ListFaces": 3}
+    assert estimate_cost("rekognition", calls) == pytest.approx(4.5)
+    assert estimate_cost("local", calls) == 0.0
