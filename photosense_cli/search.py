@@ -69,10 +69,12 @@ def search(cat: Catalogue, text: str | None = None, *, person_ids: list[int] = (
     query = fts_query(text) if text else None
     if query:
         sql = f"""
-            WITH hits AS (
-                SELECT t.photo_id, min(bm25(text_lines_fts)) AS rank
-                FROM text_lines_fts JOIN text_lines t ON t.id = text_lines_fts.rowid
-                WHERE text_lines_fts MATCH ? GROUP BY t.photo_id)
+            WITH lines AS MATERIALIZED (  -- bm25() cannot sit inside an aggregate
+                SELECT rowid AS id, bm25(text_lines_fts) AS rank
+                FROM text_lines_fts WHERE text_lines_fts MATCH ?),
+            hits AS (
+                SELECT t.photo_id, min(lines.rank) AS rank
+                FROM lines JOIN text_lines t ON t.id = lines.id GROUP BY t.photo_id)
             SELECT p.id, p.taken_at FROM hits JOIN photos p ON p.id = hits.photo_id
             WHERE 1 {filters} ORDER BY hits.rank, p.id {limit_sql}"""
         rows = cat.conn.execute(sql, [query, *params, *tail]).fetchall()

@@ -1,0 +1,166 @@
+"""people commands through the CLI on catalogues built by the fake engine."""
+
+import json
+
+import pytest
+from PIL import Image
+
+from tests.conftest import BOX, BOX2, photo
+
+
+@pytest.fixture
+def family(cli, tmp_path):
+    """Identity 0 in three photos, 1 in two (one with 0), 2 in one."""
+    pics = tmp_path / "pics"
+    photo(pics / "a.jpg", faces=[(0, BOX)])
+    photo(pics / "b.jpg", faces=[(0, BOX)], size=(700, 500))
+    photo(pics / "c.jpg", faces=[(0, BOX), (1, BOX2)])
+    photo(pics / "d.jpg", faces=[(1, BOX)], size=(600, 400))
+    photo(pics / "e.jpg", faces=[(2, BOX)])
+    cli.import_(pics)
+    people = {p["faces"]: p for p in cli.json("people")}
+    return {"zero": people[3]["id"], "one": people[2]["id"], "two": people[1]["id"], "pics": pics}
+
+
+def test_people_list_unnamed_first_with_counts_and_filters(cli, family):
+    cli("people", "rename", family["one"], "Bea")
+    rows = cli.json("people")
+    assert [(r["named"], r["faces"]) for r in rows] == [(False, 3), (False, 1), (True, 2)]
+    assert set(rows[0]) >= {"id", "name", "named", "hidden", "photos", "faces"}
+    assert [r["name"] for r in cli.json("people", "--named")] == ["Bea"]
+    assert len(cli.json("people", "list", "--unnamed")) == 2
+    table = cli("people").stdout
+    assert "who's this?" in table and table.index("Unknown person") < table.index("Bea")
+
+
+def test_show_lists_photos_and_faces_with_boxes(cli, family):
+    d = cli.json("people", "show", family["one"])
+    assert d["id"] == family["one"] and d["named"] is False
+    assert sorted(p["path"].rsplit("/", 1)[1] for p in d["photos"]) == ["c.jpg", "d.jpg"]
+    assert len(d["faces"]) == 2
+    b = d["faces"][0]["box"]
+    assert set(b) == {"left", "top", "width", "height"} and 0 < b["width"] < 1
+
+
+def test_names_resolve_case_insensitively_and_ambiguity_lists_candidates(cli, family):
+    cli("people", "rename", family["zero"], "Ann Smith")
+    cli("people", "rename", family["two"], "Ann Jones")
+    assert cli.json("people", "show", "ann smith")["id"] == family["zero"]
+    r = cli("people", "show", "Ann", code=2)
+    assert "matches several people" in r.stderr
+    assert f"{family['zero']} (Ann Smith)" in r.stderr and f"{family['two']} (Ann Jones)" in r.stderr
+    assert "no person called 'Zed'" in cli("people", "show", "Zed", code=2).stderr
+    assert "no person with id 999" in cli("people", "show", "999", code=2).stderr
+
+
+def test_merge_moves_faces_removes_sources_and_holds_for_future_imports(cli, family, fake, tmp_path):
+    cli("people", "rename", family["zero"], "Ann")
+    cli("people", "merge", "Ann", family["one"])
+    rows = cli.json("people")
+    assert family["one"] not in [r["id"] for r in rows]
+    ann = cli.json("people", "show", "Ann")
+    assert len(ann["faces"]) == 5 and len(ann["photos"]) == 4
+
+    s = cli.import_(photo(tmp_path / "new" / "bea-again.jpg", faces=[(1, BOX)], size=(500, 500)))
+
+    assert s["people_created"] == 0
+    assert len(cli.json("people", "show", "Ann")["faces"]) == 6
+
+
+def test_merge_refuses_merging_into_itself(cli, family):
+    r = cli("people", "merge", family["zero"], family["zero"], code=2)
+    assert "into itself" in r.stderr
+
+
+def test_unassign_and_move_fix_single_faces(cli, family):
+    one = cli.json("people", "show", family["one"])
+    face = one["faces"][0]["id"]
+    cli("people", "unassign", face)
+    assert len(cli.json("people", "show", family["one"])["faces"]) == 1
+    newest = max(r["id"] for r in cli.json("people"))
+    assert [f["id"] for f in cli.json("people", "show", newest)["faces"]] == [face]
+
+    cli("people", "move", face, family["two"])
+    assert newest not in [r["id"] for r in cli.json("people")]  # left with no face: gone
+    assert face in [f["id"] for f in cli.json("people", "show", family["two"])["faces"]]
+    assert "no face with id 999" in cli("people", "move", 999, family["two"], code=2).stderr
+
+
+@pytest.mark.parametrize("change", ["rename", "hide", "unhide", "merge", "unassign", "move"])
+def test_undo_reverts_each_kind_of_change(cli, family, change):
+    before = cli.json("people")
+    shows = {r["id"]: cli.json("people", "show", r["id"]) for r in before}
+    face = shows[family["one"]]["faces"][0]["id"]
+    if change == "unhide":
+        cli("people", "hide", family["two"])
+        before = cli.json("people", "--hidden")
+    args = {"rename": ["people", "rename", family["zero"], "Ann"],
+            "hide": ["people", "hide", family["zero"]],
+            "unhide": ["people", "unhide", family["two"]],
+            "merge": ["people", "merge", family["zero"], family["one"], family["two"]],
+            "unassign": ["people", "unassign", face],
+            "move": ["people", "move", face, family["zero"]]}[change]
+    cli(*args)
+    after = cli.json("people", "--hidden") if change == "unhide" else cli.json("people")
+    assert after != before
+
+    r = cli("undo")
+
+    assert "undid" in r.stderr
+    restored = cli.json("people", "--hidden") if change == "unhide" else cli.json("people")
+    assert restored == before
+    if change != "unhide":
+        assert {r["id"]: cli.json("people", "show", r["id"]) for r in restored} == shows
+    hist = cli.json("history")
+    assert hist[0]["kind"] == change and hist[0]["undone_at"]
+
+
+def test_undo_with_nothing_to_undo_is_an_error(cli, family):
+    assert "nothing to undo" in cli("undo", code=2).stderr
+
+
+def test_hidden_people_leave_lists_and_search_results(cli, family):
+    cli("people", "rename", family["two"], "Stranger")
+    cli("people", "hide", "Stranger")
+    assert "Stranger" not in [r["name"] for r in cli.json("people")]
+    assert [r["name"] for r in cli.json("people", "--hidden")] == ["Stranger"]
+    hits = cli.json("search", "--path", "*/e.jpg")
+    assert hits[0]["people"] == []
+
+
+def test_suggest_lists_conflicts_and_searches_across_clusters(cli, family, fake, tmp_path):
+    assert cli.json("people", "suggest") == []
+    fake.similar[(0, 2)] = 85.0  # below 90: clustering kept them apart, a human should look
+
+    pairs = cli.json("people", "suggest", "--search")
+
+    assert len(pairs) == 1
+    assert {pairs[0]["a"]["id"], pairs[0]["b"]["id"]} == {family["zero"], family["two"]}
+    assert pairs[0]["score"] == 85.0 and pairs[0]["source"] == "search"
+    cli("people", "merge", family["zero"], family["two"])
+    assert cli.json("people", "suggest") == []
+
+
+def test_contact_sheet_and_face_crops_come_from_the_upright_photo(cli, fake, tmp_path):
+    img = Image.open(photo(tmp_path / "src.png", faces=[(0, (0.1, 0.1, 0.25, 0.3))]))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    (tmp_path / "pics").mkdir()
+    img.save(tmp_path / "pics" / "r.jpg", exif=exif, quality=95)
+    cli.import_(tmp_path / "pics")
+    person = cli.json("people")[0]["id"]
+
+    cli("people", "show", person, "--sheet", tmp_path / "sheet.png")
+    cli("people", "faces", person, "--out", tmp_path / "crops")
+
+    sheet = Image.open(tmp_path / "sheet.png")
+    assert sheet.size == (168, 168)
+    crops = list((tmp_path / "crops").glob("face-*.jpg"))
+    assert len(crops) == 1
+    crop = Image.open(crops[0]).convert("RGB")
+    assert crop.getpixel((80, 80))[0] > 200 and crop.getpixel((80, 80))[1] < 60  # red face centred
+
+
+def test_people_commands_on_a_missing_library_say_so(cli):
+    r = cli("people", code=2)
+    assert "no library at" in r.stderr and "photosense import" in r.stderr

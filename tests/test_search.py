@@ -1,0 +1,135 @@
+"""search, show, status and forget through the CLI."""
+
+import csv
+import io
+import json
+import os
+
+import pytest
+from PIL import Image
+
+from photosense_cli.search import fts_query
+from tests.conftest import BOX, BOX2, TEXT_BOX, photo
+
+
+def dated(path, when, **kw):
+    p = photo(path.with_suffix(".png"), **kw)
+    exif = Image.Exif()
+    exif[0x0132] = when
+    Image.open(p).save(path, exif=exif, quality=95)
+    p.unlink()
+    return path
+
+
+@pytest.fixture
+def shelf(cli, fake, tmp_path):
+    fake.texts[3] = ["Weekly WHITEBOARD review", "Café de la Gare"]
+    pics = tmp_path / "pics"
+    dated(pics / "2019" / "board.jpg", "2019:03:01 09:00:00", faces=[(0, BOX)], texts=[(0, TEXT_BOX)])
+    dated(pics / "2020" / "team.jpg", "2020:06:15 12:00:00", faces=[(0, BOX), (1, BOX2)],
+          texts=[(3, TEXT_BOX)])
+    dated(pics / "2021" / "sign.jpg", "2021:01:02 08:00:00", faces=[(1, BOX)], texts=[(1, TEXT_BOX)])
+    dated(pics / "2021" / "louvre.jpg", "2021:08:09 17:00:00", texts=[(2, TEXT_BOX)])
+    cli.import_(pics)
+    ann = cli.json("show", pics / "2019" / "board.jpg")["faces"][0]["person_id"]
+    cli("people", "rename", ann, "Ann")
+    return pics
+
+
+def names(results):
+    return [os.path.basename(r["path"]) for r in results]
+
+
+def test_text_search_is_ranked_case_and_accent_insensitive_with_prefixes(cli, shelf):
+    # bm25: the shorter line that holds the word ranks first
+    assert names(cli.json("search", "whiteboard")) == ["team.jpg", "board.jpg"]
+    assert names(cli.json("search", "CAFE")) == ["team.jpg", "board.jpg"]
+    assert names(cli.json("search", "louv")) == ["louvre.jpg"]
+    assert names(cli.json("search", "palais louvre")) == ["louvre.jpg"]
+    hit = cli.json("search", "gare")[0]
+    assert hit["text"] == ["Café de la Gare"]
+    assert set(hit) >= {"id", "path", "taken_at", "people", "text"}
+
+
+@pytest.mark.parametrize("query", ['"', 'whiteboard"', "AND", "OR NOT", "*", "-", "a - b",
+                                   "(", "white)board", "NEAR(x y)", "col:val", "'", "😀", "^",
+                                   "whiteboard -", "(whiteboard*", "AND", '"""', "\\", "%", "_"])
+def test_hostile_text_searches_for_what_it_says_and_never_raises(cli, shelf, query):
+    r = cli("search", query, "--json", code=None)
+    assert r.exit_code in (0, 1), r.exception
+    assert r.stderr == ""
+    assert isinstance(json.loads(r.stdout), list)
+    if "whiteboard" in query:
+        assert "board.jpg" in r.stdout
+
+
+def test_fts_query_quotes_every_word():
+    assert fts_query('white" OR board*') == '"white"* "OR"* "board"*'
+    assert fts_query("😀 !!") is None
+
+
+def test_emoji_text_is_found_by_substring(cli, fake, tmp_path):
+    fake.texts[3] = ["Party 🎉 tonight"]
+    photo(tmp_path / "pics" / "p.jpg", texts=[(3, TEXT_BOX)])
+    cli.import_(tmp_path / "pics")
+    assert names(cli.json("search", "🎉")) == ["p.jpg"]
+
+
+def test_people_dates_and_paths_combine(cli, shelf):
+    assert names(cli.json("search", "--person", "Ann")) == ["team.jpg", "board.jpg"]
+    other = [p for p in cli.json("people") if p["name"] != "Ann"][0]["id"]
+    both = cli.json("search", "-p", "Ann", "-p", str(other))
+    assert names(both) == ["team.jpg"] and sorted(both[0]["people"])[0] == "Ann"
+    assert names(cli.json("search", "--from", "2021")) == ["louvre.jpg", "sign.jpg"]
+    assert names(cli.json("search", "--to", "2019-03")) == ["board.jpg"]
+    assert names(cli.json("search", "--from", "2020-06-15", "--to", "2020-06-15")) == ["team.jpg"]
+    assert names(cli.json("search", "whiteboard", "-p", "Ann", "--from", "2020")) == ["team.jpg"]
+    assert names(cli.json("search", "--path", "*/2021/*")) == ["louvre.jpg", "sign.jpg"]
+    assert len(cli.json("search", "--limit", "1")) == 1
+
+
+def test_output_formats_and_exit_codes(cli, shelf, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    paths = cli("search", "whiteboard", "--paths").stdout.splitlines()
+    assert [os.path.basename(p) for p in paths] == ["team.jpg", "board.jpg"]
+    rows = list(csv.DictReader(io.StringIO(cli("search", "whiteboard", "--csv").stdout)))
+    assert rows[1]["text"] == "Quarterly whiteboard: ship the café menu"
+    table = cli("search", "whiteboard").stdout
+    assert "board.jpg" in table
+    assert cli("search", "zebra", "--json", code=1).stdout.strip() == "[]"
+    assert cli("search", "zebra", "--paths", code=1).stdout == ""
+    assert "not a date" in cli("search", "--from", "last week", code=2).stderr
+    assert "no person called" in cli("search", "-p", "Nobody", code=2).stderr
+
+
+def test_show_a_photo_by_path_or_id(cli, shelf):
+    d = cli.json("show", shelf / "2020" / "team.jpg")
+    assert len(d["faces"]) == 2 and {f["person"] for f in d["faces"]} >= {"Ann"}
+    assert [t["text"] for t in d["text"]] == ["Weekly WHITEBOARD review", "Café de la Gare"]
+    assert d["taken_at"] == "2020-06-15T12:00:00" and d["taken_at_source"] == "exif"
+    assert cli.json("show", str(d["id"]))["paths"] == d["paths"]
+    assert "not in the library" in cli("show", shelf / "nope.jpg", code=2).stderr
+
+
+def test_status_counts_everything(cli, shelf):
+    s = cli.json("status")
+    assert (s["photos"], s["faces"], s["people"], s["named_people"]) == (4, 4, 2, 1)
+    assert s["text_lines"] == 5 and s["engine"] == "fake"
+    assert s["calls"] == {"DetectText": 4, "IndexFaces": 4, "SearchFaces": 4}
+    assert s["last_import"]["status"] == "ok"
+    assert "library" in cli("status").stdout
+
+
+def test_forget_erases_photos_faces_and_lonely_people_here_and_in_the_engine(cli, fake, shelf):
+    before = len(fake.faces)
+    r = cli.json("forget", shelf / "2021")
+    assert r == {"photos": 2, "faces": 1, "people_removed": 0}
+    assert len(fake.faces) == before - 1
+    assert names(cli.json("search", "--path", "*/2021/*", code=1)) == []
+    r = cli.json("forget", shelf / "2020" / "team.jpg")
+    assert r["people_removed"] == 1  # the second person's last face went with it
+
+    s = cli.import_(shelf)  # forgotten photos stay forgotten
+
+    assert s["photos"]["forgotten"] == 3 and s["photos"]["new"] == 0
+    assert "no photo of the library" in cli("forget", shelf / "nowhere", code=2).stderr
