@@ -1,0 +1,208 @@
+"""The offline engine: faces and text on this machine, with models that ship in PyPI wheels.
+
+Faces: dlib's HOG detector, its 5-point aligner and its 128-d ResNet descriptor
+(face-recognition-models). Text: PP-OCR through rapidocr on onnxruntime. Both
+hold the GIL for long stretches, so the models run in worker processes, loaded
+once per process. The "collection" is an in-memory matrix of descriptors, primed
+from the catalogue, searched with one vectorised distance computation.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import io
+import math
+import multiprocessing
+import os
+import threading
+import uuid
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from photosense_cli.engines.base import TEXT_MIN_CONFIDENCE, Face, KnownFace, Match, TextLine, Usage
+from photosense_cli.engines.timing import timed
+
+# Calibrated on ../shared/data/faces (benchmarks/calibrate_local.py): same-person
+# pairs lie at 0.06-0.52, different people at 0.64 and beyond; 0.58 sits between.
+MATCH_DISTANCE = 0.58
+DETECT_LONG_SIDE = 1600  # HOG upsampled once finds faces down to ~40 px at this size
+DESCRIPTOR_DIM = 128
+
+
+def similarity(distance: np.ndarray | float) -> np.ndarray | float:
+    """Euclidean descriptor distance to Rekognition's 0-100 scale: MATCH_DISTANCE maps to 90."""
+    return np.clip(100.0 - 10.0 * np.asarray(distance) / MATCH_DISTANCE, 0.0, 100.0)
+
+
+# -- the models, one set per process -----------------------------------------------
+
+_models: dict = {}
+
+
+def _load_models() -> dict:
+    if not _models:
+        import dlib
+        import face_recognition_models as frm
+
+        _models["detector"] = dlib.get_frontal_face_detector()
+        _models["aligner"] = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
+        _models["describer"] = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
+    return _models
+
+
+def _load_ocr():
+    if "ocr" not in _models:
+        import logging
+
+        from rapidocr import RapidOCR
+
+        logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+        _models["ocr"] = RapidOCR()
+    return _models["ocr"]
+
+
+def _init_worker() -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core per worker: processes give the parallelism
+    _load_models()
+    _load_ocr()
+
+
+def _rgb(image: bytes) -> np.ndarray:
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(image))
+    img.draft("RGB", (DETECT_LONG_SIDE * 2, DETECT_LONG_SIDE * 2))
+    return np.asarray(img.convert("RGB"))
+
+
+def detect_faces(image: bytes) -> list[tuple[tuple[float, float, float, float], float, bytes]]:
+    """(box, confidence, descriptor) for each face of an upright image."""
+    import dlib
+
+    m = _load_models()
+    pixels = _rgb(image)
+    h, w = pixels.shape[:2]
+    scale = min(1.0, DETECT_LONG_SIDE / max(h, w))
+    small = pixels
+    if scale < 1.0:
+        from PIL import Image
+
+        small = np.asarray(Image.fromarray(pixels).resize((round(w * scale), round(h * scale))))
+    rects, scores, _ = m["detector"].run(small, 1, 0.0)
+    out = []
+    for rect, score in zip(rects, scores):
+        x0, y0 = max(0, rect.left() / scale), max(0, rect.top() / scale)
+        x1, y1 = min(w, rect.right() / scale), min(h, rect.bottom() / scale)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        full = dlib.rectangle(int(x0), int(y0), int(x1), int(y1))
+        shape = m["aligner"](pixels, full)
+        descriptor = np.asarray(m["describer"].compute_face_descriptor(pixels, shape), np.float32)
+        confidence = 100.0 / (1.0 + math.exp(-2.0 * score))  # HOG margin to 0-100
+        out.append(((x0 / w, y0 / h, (x1 - x0) / w, (y1 - y0) / h), confidence, descriptor.tobytes()))
+    return out
+
+
+def read_text(image: bytes) -> list[tuple[str, float, tuple[float, float, float, float]]]:
+    """Lines with confidence on 0-100, boxes normalised to the image."""
+    pixels = _rgb(image)
+    h, w = pixels.shape[:2]
+    result = _load_ocr()(pixels[:, :, ::-1])  # rapidocr takes OpenCV's BGR order
+    if result.txts is None:
+        return []
+    out = []
+    for polygon, text, score in zip(result.boxes, result.txts, result.scores):
+        xs, ys = [p[0] for p in polygon], [p[1] for p in polygon]
+        x0, y0 = max(0.0, min(xs)), max(0.0, min(ys))
+        x1, y1 = min(float(w), max(xs)), min(float(h), max(ys))
+        out.append((text, float(score) * 100, (x0 / w, y0 / h, (x1 - x0) / w, (y1 - y0) / h)))
+    return out
+
+
+# -- the engine ------------------------------------------------------------------
+
+
+class LocalEngine:
+    name = "local"
+    min_side = 80
+
+    def __init__(self, processes: int | None = None):
+        self.processes = max(1, processes or os.cpu_count() or 1)
+        self._pool: cf.ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._ids: list[str] = []
+        self._rows: dict[str, int] = {}
+        self._matrix = np.empty((0, DESCRIPTOR_DIM), np.float32)
+        self._used = 0
+
+    def _run(self, func, image: bytes):
+        if self.processes == 1:
+            return func(image)
+        with self._lock:
+            if self._pool is None:
+                # spawn, not fork: the importer's threads are running by now
+                self._pool = cf.ProcessPoolExecutor(
+                    self.processes, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_init_worker)
+        return self._pool.submit(func, image).result()
+
+    def close(self) -> None:
+        if self._pool:
+            self._pool.shutdown()
+
+    def open_collection(self, collection_id: str, known: Iterable[KnownFace]) -> None:
+        for face in known:
+            if face.descriptor is not None:
+                self._add(face.face_id, np.frombuffer(face.descriptor, np.float32))
+
+    def index_faces(self, image: bytes, external_id: str, usage: Usage) -> list[Face]:
+        with timed(usage, "IndexFaces"):
+            found = self._run(detect_faces, image)
+        faces = []
+        for box, confidence, descriptor in found:
+            face = Face(uuid.uuid4().hex, box, confidence, descriptor)
+            self._add(face.face_id, np.frombuffer(descriptor, np.float32))
+            faces.append(face)
+        return faces
+
+    def detect_text(self, image: bytes, usage: Usage) -> list[TextLine]:
+        with timed(usage, "DetectText"):
+            lines = self._run(read_text, image)
+        return [TextLine(t, c, b) for t, c, b in lines if c > TEXT_MIN_CONFIDENCE]
+
+    def search_faces(self, face_id: str, threshold: float, usage: Usage) -> list[Match]:
+        with timed(usage, "SearchFaces"), self._lock:
+            row = self._rows[face_id]
+            matrix = self._matrix[: self._used]
+            distances = np.linalg.norm(matrix - matrix[row], axis=1)
+            sims = similarity(distances)
+            hits = np.nonzero(sims >= threshold)[0]
+            hits = hits[np.argsort(-sims[hits], kind="stable")]
+            return [Match(self._ids[i], float(sims[i])) for i in hits if i != row][:100]
+
+    def delete_faces(self, face_ids: list[str]) -> None:
+        with self._lock:
+            doomed = {self._rows[f] for f in face_ids if f in self._rows}
+            if not doomed:
+                return
+            keep = [i for i in range(self._used) if i not in doomed]
+            self._matrix = self._matrix[keep]
+            self._ids = [self._ids[i] for i in keep]
+            self._used = len(keep)
+            self._rows = {fid: i for i, fid in enumerate(self._ids)}
+
+    def list_faces(self) -> Iterator[tuple[str, str]]:
+        with self._lock:
+            return iter([(fid, "") for fid in self._ids])
+
+    def _add(self, face_id: str, descriptor: np.ndarray) -> None:
+        with self._lock:
+            if self._used == len(self._matrix):  # grow by doubling: appends stay O(1) amortised
+                grown = np.empty((max(1024, 2 * len(self._matrix)), DESCRIPTOR_DIM), np.float32)
+                grown[: self._used] = self._matrix[: self._used]
+                self._matrix = grown
+            self._matrix[self._used] = descriptor
+            self._rows[face_id] = self._used
+            self._ids.append(face_id)
+            self._used += 1

@@ -1,0 +1,108 @@
+"""The offline engine on real photos: faces into people, text into search.
+
+Skips with a reason where ../shared/data or the [local] extra is absent.
+"""
+
+import csv
+import os
+import shutil
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+from photosense_cli import engines
+from tests.conftest import SHARED, Cli, needs_shared, photo
+
+needs_local = pytest.mark.skipif(not engines.local_available(),
+                                 reason="the offline engine is not installed (pip install '.[local]')")
+pytestmark = [needs_shared, needs_local]
+
+
+def labelled_people(cli, folder):
+    """label -> set of person ids, and person id -> set of labels, from the import."""
+    labels = {r["file"]: r["people"].split(";") for r in csv.DictReader(open(folder / "labels.csv"))}
+    by_label, by_person = defaultdict(set), defaultdict(set)
+    for name, people in labels.items():
+        d = cli.json("show", folder / name)
+        persons = {f["person_id"] for f in d["faces"]}
+        assert len(d["faces"]) >= len(people), f"{name}: {len(d['faces'])} faces for {people}"
+        if len(people) == 1:
+            by_label[people[0]] |= persons
+            for p in persons:
+                by_person[p].add(people[0])
+    # group photos: every labelled person must be one of the photo's persons
+    for name, people in labels.items():
+        if len(people) > 1:
+            persons = {f["person_id"] for f in cli.json("show", folder / name)["faces"]}
+            for label in people:
+                assert by_label[label] & persons, f"{label} not recognised in {name}"
+    return labels, by_label, by_person
+
+
+@pytest.fixture(scope="module")
+def faces_library(tmp_path_factory):
+    lib = tmp_path_factory.mktemp("local") / "library.db"
+    cli = Cli(lib)
+    s = cli.json("import", SHARED / "faces", "--engine", "local", "--workers", "2")
+    return cli, s
+
+
+def test_every_label_is_one_person_and_no_person_mixes_two(faces_library):
+    cli, s = faces_library
+    assert s["errors"] == [] and s["photos"]["new"] == 23
+    labels, by_label, by_person = labelled_people(cli, SHARED / "faces")
+    for label, persons in by_label.items():
+        assert len(persons) == 1, f"{label} split across people {persons}"
+    for person, labs in by_person.items():
+        assert len(labs) == 1, f"person {person} mixes {labs}"
+    # the near-duplicate pair
+    small = cli.json("show", SHARED / "faces" / "obama_5_small.jpg")["faces"][0]["person_id"]
+    big = cli.json("show", SHARED / "faces" / "obama_5.jpg")["faces"][0]["person_id"]
+    assert small == big
+    # group photos hold their labelled people and nobody else's
+    group = cli.json("show", SHARED / "faces" / "group_kit_rose.jpg")
+    assert {f["person_id"] for f in group["faces"]} == by_label["kit"] | by_label["rose"]
+
+
+def test_a_rerun_is_free_and_the_library_remembers_its_engine(faces_library):
+    cli, _ = faces_library
+    s = cli.json("import", SHARED / "faces")
+    assert s["engine"] == "local" and s["photos"]["skipped"] == 23 and s["calls"] == {}
+
+
+def test_text_lines_are_found_by_search(tmp_path):
+    cli = Cli(tmp_path / "text.db")
+    s = cli.json("import", SHARED / "text", "--engine", "local", "--workers", "1")
+    assert s["errors"] == [] and s["text_lines"] > 5
+    for row in csv.DictReader(open(SHARED / "text" / "labels.csv")):
+        for word in row["words"].split(";"):
+            hits = cli.json("search", word, code=None)
+            assert row["file"] in [os.path.basename(h["path"]) for h in hits], word
+
+
+def test_similarity_scale_matches_rekognition_at_the_threshold():
+    from photosense_cli.engines.local import MATCH_DISTANCE, similarity
+
+    assert similarity(MATCH_DISTANCE) == pytest.approx(90.0)
+    assert similarity(0.0) == 100.0 and similarity(10.0) == 0.0
+    assert similarity(MATCH_DISTANCE * 1.1) < 90.0 < similarity(MATCH_DISTANCE * 0.9)
+
+
+def test_search_and_delete_in_the_in_memory_collection():
+    from photosense_cli.engines.base import KnownFace, Usage
+    from photosense_cli.engines.local import LocalEngine
+
+    e = LocalEngine(processes=1)
+    base = np.zeros(128, np.float32)
+    near = base.copy()
+    near[0] = 0.3
+    far = base.copy()
+    far[0] = 2.0
+    e.open_collection("c", [KnownFace(name, v.tobytes()) for name, v in
+                            (("a", base), ("b", near), ("c", far))])
+    matches = e.search_faces("a", 90.0, Usage())
+    assert [m.face_id for m in matches] == ["b"] and matches[0].similarity > 90
+    e.delete_faces(["b"])
+    assert e.search_faces("a", 90.0, Usage()) == []
+    assert sorted(f for f, _ in e.list_faces()) == ["a", "c"]
