@@ -209,7 +209,7 @@ class Analyser:
                 self.uploader.put(sha, prepared.format, data)
             except Exception as e:  # storage is optional; the photo is retried next run
                 return Outcome("failed", c, sha, reason=f"S3 copy failed: {e}")
-        return self._analyse(c, sha, prepared)
+        return self.analyse(c, sha, prepared)
 
     @staticmethod
     def _not_an_image(c: Candidate, head: bytes) -> Outcome:
@@ -219,7 +219,7 @@ class Analyser:
             return Outcome("failed", c, reason="empty file")
         return Outcome("failed", c, reason="not an image: its content is no image format photosense reads")
 
-    def _analyse(self, c: Candidate, sha: str, prepared: images.Prepared) -> Outcome:
+    def analyse(self, c: Candidate, sha: str, prepared: images.Prepared) -> Outcome:
         out = Outcome("analysed", c, sha, prepared=prepared)
         faces: list[Face] = []
         try:

@@ -29,25 +29,17 @@ class Clusterer:
         self.cat = cat
         self.claims: dict[str, list[tuple[int, float]]] = defaultdict(list)
 
-    def assign(self, photo_id: int, face: Face, matches: list[Match]) -> int:
-        """Store the face under its person; returns 1 if a new person was created."""
+    def assign(self, photo_id: int, face: Face, matches: list[Match],
+               person: int | None = None) -> int:
+        """Store the face under its person (chosen from matches unless given); 1 if one was created."""
         matches = [m for m in matches if m.face_id != face.face_id]
         owners = self.cat.people_of_engine_faces([m.face_id for m in matches])
-        votes: dict[int, list[float]] = defaultdict(lambda: [0, 0.0])  # person -> [count, best]
-        for m in matches:
-            if m.face_id in owners:
-                _vote(votes, owners[m.face_id], m.similarity)
-        for person, similarity in self.claims.pop(face.face_id, []):
-            _vote(votes, person, similarity)
         created = 0
-        if votes:
-            person = max(votes, key=lambda p: (votes[p][0], votes[p][1]))
-            for other, (_, best) in votes.items():
-                if other != person:  # the face looks like two people: let the user decide
-                    self.cat.add_suggestion(person, other, best, "import-conflict")
-        else:
-            person = self.cat.create_person()
-            created = 1
+        if person is None:
+            person = self._choose(face, matches, owners)
+            if person is None:
+                person = self.cat.create_person()
+                created = 1
         face_row = self.cat.insert_face({
             "photo_id": photo_id, "person_id": person, "engine_face_id": face.face_id,
             "left": face.box[0], "top": face.box[1], "width": face.box[2], "height": face.box[3],
@@ -61,6 +53,21 @@ class Clusterer:
             if m.face_id not in owners:
                 self.claims[m.face_id].append((person, m.similarity))
         return created
+
+    def _choose(self, face: Face, matches: list[Match], owners: dict[str, int]) -> int | None:
+        votes: dict[int, list[float]] = defaultdict(lambda: [0, 0.0])  # person -> [count, best]
+        for m in matches:
+            if m.face_id in owners:
+                _vote(votes, owners[m.face_id], m.similarity)
+        for person, similarity in self.claims.pop(face.face_id, []):
+            _vote(votes, person, similarity)
+        if not votes:
+            return None
+        person = max(votes, key=lambda p: (votes[p][0], votes[p][1]))
+        for other, (_, best) in votes.items():
+            if other != person:  # the face looks like two people: let the user decide
+                self.cat.add_suggestion(person, other, best, "import-conflict")
+        return person
 
 
 def _vote(votes, person: int, similarity: float) -> None:
@@ -266,6 +273,9 @@ def undo(cat: Catalogue) -> str:
     if not rows:
         raise NothingToUndo("nothing to undo")
     change = rows[0]
+    if change["kind"] == "reindex":
+        raise NothingToUndo("the last change is a reindex: the corrections before it "
+                            "were carried into the new faces and cannot be undone")
     u = json.loads(change["undo"])
     with cat.transaction():
         kind = change["kind"]

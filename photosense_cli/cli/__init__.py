@@ -34,6 +34,7 @@ app.command("show")(search_cmd.show_command)
 app.add_typer(people_cmd.app, name="people")
 app.command("status")(library_cmd.status_command)
 app.command("forget")(library_cmd.forget_command)
+app.command("reindex")(library_cmd.reindex_command)
 app.command("undo")(library_cmd.undo_command)
 app.command("history")(library_cmd.history_command)
 

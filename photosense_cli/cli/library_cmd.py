@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, List
+from typing import Annotated, List, Optional
 
 import typer
 from rich.table import Table
 
 from photosense_cli import library as core, people
 from photosense_cli.cli.common import (
-    JsonOption, LibraryOption, err_console, handle_errors, library_path, out_console, print_json,
+    JsonOption, LibraryOption, display_path, err_console, handle_errors, library_path, out_console,
+    print_json,
 )
+from photosense_cli.reindex import reindex
 
 
 @handle_errors
@@ -73,3 +75,37 @@ def history_command(limit: Annotated[int, typer.Option(min=1)] = 20,
     for r in rows:
         table.add_row(str(r["id"]), r["at"], r["kind"], r["summary"], r["undone_at"] or "")
     out_console().print(table)
+
+
+@handle_errors
+def reindex_command(
+    engine: Annotated[str, typer.Option(help="The engine to switch to: local or rekognition.")],
+    workers: Annotated[Optional[int], typer.Option(min=1, max=64)] = None,
+    json_output: JsonOption = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    profile: Annotated[Optional[str], typer.Option(help="AWS profile.")] = None,
+    region: Annotated[Optional[str], typer.Option(help="AWS region.")] = None,
+    library: LibraryOption = None,
+):
+    """Re-analyse every photo with another engine, keeping names and merges where faces match."""
+    err = err_console()
+
+    def on_error(e):
+        err.print(f"photosense: {display_path(e['path'])}: {e['reason']}", markup=False,
+                  soft_wrap=True)
+
+    r = reindex(library_path(library), engine, profile=profile, region=region, workers=workers,
+                on_error=on_error)
+    if json_output:
+        print_json(r)
+    elif not quiet:
+        err.print(f"Re-analysed {r['photos']} photos with the {r['engine']} engine: {r['faces']} "
+                  f"faces, {r['faces_kept_person']} kept their person, {r['people_created']} new "
+                  f"people, {r['people_removed']} people without a face left removed; "
+                  f"{r['failed']} failed.", markup=False)
+        if r["failed"]:
+            err.print("Run the same command again to finish the switch.", markup=False)
+    if not r["old_engine_cleaned"]:
+        err.print(f"photosense: the {r['from']} engine could not be reached to delete the old "
+                  "faces; run 'photosense reindex' again once it can be", markup=False)
+    raise typer.Exit(1 if r["failed"] or not r["old_engine_cleaned"] else 0)

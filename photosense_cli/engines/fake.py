@@ -12,6 +12,7 @@ import io
 import itertools
 import threading
 import time
+import uuid
 from collections import Counter
 from typing import Callable, Iterable, Iterator
 
@@ -44,6 +45,7 @@ class FakeEngine:
         self.before_call: Callable[[str], None] | None = None  # fault injection for tests
         self.collection_id: str | None = None
         self._ids = itertools.count(1)
+        self._prefix = uuid.uuid4().hex[:8]  # ids never collide across engines, like real ones
         self._lock = threading.Lock()
 
     # -- the protocol -----------------------------------------------------
@@ -62,7 +64,7 @@ class FakeEngine:
                 if colour >= len(FACE_COLOURS):
                     continue
                 with self._lock:
-                    face_id = f"face-{next(self._ids):06d}"
+                    face_id = f"{self._prefix}-{next(self._ids):06d}"
                     self.faces[face_id] = (colour, external_id)
                 out.append(Face(face_id, box, 99.9))
             return out

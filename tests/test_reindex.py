@@ -1,0 +1,80 @@
+"""reindex: switch a library to another engine, keeping what the user taught it."""
+
+import pytest
+
+from photosense_cli import engines
+from photosense_cli.engines.fake import FakeEngine
+from photosense_cli.reindex import pair_faces
+from tests.conftest import BOX, BOX2, photo
+
+
+@pytest.fixture
+def other(monkeypatch):
+    """A second engine with its own collection and face ids."""
+    engine = FakeEngine(texts={0: ["Quarterly whiteboard"]})
+    engine.name = "other"
+    monkeypatch.setitem(engines.FACTORIES, "other", lambda **kw: engine)
+    return engine
+
+
+@pytest.fixture
+def taught(cli, fake, tmp_path):
+    """A library where the user named one person and merged two identities into her."""
+    pics = tmp_path / "pics"
+    photo(pics / "a.jpg", faces=[(0, BOX)], texts=[(0, (0.3, 0.65, 0.4, 0.2))])
+    photo(pics / "b.jpg", faces=[(0, BOX), (1, BOX2)])
+    photo(pics / "c.jpg", faces=[(2, BOX)], size=(600, 400))
+    cli.import_(pics)
+    zero = cli.json("show", pics / "a.jpg")["faces"][0]["person_id"]
+    one = [f for f in cli.json("show", pics / "b.jpg")["faces"] if f["person_id"] != zero][0]
+    cli("people", "rename", zero, "Ann")
+    cli("people", "merge", "Ann", one["person_id"])  # the user says 0 and 1 are one person
+    return pics
+
+
+def test_reindex_keeps_names_and_merges_and_clears_the_old_engine(cli, fake, other, taught):
+    assert len(fake.faces) == 4
+
+    r = cli.json("reindex", "--engine", "other")
+
+    assert (r["photos"], r["faces"], r["faces_kept_person"], r["failed"]) == (3, 4, 4, 0)
+    assert r["people_created"] == 0 and r["old_engine_cleaned"] is True
+    ann = cli.json("people", "show", "Ann")
+    assert len(ann["faces"]) == 3
+    assert len(cli.json("people")) == 2
+    assert fake.faces == {}  # no biometric data left behind in the old engine
+    status = cli.json("status")
+    assert status["engine"] == "other" and status["faces"] == len(other.faces) == 4
+    assert cli.json("search", "whiteboard")[0]["people"] == ["Ann"]
+    # the library now belongs to the new engine, for good
+    s = cli.json("import", taught, "--engine", "other")
+    assert s["photos"]["skipped"] == 3
+    assert "built with the other engine" in cli("import", taught, "--engine", "fake", code=2).stderr
+    # and the new engine clusters new photos into the same people
+    photo(taught / "d.jpg", faces=[(1, BOX)], size=(500, 500))
+    assert cli.json("import", taught)["people_created"] == 0
+    assert len(cli.json("people", "show", "Ann")["faces"]) == 4
+    assert "reindex" in cli("undo", code=2).stderr
+
+
+def test_an_interrupted_reindex_resumes(cli, fake, other, taught, tmp_path):
+    (taught / "c.jpg").rename(tmp_path / "away.jpg")
+
+    r = cli("reindex", "--engine", "other", code=1)
+
+    assert "c.jpg: cannot read: No such file" in r.stderr
+    assert "again" in r.stderr
+    (tmp_path / "away.jpg").rename(taught / "c.jpg")
+    r = cli.json("reindex", "--engine", "other")
+    assert r["photos"] == 1 and r["failed"] == 0
+    assert cli.json("status")["faces"] == 4
+
+
+def test_reindex_to_the_same_engine_is_refused(cli, taught):
+    assert "already uses the fake engine" in cli("reindex", "--engine", "fake", code=2).stderr
+
+
+def test_faces_pair_by_overlap():
+    new = [(0.1, 0.1, 0.2, 0.2), (0.6, 0.6, 0.2, 0.2), (0.4, 0.0, 0.1, 0.1)]
+    old = [(0.62, 0.61, 0.2, 0.2), (0.12, 0.1, 0.19, 0.21)]
+    assert pair_faces(new, old) == {0: 1, 1: 0}
