@@ -26,7 +26,7 @@ from photosense_cli.engines.base import (
 from photosense_cli.errors import BadImage, EngineError
 from photosense_cli.people import Clusterer
 
-DEFAULT_WORKERS = 8  # engine calls are network-bound; adaptive retries absorb throttling
+DEFAULT_WORKERS = 16  # engine calls are network-bound; adaptive retries absorb throttling
 
 
 @dataclass

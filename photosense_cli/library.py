@@ -38,8 +38,13 @@ def import_photos(library: Path, req: ImportRequest, *,
     try:
         recorded = cat.get_meta("engine")
         name = engines.choose_engine_name(recorded, req.engine, req.profile)
-        workers = req.workers or (os.cpu_count() or 2 if name == "local" else DEFAULT_WORKERS)
-        engine = engines.make_engine(name, profile=req.profile, region=req.region, workers=workers)
+        if name == "local":
+            # one model process per core; two threads each keep them fed while photos are prepared
+            processes = req.workers or os.cpu_count() or 1
+            workers = 2 * processes
+        else:
+            processes = workers = req.workers or DEFAULT_WORKERS
+        engine = engines.make_engine(name, profile=req.profile, region=req.region, workers=processes)
         uploader = None
         if req.s3_bucket:
             from photosense_cli.storage import S3Copy
@@ -57,7 +62,10 @@ def import_photos(library: Path, req: ImportRequest, *,
                 with cat.transaction():
                     cat.set_meta("engine", name)
                 on_notice(f"new library {cat.path} uses the {name} engine")
-            return importer.run(req.paths)
+            try:
+                return importer.run(req.paths)
+            finally:
+                engine.close()
     finally:
         cat.close()
 

@@ -114,6 +114,7 @@ def _reindex(cat, target, profile, region, workers, on_error, on_progress) -> di
             cat.conn.execute(
                 "INSERT INTO changes(at, kind, summary, undo) VALUES (?, 'reindex', ?, '{}')",
                 (now(), f"re-analysed the library with the {target} engine (was {previous})"))
+    engine.close()
     summary["old_engine_cleaned"] = _delete_old_faces(cat, previous, target, profile, region)
     summary["calls"] = dict(summary["calls"])
     return summary

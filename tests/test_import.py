@@ -403,3 +403,12 @@ def test_library_file_is_private_and_found_through_the_environment(fake, tmp_pat
     r = CliRunner().invoke(app, ["import", str(tmp_path / "pics"), "--engine", "fake", "-q"])
     assert r.exit_code == 0
     assert lib.stat().st_mode & 0o777 == 0o600
+
+
+def test_network_engines_get_16_workers_unless_told(cli, fake, tmp_path, monkeypatch):
+    seen = []
+    monkeypatch.setitem(engines.FACTORIES, "fake", lambda **kw: seen.append(kw["workers"]) or fake)
+    photo(tmp_path / "pics" / "a.jpg", faces=[(0, BOX)])
+    cli.json("import", tmp_path / "pics", "--engine", "fake")
+    cli.json("import", tmp_path / "pics", "--workers", "3")
+    assert seen == [16, 3]

@@ -73,6 +73,9 @@ class Engine(Protocol):
     def list_faces(self) -> Iterator[tuple[str, str]]:
         """(face_id, external_id) of every face in the collection, for crash recovery."""
 
+    def close(self) -> None:
+        """Release workers and connections."""
+
 
 # US East price list, first million images per month: IndexFaces, SearchFaces
 # and DetectText are each billed per image processed; the rest are free.

@@ -97,6 +97,9 @@ class FakeEngine:
             for face_id in face_ids:
                 self.faces.pop(face_id, None)
 
+    def close(self) -> None:
+        pass
+
     def list_faces(self) -> Iterator[tuple[str, str]]:
         self._call("ListFaces")
         with self._lock:

@@ -131,6 +131,7 @@ class LocalEngine:
         self.processes = max(1, processes or os.cpu_count() or 1)
         self._pool: cf.ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._model_lock = threading.Lock()
         self._ids: list[str] = []
         self._rows: dict[str, int] = {}
         self._matrix = np.empty((0, DESCRIPTOR_DIM), np.float32)
@@ -138,7 +139,8 @@ class LocalEngine:
 
     def _run(self, func, image: bytes):
         if self.processes == 1:
-            return func(image)
+            with self._model_lock:  # dlib and onnxruntime sessions are not safe across threads
+                return func(image)
         with self._lock:
             if self._pool is None:
                 # spawn, not fork: the importer's threads are running by now

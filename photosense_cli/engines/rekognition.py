@@ -106,6 +106,9 @@ class RekognitionEngine:
             self._call(None, "DeleteFaces", self.client.delete_faces,
                        CollectionId=self.collection_id, FaceIds=face_ids[i : i + 4096])
 
+    def close(self) -> None:
+        pass
+
     def list_faces(self) -> Iterator[tuple[str, str]]:
         paginator = self.client.get_paginator("list_faces")
         try:

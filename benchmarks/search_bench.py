@@ -1,0 +1,106 @@
+"""Search and people-list latency on a large catalogue.
+
+Builds (once, cached under --db) a catalogue of 100,000 photos, 1,000,000 text
+lines and 10,000 people with 300,000 faces, written straight into the schema,
+then prints p50/p95 of the queries users run every day.
+
+    python benchmarks/search_bench.py [--db /tmp/photosense-search-bench.db] [--runs 200]
+"""
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from photosense_cli import people, search
+from photosense_cli.catalogue import Catalogue
+
+PHOTOS, LINES, PEOPLE, FACES = 100_000, 1_000_000, 10_000, 300_000
+SYLLABLES = ["ka", "lo", "mi", "ne", "tu", "ra", "si", "vo", "pe", "da", "gu", "zi", "bo", "fe"]
+
+
+def vocabulary(rng: random.Random, n: int = 20_000) -> list[str]:
+    words = set()
+    while len(words) < n:
+        words.add("".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))))
+    return sorted(words)
+
+
+def build(path: Path) -> None:
+    rng = random.Random(7)
+    words = vocabulary(rng)
+    weights = [1 / (i + 1) for i in range(len(words))]  # Zipf: a few words are everywhere
+    cat = Catalogue(path)
+    t = time.perf_counter()
+    with cat.transaction() as c:
+        c.executemany(
+            "INSERT INTO photos(id, sha256, size, width, height, format, taken_at, taken_at_source,"
+            " engine, analysed_at) VALUES (?, ?, 1000, 4000, 3000, 'JPEG', ?, 'exif', 'local', '')",
+            ((i, f"{i:064x}", f"{2005 + i % 20}-{1 + i % 12:02}-{1 + i % 28:02}T12:00:00")
+             for i in range(1, PHOTOS + 1)))
+        c.executemany("INSERT INTO locations(photo_id, path, size, mtime_ns, seen_at) "
+                      "VALUES (?, ?, 1000, 0, '')",
+                      ((i, f"/photos/{2005 + i % 20}/{i:06}.jpg") for i in range(1, PHOTOS + 1)))
+        c.executemany("INSERT INTO people(id, name, named, created_at) VALUES (?, ?, ?, '')",
+                      ((i, f"Person {i}" if i % 3 else f"Unknown person {i}", int(i % 3 != 0))
+                       for i in range(1, PEOPLE + 1)))
+        c.executemany(
+            'INSERT INTO faces(photo_id, person_id, engine_face_id, "left", top, width, height, '
+            "confidence) VALUES (?, ?, ?, 0.1, 0.1, 0.2, 0.2, 99)",
+            ((rng.randint(1, PHOTOS), min(PEOPLE, int(rng.paretovariate(1.2))) if rng.random() < 0.3
+              else rng.randint(1, PEOPLE), f"f{i}") for i in range(FACES)))
+        c.executemany(
+            'INSERT INTO text_lines(photo_id, text, confidence, "left", top, width, height) '
+            "VALUES (?, ?, 95, 0.1, 0.1, 0.5, 0.1)",
+            ((rng.randint(1, PHOTOS), " ".join(rng.choices(words, weights, k=rng.randint(3, 8))))
+             for _ in range(LINES)))
+    cat.conn.execute("ANALYZE")
+    print(f"built {path} in {time.perf_counter() - t:.0f} s")
+
+
+def timed(fn, runs: int) -> tuple[float, float]:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.95) - 1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--db", type=Path, default=Path("/tmp/photosense-search-bench.db"))
+    ap.add_argument("--runs", type=int, default=200)
+    args = ap.parse_args()
+    if not args.db.exists():
+        build(args.db)
+    cat = Catalogue(args.db)
+    rng = random.Random(1)
+    words = vocabulary(random.Random(7))
+    counts = {"photos": cat.scalar("SELECT count(*) FROM photos"),
+              "text lines": cat.scalar("SELECT count(*) FROM text_lines"),
+              "people": cat.scalar("SELECT count(*) FROM people"),
+              "faces": cat.scalar("SELECT count(*) FROM faces")}
+    print(", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    queries = {
+        "search TEXT (random word)": lambda: search.search(cat, rng.choice(words)),
+        "search TEXT (one of the 20 commonest)": lambda: search.search(cat, rng.choice(words[:20])),
+        "search TEXT (two words)": lambda: search.search(cat, " ".join(rng.sample(words, 2))),
+        "search --person P": lambda: search.search(cat, person_ids=[rng.randint(1, PEOPLE)]),
+        "search TEXT --person P --from --to": lambda: search.search(
+            cat, rng.choice(words), person_ids=[rng.randint(1, PEOPLE)],
+            date_from="2010", date_to="2019-06"),
+        "people list (all 10,000)": lambda: people.list_people(cat),
+    }
+    for name, fn in queries.items():
+        runs = args.runs if "people" not in name else max(20, args.runs // 10)
+        p50, p95 = timed(fn, runs)
+        target = "< 200 ms" if "people" in name else "< 20 ms"
+        print(f"{name:40} p50 {p50:7.2f} ms   p95 {p95:7.2f} ms   (target p95 {target})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
