@@ -85,7 +85,8 @@ MIGRATIONS: list[str] = [
         confidence REAL,
         descriptor BLOB
     );
-    CREATE INDEX faces_person ON faces(person_id);
+    -- covering for per-person counts of photos and faces
+    CREATE INDEX faces_person ON faces(person_id, photo_id);
     CREATE INDEX faces_photo ON faces(photo_id);
     CREATE TABLE text_lines (
         id INTEGER PRIMARY KEY,

@@ -117,9 +117,12 @@ def list_people(cat: Catalogue, *, named: bool | None = None, hidden: bool = Fal
     return cat.query(
         f"""
         SELECT p.id, p.name, p.named, p.hidden,
-               (SELECT count(DISTINCT photo_id) FROM faces WHERE person_id = p.id) AS photos,
-               (SELECT count(*) FROM faces WHERE person_id = p.id) AS faces
-        FROM people p WHERE {' AND '.join(where)}
+               coalesce(c.photos, 0) AS photos, coalesce(c.faces, 0) AS faces
+        FROM people p LEFT JOIN (
+            SELECT person_id, count(DISTINCT photo_id) AS photos, count(*) AS faces
+            FROM faces WHERE person_id IS NOT NULL GROUP BY person_id
+        ) c ON c.person_id = p.id
+        WHERE {' AND '.join(where)}
         ORDER BY p.named, CASE WHEN p.named THEN 0 ELSE -photos END, p.name COLLATE NOCASE, p.id
         """,
         params,

@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import unicodedata
 
 from photosense_cli.catalogue import Catalogue
 from photosense_cli.errors import NotFound, PhotosenseError
 
-MARK_START, MARK_END = "\x02", "\x03"  # highlight() markers the CLI turns into styles
+MARK_START, MARK_END = "\x02", "\x03"  # highlight markers the CLI turns into styles
 _WORD = re.compile(r"\w+", re.UNICODE)
+RANKED_LINES = 2000  # see search(): bounds the cost of words that are on every other photo
 
 
 def fts_query(text: str) -> str | None:
@@ -68,17 +70,23 @@ def search(cat: Catalogue, text: str | None = None, *, person_ids: list[int] = (
 
     query = fts_query(text) if text else None
     if query:
+        # Rank the newest RANKED_LINES matching lines (all of them when fewer match): bm25 of
+        # every line that holds a very common word would cost seconds on a large library.
+        cap = RANKED_LINES if limit else -1
         sql = f"""
-            WITH lines AS MATERIALIZED (  -- bm25() cannot sit inside an aggregate
-                SELECT rowid AS id, bm25(text_lines_fts) AS rank
-                FROM text_lines_fts WHERE text_lines_fts MATCH ?),
-            hits AS (
-                SELECT t.photo_id, min(lines.rank) AS rank
-                FROM lines JOIN text_lines t ON t.id = lines.id GROUP BY t.photo_id)
-            SELECT p.id, p.taken_at FROM hits JOIN photos p ON p.id = hits.photo_id
-            WHERE 1 {filters} ORDER BY hits.rank, p.id {limit_sql}"""
-        rows = cat.conn.execute(sql, [query, *params, *tail]).fetchall()
-    elif text and text.strip():
+            WITH lines AS MATERIALIZED (
+                SELECT f.rowid AS id, t.photo_id, bm25(text_lines_fts) AS rank
+                FROM text_lines_fts f JOIN text_lines t ON t.id = f.rowid
+                JOIN photos p ON p.id = t.photo_id
+                WHERE text_lines_fts MATCH ? {filters}
+                ORDER BY f.rowid DESC LIMIT ?)
+            SELECT l.photo_id, p.taken_at, group_concat(l.id) FROM lines l
+            JOIN photos p ON p.id = l.photo_id
+            GROUP BY l.photo_id ORDER BY min(l.rank), l.photo_id {limit_sql}"""
+        rows = cat.conn.execute(sql, [query, *params, cap, *tail]).fetchall()
+        return [_result(cat, pid, taken, query, text, [int(i) for i in ids.split(",")])
+                for pid, taken, ids in rows]
+    if text and text.strip():
         # No word at all (emoji, punctuation): a plain case-insensitive substring search.
         sql = f"""
             SELECT p.id, p.taken_at FROM photos p
@@ -89,21 +97,20 @@ def search(cat: Catalogue, text: str | None = None, *, person_ids: list[int] = (
         sql = f"""SELECT p.id, p.taken_at FROM photos p WHERE 1 {filters}
                   ORDER BY p.taken_at DESC, p.id {limit_sql}"""
         rows = cat.conn.execute(sql, [*params, *tail]).fetchall()
-    return [_result(cat, pid, taken, query, text) for pid, taken in rows]
+    return [_result(cat, pid, taken, None, text) for pid, taken in rows]
 
 
 def _result(cat: Catalogue, photo_id: int, taken_at: str | None, query: str | None,
-            text: str | None) -> dict:
+            text: str | None, line_ids: list[int] = ()) -> dict:
     path = cat.scalar("SELECT min(path) FROM locations WHERE photo_id = ?", (photo_id,))
     people = [r[0] for r in cat.conn.execute(
         "SELECT DISTINCT pe.name FROM faces f JOIN people pe ON pe.id = f.person_id "
         "WHERE f.photo_id = ? AND pe.hidden = 0 ORDER BY pe.name", (photo_id,))]
     if query:
-        lines = cat.conn.execute(
-            "SELECT t.text, highlight(text_lines_fts, 0, ?, ?) FROM text_lines_fts "
-            "JOIN text_lines t ON t.id = text_lines_fts.rowid "
-            "WHERE text_lines_fts MATCH ? AND t.photo_id = ? ORDER BY bm25(text_lines_fts)",
-            (MARK_START, MARK_END, query, photo_id)).fetchall()
+        words = [fold(w) for w in _WORD.findall(text)]
+        lines = [(t, highlight(t, words)) for (t,) in (
+            cat.conn.execute("SELECT text FROM text_lines WHERE id = ?", (i,)).fetchone()
+            for i in line_ids)]
     elif text and text.strip():
         lines = [(t, t) for (t,) in cat.conn.execute(
             "SELECT text FROM text_lines WHERE photo_id = ? AND instr(lower(text), lower(?)) > 0",
@@ -112,6 +119,19 @@ def _result(cat: Catalogue, photo_id: int, taken_at: str | None, query: str | No
         lines = []
     return {"id": photo_id, "path": path, "taken_at": taken_at, "people": people,
             "text": [plain for plain, _ in lines], "marked": [marked for _, marked in lines]}
+
+
+def fold(word: str) -> str:
+    """Case and accents away, as the FTS5 tokenizer (unicode61, remove_diacritics 2) does."""
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def highlight(line: str, words: list[str]) -> str:
+    """Mark each word of the line that a query word is a prefix of, as the search matched it."""
+    return _WORD.sub(
+        lambda m: f"{MARK_START}{m.group()}{MARK_END}"
+        if any(fold(m.group()).startswith(w) for w in words) else m.group(), line)
 
 
 def resolve_photo(cat: Catalogue, ref: str) -> int:

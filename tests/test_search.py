@@ -133,3 +133,22 @@ def test_forget_erases_photos_faces_and_lonely_people_here_and_in_the_engine(cli
 
     assert s["photos"]["forgotten"] == 3 and s["photos"]["new"] == 0
     assert "no photo of the library" in cli("forget", shelf / "nowhere", code=2).stderr
+
+
+def test_ranking_is_bounded_but_filters_still_reach_older_lines(cli, shelf, monkeypatch):
+    from photosense_cli import search
+
+    monkeypatch.setattr(search, "RANKED_LINES", 1)  # as if "whiteboard" were on every photo
+    newest = names(cli.json("search", "whiteboard"))
+    assert len(newest) == 1 and newest[0] in ("team.jpg", "board.jpg")  # the last one imported
+    assert names(cli.json("search", "whiteboard", "--to", "2019")) == ["board.jpg"]
+    assert names(cli.json("search", "whiteboard", "--from", "2020")) == ["team.jpg"]
+    assert len(cli.json("search", "whiteboard", "--limit", "0")) == 2  # all: no bound
+
+
+def test_highlight_marks_what_the_index_matched():
+    from photosense_cli.search import MARK_END, MARK_START, fold, highlight
+
+    marked = highlight("Café de la Gare, CAFÉS", [fold("cafe")])
+    assert marked == f"{MARK_START}Café{MARK_END} de la Gare, {MARK_START}CAFÉS{MARK_END}"
+    assert highlight("Palais du LOUVRE", [fold("louv")]).count(MARK_START) == 1
