@@ -21,19 +21,24 @@ from PIL import Image, ImageOps
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 RUNNER = r"""
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 from photosense_cli.catalogue import Catalogue
 from photosense_cli.engines.local import LocalEngine
 from photosense_cli.importer import Importer
 lib, workers, folders = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+def peak_mb(pid="self"):
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork and exec from the parent
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
 engine = LocalEngine(processes=workers)
-s = Importer(Catalogue(Path(lib)), engine, workers=workers).run(folders)
+s = Importer(Catalogue(Path(lib)), engine, workers=2 * workers).run(folders)
+pool = engine._pool
+workers_mb = max((peak_mb(p) for p in pool._processes), default=0) if pool else 0
 engine.close()
 print(json.dumps({"photos": s.new, "failed": s.failed, "seconds": s.seconds, "faces": s.faces,
-    "lines": s.text_lines,
-    "rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    "rss_worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+    "lines": s.text_lines, "rss_main_mb": peak_mb(), "rss_worker_mb": workers_mb}))
 """
 
 
@@ -53,7 +58,33 @@ def run(folders: list[Path], workers: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run([sys.executable, "-c", RUNNER, f"{tmp}/lib.db", str(workers),
                               *map(str, folders)], capture_output=True, text=True, check=True)
+        if out.stderr.strip():
+            print("stderr of the import:", out.stderr.strip()[:500])
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def index_search_cost() -> None:
+    """SearchFaces on the in-memory collection: one vectorised pass over every descriptor."""
+    import time
+
+    import numpy as np
+
+    from photosense_cli.engines.base import KnownFace, Usage
+    from photosense_cli.engines.local import LocalEngine
+
+    rng = np.random.default_rng(0)
+    for n in (10_000, 100_000, 300_000):
+        engine = LocalEngine(processes=1)
+        vectors = rng.normal(0, 0.08, (n, 128)).astype(np.float32)
+        engine.open_collection("bench", (KnownFace(f"f{i}", v.tobytes()) for i, v in enumerate(vectors)))
+        times = []
+        for i in range(50):
+            start = time.perf_counter()
+            engine.search_faces(f"f{i}", 90.0, Usage())
+            times.append((time.perf_counter() - start) * 1000)
+        times.sort()
+        print(f"in-memory face search over {n:>7,} faces: p50 {times[25]:.1f} ms, "
+              f"p95 {times[47]:.1f} ms, matrix {vectors.nbytes / 2**20:.0f} MB")
 
 
 def main() -> None:
@@ -62,6 +93,7 @@ def main() -> None:
     args = ap.parse_args()
     if not SHARED.is_dir():
         sys.exit(f"no test photos at {SHARED}")
+    index_search_cost()
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as tmp:
         variants(Path(tmp) / "variants", args.variants)
