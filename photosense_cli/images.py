@@ -30,6 +30,7 @@ except ImportError:  # pragma: no cover
 LONG_SIDE = 1920
 MAX_BYTES = 5 * 1024 * 1024
 MIN_SIDE = 80
+MAX_FILE_BYTES = 512 * 1024 * 1024  # larger files are not read into memory at all
 
 IMAGE_SUFFIXES = {
     ".jpg", ".jpeg", ".jpe", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp",

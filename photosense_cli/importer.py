@@ -181,6 +181,9 @@ class Analyser:
         self.lock = threading.Lock()
 
     def __call__(self, c: Candidate) -> Outcome:
+        if c.size > images.MAX_FILE_BYTES:
+            return Outcome("failed", c, reason=f"file too large ({c.size / 2**20:,.0f} MB; "
+                           f"photosense reads images up to {images.MAX_FILE_BYTES // 2**20} MB)")
         try:
             with open(c.path, "rb") as f:
                 head = f.read(32)  # a video is not read whole just to learn it is no image
@@ -202,6 +205,8 @@ class Analyser:
             prepared = images.prepare(data, min_side=self.engine.min_side)
         except BadImage as e:
             return Outcome("failed", c, sha, reason=e.reason)
+        except Exception as e:  # a decoder bug on one odd file must not end the run
+            return Outcome("failed", c, sha, reason=f"cannot decode: {type(e).__name__}: {e}")
         if self.dry_run:
             return Outcome("would_analyse", c, sha, prepared=prepared)
         if self.uploader:

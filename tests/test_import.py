@@ -412,3 +412,38 @@ def test_network_engines_get_16_workers_unless_told(cli, fake, tmp_path, monkeyp
     cli.json("import", tmp_path / "pics", "--engine", "fake")
     cli.json("import", tmp_path / "pics", "--workers", "3")
     assert seen == [16, 3]
+
+
+def test_huge_files_and_decoder_surprises_fail_one_file_only(cli, fake, tmp_path, monkeypatch):
+    from photosense_cli import images
+
+    pics = tmp_path / "pics"
+    good = photo(pics / "good.jpg", faces=[(0, BOX)])
+    huge = pics / "huge.tif"
+    with open(huge, "wb") as f:  # sparse: 600 MB on paper, nothing on disk
+        f.write(b"II*\x00")
+        f.truncate(600 * 1024 * 1024)
+    photo(pics / "odd.png", faces=[(1, BOX)])
+    real = images.prepare
+
+    def explodes_on_odd(data, **kw):
+        if data == (pics / "odd.png").read_bytes():
+            raise ValueError("corrupt EXIF directory")
+        return real(data, **kw)
+
+    monkeypatch.setattr(images, "prepare", explodes_on_odd)
+    s = cli.import_(pics, code=1)
+
+    reasons = {os.path.basename(e["path"]): e["reason"] for e in s["errors"]}
+    assert reasons["huge.tif"].startswith("file too large (600 MB")
+    assert reasons["odd.png"] == "cannot decode: ValueError: corrupt EXIF directory"
+    assert s["photos"]["new"] == 1 and good.exists()
+
+
+def test_an_unexpected_engine_error_fails_that_photo_only(tmp_path):
+    from photosense_cli.engines.base import Usage
+    from photosense_cli.engines.local import LocalEngine
+
+    engine = LocalEngine(processes=1)
+    with pytest.raises(BadImage, match="local engine: "):
+        engine.index_faces(b"not a jpeg at all", "x", Usage())

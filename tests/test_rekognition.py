@@ -187,3 +187,16 @@ def test_cost_estimate_counts_billed_calls_only():
     calls = {"IndexFaces": 1000, "DetectText": 1000, "SearchFaces": 2500, "ListFaces": 3}
     assert estimate_cost("rekognition", calls) == pytest.approx(4.5)
     assert estimate_cost("local", calls) == 0.0
+
+
+def test_a_timeout_fails_the_photo_not_the_run(client, monkeypatch):
+    import botocore.exceptions
+
+    def times_out(**kw):
+        raise botocore.exceptions.ReadTimeoutError(endpoint_url="https://rekognition")
+
+    monkeypatch.setattr(client, "detect_text", times_out)
+    usage = Usage()
+    with pytest.raises(BadImage, match="Read timeout"):
+        engine(client).detect_text(IMAGE, usage)
+    assert usage.calls[0][0] == "DetectText" and "ReadTimeout" in usage.calls[0][2]

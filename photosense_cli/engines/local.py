@@ -10,6 +10,7 @@ from the catalogue, searched with one vectorised distance computation.
 from __future__ import annotations
 
 import concurrent.futures as cf
+from concurrent.futures.process import BrokenProcessPool
 import io
 import math
 import multiprocessing
@@ -22,6 +23,7 @@ import numpy as np
 
 from photosense_cli.engines.base import TEXT_MIN_CONFIDENCE, Face, KnownFace, Match, TextLine, Usage
 from photosense_cli.engines.timing import timed
+from photosense_cli.errors import BadImage, EngineError
 
 # Calibrated on ../shared/data/faces (benchmarks/calibrate_local.py): same-person
 # pairs lie at 0.06-0.52, different people at 0.64 and beyond; 0.58 sits between.
@@ -144,16 +146,22 @@ class LocalEngine:
         self._used = 0
 
     def _run(self, func, image: bytes):
-        if self.processes == 1:
-            with self._model_lock:  # dlib and onnxruntime sessions are not safe across threads
-                return func(image)
-        with self._lock:
-            if self._pool is None:
-                # spawn, not fork: the importer's threads are running by now
-                self._pool = cf.ProcessPoolExecutor(
-                    self.processes, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_init_worker)
-        return self._pool.submit(func, image).result()
+        try:
+            if self.processes == 1:
+                with self._model_lock:  # dlib and onnxruntime sessions are not safe across threads
+                    return func(image)
+            with self._lock:
+                if self._pool is None:
+                    # spawn, not fork: the importer's threads are running by now
+                    self._pool = cf.ProcessPoolExecutor(
+                        self.processes, mp_context=multiprocessing.get_context("spawn"),
+                        initializer=_init_worker)
+            return self._pool.submit(func, image).result()
+        except BrokenProcessPool:
+            raise EngineError("a local engine worker died (out of memory?); "
+                              "try again with fewer --workers") from None
+        except Exception as e:  # a model failing on one photo fails that photo only
+            raise BadImage(f"local engine: {type(e).__name__}: {e}") from None
 
     def close(self) -> None:
         if self._pool:

@@ -129,6 +129,8 @@ class RekognitionEngine:
         except (botocore.exceptions.EndpointConnectionError,
                 botocore.exceptions.NoCredentialsError) as e:
             raise EngineError(f"Rekognition: {e}") from None
+        except botocore.exceptions.BotoCoreError as e:  # a timeout: this photo, next run
+            raise BadImage(f"Rekognition: {e}") from None
 
 
 def _code(e: botocore.exceptions.ClientError) -> str:
