@@ -16,7 +16,7 @@ from tests.conftest import SHARED, Cli, needs_shared, photo
 
 needs_local = pytest.mark.skipif(not engines.local_available(),
                                  reason="the offline engine is not installed (pip install '.[local]')")
-pytestmark = [needs_shared, needs_local]
+pytestmark = needs_local
 
 
 def labelled_people(cli, folder):
@@ -48,6 +48,7 @@ def faces_library(tmp_path_factory):
     return cli, s
 
 
+@needs_shared
 def test_every_label_is_one_person_and_no_person_mixes_two(faces_library):
     cli, s = faces_library
     assert s["errors"] == [] and s["photos"]["new"] == 23
@@ -65,12 +66,14 @@ def test_every_label_is_one_person_and_no_person_mixes_two(faces_library):
     assert {f["person_id"] for f in group["faces"]} == by_label["kit"] | by_label["rose"]
 
 
+@needs_shared
 def test_a_rerun_is_free_and_the_library_remembers_its_engine(faces_library):
     cli, _ = faces_library
     s = cli.json("import", SHARED / "faces")
     assert s["engine"] == "local" and s["photos"]["skipped"] == 23 and s["calls"] == {}
 
 
+@needs_shared
 def test_text_lines_are_found_by_search(tmp_path):
     cli = Cli(tmp_path / "text.db")
     s = cli.json("import", SHARED / "text", "--engine", "local", "--workers", "1")

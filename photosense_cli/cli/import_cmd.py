@@ -79,7 +79,7 @@ def describe(r: dict) -> str:
     if p["forgotten"]:
         head += f", {p['forgotten']} forgotten"
     lines = [head + "."]
-    if not r["dry_run"]:
+    if not r["dry_run"] and p["new"]:
         lines.append(f"Found {r['faces']} faces ({r['people_created']} new people) and "
                      f"{r['text_lines']} lines of text in {r['seconds']:.1f} s.")
     if r["calls"]:
