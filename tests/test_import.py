@@ -447,3 +447,23 @@ def test_an_unexpected_engine_error_fails_that_photo_only(tmp_path):
     engine = LocalEngine(processes=1)
     with pytest.raises(BadImage, match="local engine: "):
         engine.index_faces(b"not a jpeg at all", "x", Usage())
+
+
+def test_an_import_in_another_process_holds_the_library(cli, fake, tmp_path):
+    import subprocess
+    import sys
+
+    photo(tmp_path / "pics" / "a.jpg", faces=[(0, BOX)])
+    cli.library.parent.mkdir(parents=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom photosense_cli.catalogue import import_lock\n"
+         f"with import_lock({str(cli.library)!r}):\n    print('held', flush=True)\n    time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        r = cli("import", tmp_path / "pics", "--engine", "fake", code=2)
+        assert f"(pid {holder.pid})" in r.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+    assert cli.import_(tmp_path / "pics")["photos"]["new"] == 1  # the kernel let go of the lock

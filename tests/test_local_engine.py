@@ -109,3 +109,37 @@ def test_search_and_delete_in_the_in_memory_collection():
     e.delete_faces(["b"])
     assert e.search_faces("a", 90.0, Usage()) == []
     assert sorted(f for f, _ in e.list_faces()) == ["a", "c"]
+
+
+@needs_shared
+def test_kill_9_in_the_middle_of_an_import_then_a_rerun_loses_and_duplicates_nothing(
+        tmp_path, faces_library):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from photosense_cli.catalogue import Catalogue
+
+    lib = tmp_path / "killed.db"
+    proc = subprocess.Popen([sys.executable, "-m", "photosense_cli", "import", str(SHARED / "faces"),
+                             "--engine", "local", "--workers", "1", "--quiet", "--library", str(lib)])
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if lib.exists() and Catalogue(lib).scalar("SELECT count(*) FROM photos") >= 4:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the import finished before it could be killed"
+    assert Catalogue(lib).scalar("SELECT count(*) FROM runs WHERE status = 'running'") == 1
+
+    cli = Cli(lib)
+    s = cli.json("import", SHARED / "faces")
+
+    assert s["errors"] == [] and s["photos"]["new"] + s["photos"]["skipped"] == 23
+    reference, _ = faces_library
+    assert cli.json("status")["faces"] == reference.json("status")["faces"]
+    _, by_label, by_person = labelled_people(cli, SHARED / "faces")
+    assert all(len(p) == 1 for p in by_label.values())
+    assert all(len(labs) == 1 for labs in by_person.values())
