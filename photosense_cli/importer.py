@@ -216,6 +216,11 @@ class Analyser:
                 return Outcome("failed", c, sha, reason=f"S3 copy failed: {e}")
         return self.analyse(c, sha, prepared)
 
+    def remember(self, sha: str, photo_id: int) -> None:
+        """A photo is now catalogued: later copies in this run are known, not analysed."""
+        with self.lock:
+            self.known[sha] = photo_id
+
     @staticmethod
     def _not_an_image(c: Candidate, head: bytes) -> Outcome:
         if os.path.splitext(c.path)[1].lower() not in images.IMAGE_SUFFIXES:
@@ -324,8 +329,7 @@ class Importer:
         forgotten = {r[0] for r in self.cat.conn.execute("SELECT sha256 FROM forgotten")}
         analyser = Analyser(self.engine, self.cat.photo_ids_by_hash(), forgotten,
                             self.dry_run, self.uploader)
-        self._known = analyser.known
-        self._known_lock = analyser.lock
+        self._analyser = analyser
         window = self.workers * 4  # bounds memory: at most this many photos' bytes in flight
         with cf.ThreadPoolExecutor(self.workers, thread_name_prefix="photosense") as pool:
             pending: set[cf.Future] = set()
@@ -339,10 +343,14 @@ class Importer:
                     if not pending:
                         break
                     done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                    # Store every photo that finished before raising a fatal error of another.
+                    fatal = [f.exception() for f in done if f.exception() is not None]
                     for future in done:
-                        outcome = future.result()
-                        self._write(outcome)
-                        self.on_progress(None, outcome.candidate.path)
+                        if future.exception() is None:
+                            self._write(future.result())
+                            self.on_progress(None, future.result().candidate.path)
+                    if fatal:
+                        raise fatal[0]
             except BaseException:
                 for f in pending:
                     f.cancel()
@@ -403,8 +411,7 @@ class Importer:
             self.cat.log_calls(self.run_id, self.engine.name, [
                 (op, o.sha256, ms, err) for op, ms, err in o.usage.calls
             ])
-        with self._known_lock:
-            self._known[o.sha256] = photo_id
+        self._analyser.remember(o.sha256, photo_id)
         self._written[o.sha256] = photo_id
         s.new += 1
         s.known += len(copies)

@@ -6,6 +6,7 @@ Each opens what it needs (catalogue, lock, engine) and returns plain data.
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -34,7 +35,15 @@ def import_photos(library: Path, req: ImportRequest, *,
                   on_notice: Callable[[str], None] = lambda m: None,
                   on_error: Callable[[dict], None] = lambda e: None,
                   on_progress=lambda total, path: None) -> Summary:
-    cat = Catalogue(library)
+    if req.dry_run and not Path(library).exists():
+        # a dry run changes nothing: not even an empty library file is left behind
+        with tempfile.TemporaryDirectory() as tmp:
+            return _import(Catalogue(Path(tmp) / "dry-run.db"), req, on_notice, on_error,
+                           on_progress)
+    return _import(Catalogue(library), req, on_notice, on_error, on_progress)
+
+
+def _import(cat: Catalogue, req: ImportRequest, on_notice, on_error, on_progress) -> Summary:
     try:
         recorded = cat.get_meta("engine")
         name = engines.choose_engine_name(recorded, req.engine, req.profile)

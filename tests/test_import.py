@@ -353,7 +353,11 @@ def test_dry_run_calls_nothing_and_changes_nothing(cli, fake, tmp_path):
     assert s["dry_run"] is True and s["photos"]["new"] == 3
     assert s["calls"] == {"IndexFaces": 3, "DetectText": 3, "SearchFaces": 3}
     assert sum(fake.calls.values()) == 0
-    assert Catalogue(cli.library).scalar("SELECT count(*) FROM photos") == 0
+    assert not cli.library.exists()  # not even an empty library was created
+    cli.import_(tmp_path / "pics" / "0.jpg")
+    again = cli.import_(tmp_path / "pics", extra=["--dry-run"])
+    assert again["photos"]["new"] == 2 and again["photos"]["skipped"] == 1
+    assert Catalogue(cli.library).scalar("SELECT count(*) FROM photos") == 1
 
 
 def test_quiet_prints_only_errors_and_exit_codes_tell_the_outcome(cli, fake, tmp_path):
