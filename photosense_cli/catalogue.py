@@ -257,13 +257,16 @@ class Catalogue:
                 (now(), status, json.dumps(summary), run_id),
             )
 
-    def log_calls(self, run_id: int | None, engine: str, calls: list[tuple]) -> None:
-        """calls: (operation, photo_sha256, ms, error); caller holds a transaction."""
+    def log_calls(self, run_id: int | None, engine: str, usage, sha256: str | None = None) -> None:
+        """Record the engine calls of a Usage (for one photo when sha256 is given).
+
+        The caller holds a transaction.
+        """
         at = now()
         self.conn.executemany(
             "INSERT INTO engine_calls(run_id, at, engine, operation, photo_sha256, ms, error) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(run_id, at, engine, op, sha, ms, err) for op, sha, ms, err in calls],
+            [(run_id, at, engine, op, sha256, ms, err) for op, ms, err in usage.calls],
         )
 
     def call_counts(self) -> dict[str, int]:

@@ -408,9 +408,7 @@ class Importer:
                 created = self.clusterer.assign(photo_id, face, matches)
                 s.people_created += created
             self.cat.insert_text_lines(photo_id, o.lines)
-            self.cat.log_calls(self.run_id, self.engine.name, [
-                (op, o.sha256, ms, err) for op, ms, err in o.usage.calls
-            ])
+            self.cat.log_calls(self.run_id, self.engine.name, o.usage, o.sha256)
         self._analyser.remember(o.sha256, photo_id)
         self._written[o.sha256] = photo_id
         s.new += 1
@@ -423,9 +421,7 @@ class Importer:
         if o.usage.calls and not self.dry_run:
             self.summary.calls.update(op for op, _, _ in o.usage.calls)
             with self.cat.transaction():
-                self.cat.log_calls(self.run_id, self.engine.name, [
-                    (op, o.sha256 or None, ms, err) for op, ms, err in o.usage.calls
-                ])
+                self.cat.log_calls(self.run_id, self.engine.name, o.usage, o.sha256 or None)
 
     def _error(self, path: str, reason: str) -> None:
         self.on_error(self.summary.fail(path, reason))

@@ -349,7 +349,7 @@ def find_suggestions(cat: Catalogue, engine: Engine, faces_per_person: int = 3) 
                     if other is not None and other != p["id"]:
                         cat.add_suggestion(p["id"], other, m.similarity, "search")
     with cat.transaction():
-        cat.log_calls(None, engine.name, [(op, None, ms, err) for op, ms, err in usage.calls])
+        cat.log_calls(None, engine.name, usage)
     return len(usage.calls)
 
 

@@ -157,7 +157,7 @@ def _switch_photo(cat, clusterer, engine_name, photo_id, o: Outcome, summary) ->
         cat.insert_text_lines(photo_id, o.lines)
         cat.conn.execute("UPDATE photos SET engine = ?, analysed_at = ? WHERE id = ?",
                          (engine_name, now(), photo_id))
-        cat.log_calls(None, engine_name, [(op, o.sha256, ms, err) for op, ms, err in o.usage.calls])
+        cat.log_calls(None, engine_name, o.usage, o.sha256)
     summary["photos"] += 1
     summary["faces"] += len(o.faces)
 
