@@ -344,13 +344,12 @@ class Importer:
                         break
                     done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                     # Store every photo that finished before raising a fatal error of another.
-                    fatal = [f.exception() for f in done if f.exception() is not None]
-                    for future in done:
-                        if future.exception() is None:
-                            self._write(future.result())
-                            self.on_progress(None, future.result().candidate.path)
-                    if fatal:
-                        raise fatal[0]
+                    errors = [e for e in map(cf.Future.exception, done) if e is not None]
+                    for outcome in (f.result() for f in done if f.exception() is None):
+                        self._write(outcome)
+                        self.on_progress(None, outcome.candidate.path)
+                    if errors:
+                        raise errors[0]
             except BaseException:
                 for f in pending:
                     f.cancel()
