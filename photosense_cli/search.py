@@ -84,8 +84,8 @@ def search(cat: Catalogue, text: str | None = None, *, person_ids: list[int] = (
             JOIN photos p ON p.id = l.photo_id
             GROUP BY l.photo_id ORDER BY min(l.rank), l.photo_id {limit_sql}"""
         rows = cat.conn.execute(sql, [query, *params, cap, *tail]).fetchall()
-        return [_result(cat, pid, taken, query, text, [int(i) for i in ids.split(",")])
-                for pid, taken, ids in rows]
+        words = [fold(w) for w in _WORD.findall(text)]
+        return [_result(cat, pid, taken, _ranked_lines(cat, ids, words)) for pid, taken, ids in rows]
     if text and text.strip():
         # No word at all (emoji, punctuation): a plain case-insensitive substring search.
         sql = f"""
@@ -93,30 +93,34 @@ def search(cat: Catalogue, text: str | None = None, *, person_ids: list[int] = (
             WHERE p.id IN (SELECT photo_id FROM text_lines WHERE instr(lower(text), lower(?)) > 0)
             {filters} ORDER BY p.taken_at DESC, p.id {limit_sql}"""
         rows = cat.conn.execute(sql, [text.strip(), *params, *tail]).fetchall()
-    else:
-        sql = f"""SELECT p.id, p.taken_at FROM photos p WHERE 1 {filters}
-                  ORDER BY p.taken_at DESC, p.id {limit_sql}"""
-        rows = cat.conn.execute(sql, [*params, *tail]).fetchall()
-    return [_result(cat, pid, taken, None, text) for pid, taken in rows]
+        return [_result(cat, pid, taken, _substring_lines(cat, pid, text.strip()))
+                for pid, taken in rows]
+    sql = f"""SELECT p.id, p.taken_at FROM photos p WHERE 1 {filters}
+              ORDER BY p.taken_at DESC, p.id {limit_sql}"""
+    return [_result(cat, pid, taken, []) for pid, taken in
+            cat.conn.execute(sql, [*params, *tail]).fetchall()]
 
 
-def _result(cat: Catalogue, photo_id: int, taken_at: str | None, query: str | None,
-            text: str | None, line_ids: list[int] = ()) -> dict:
+def _ranked_lines(cat: Catalogue, ids: str, words: list[str]) -> list[tuple[str, str]]:
+    """The lines the FTS query matched (ids from group_concat), highlighted."""
+    texts = (cat.conn.execute("SELECT text FROM text_lines WHERE id = ?", (int(i),)).fetchone()[0]
+             for i in ids.split(","))
+    return [(t, highlight(t, words)) for t in texts]
+
+
+def _substring_lines(cat: Catalogue, photo_id: int, needle: str) -> list[tuple[str, str]]:
+    return [(t, t) for (t,) in cat.conn.execute(
+        "SELECT text FROM text_lines WHERE photo_id = ? AND instr(lower(text), lower(?)) > 0",
+        (photo_id, needle))]
+
+
+def _result(cat: Catalogue, photo_id: int, taken_at: str | None,
+            lines: list[tuple[str, str]]) -> dict:
+    """One search hit; lines are the matching text lines as (plain, highlighted)."""
     path = cat.scalar("SELECT min(path) FROM locations WHERE photo_id = ?", (photo_id,))
     people = [r[0] for r in cat.conn.execute(
         "SELECT DISTINCT pe.name FROM faces f JOIN people pe ON pe.id = f.person_id "
         "WHERE f.photo_id = ? AND pe.hidden = 0 ORDER BY pe.name", (photo_id,))]
-    if query:
-        words = [fold(w) for w in _WORD.findall(text)]
-        lines = [(t, highlight(t, words)) for (t,) in (
-            cat.conn.execute("SELECT text FROM text_lines WHERE id = ?", (i,)).fetchone()
-            for i in line_ids)]
-    elif text and text.strip():
-        lines = [(t, t) for (t,) in cat.conn.execute(
-            "SELECT text FROM text_lines WHERE photo_id = ? AND instr(lower(text), lower(?)) > 0",
-            (photo_id, text.strip()))]
-    else:
-        lines = []
     return {"id": photo_id, "path": path, "taken_at": taken_at, "people": people,
             "text": [plain for plain, _ in lines], "marked": [marked for _, marked in lines]}
 
