@@ -138,7 +138,16 @@ def decode_upright(data: bytes, long_side: int | None = None) -> tuple[Image.Ima
 
 
 def prepare(data: bytes, min_side: int = MIN_SIDE, long_side: int = LONG_SIDE) -> Prepared:
-    """Bytes an engine accepts, for any image we can decode."""
+    """Bytes an engine accepts, for any image we can decode; any failure is a BadImage."""
+    try:
+        return _prepare(data, min_side, long_side)
+    except BadImage:
+        raise
+    except Exception as e:  # a decoder bug on one odd file must fail that file, not the run
+        raise BadImage(f"cannot decode: {type(e).__name__}: {e}") from None
+
+
+def _prepare(data: bytes, min_side: int, long_side: int) -> Prepared:
     header = open_image(data)
     fmt = header.format or "?"
     width, height = header.size

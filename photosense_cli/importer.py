@@ -205,8 +205,6 @@ class Analyser:
             prepared = images.prepare(data, min_side=self.engine.min_side)
         except BadImage as e:
             return Outcome("failed", c, sha, reason=e.reason)
-        except Exception as e:  # a decoder bug on one odd file must not end the run
-            return Outcome("failed", c, sha, reason=f"cannot decode: {type(e).__name__}: {e}")
         if self.dry_run:
             return Outcome("would_analyse", c, sha, prepared=prepared)
         if self.uploader:

@@ -78,3 +78,20 @@ def test_faces_pair_by_overlap():
     new = [(0.1, 0.1, 0.2, 0.2), (0.6, 0.6, 0.2, 0.2), (0.4, 0.0, 0.1, 0.1)]
     old = [(0.62, 0.61, 0.2, 0.2), (0.12, 0.1, 0.19, 0.21)]
     assert pair_faces(new, old) == {0: 1, 1: 0}
+
+
+def test_a_photo_that_fails_to_decode_fails_alone_in_a_reindex(cli, fake, other, taught, monkeypatch):
+    from photosense_cli import images
+
+    real = images.open_image
+    bad = (taught / "c.jpg").read_bytes()
+
+    def explodes(data):
+        if data == bad:
+            raise ValueError("corrupt EXIF directory")
+        return real(data)
+
+    monkeypatch.setattr(images, "open_image", explodes)
+    r = cli("reindex", "--engine", "other", code=1)
+    assert "c.jpg: cannot decode: ValueError: corrupt EXIF directory" in r.stderr
+    assert "Re-analysed 2 photos" in r.stderr
