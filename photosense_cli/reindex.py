@@ -102,6 +102,9 @@ def _reindex(cat, target, profile, region, workers, on_error, on_progress) -> di
                 error = {"path": outcome.candidate.path, "reason": outcome.reason}
                 summary["errors"].append(error)
                 on_error(error)
+                if outcome.usage.calls:  # calls made before the failure still cost
+                    with cat.transaction():
+                        cat.log_calls(None, engine.name, outcome.usage, photo["sha256"])
                 continue
             _switch_photo(cat, clusterer, engine.name, photo["id"], outcome, summary)
     with cat.transaction():

@@ -95,3 +95,18 @@ def test_a_photo_that_fails_to_decode_fails_alone_in_a_reindex(cli, fake, other,
     r = cli("reindex", "--engine", "other", code=1)
     assert "c.jpg: cannot decode: ValueError: corrupt EXIF directory" in r.stderr
     assert "Re-analysed 2 photos" in r.stderr
+
+
+def test_calls_for_a_photo_that_failed_are_logged_too(cli, fake, other, taught):
+    from photosense_cli.errors import BadImage
+
+    def refuse_text(op):
+        if op == "DetectText":
+            raise BadImage("Rekognition InvalidImageFormatException: bad")
+
+    other.before_call = refuse_text
+    r = cli.json("reindex", "--engine", "other", code=1)
+
+    assert r["failed"] == 3 and r["calls"] == {"IndexFaces": 3, "DetectText": 3}
+    logged = cli.json("status")["calls"]
+    assert logged["IndexFaces"] == 3 + 3 and logged["DetectText"] == 3 + 3  # import + reindex
