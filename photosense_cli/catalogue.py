@@ -1,7 +1,14 @@
-"""The catalogue: one SQLite file per library, its schema, migrations and lock.
+"""The catalogue: one SQLite file per library, its schema, migrations, lock, and every query.
 
 Everything photosense knows lives here; engines are stateless apart from
-Rekognition's face collection, whose name the catalogue records.
+Rekognition's face collection, whose name the catalogue records. All SQL of
+the project is in this module, with bound parameters; other modules call the
+named methods below and get typed records (records.py) back.
+
+sqlite-utils earns its place for inserts (`table.insert`, no hand-built column
+lists), dict rows (`db.query`, `rows_where`) and an FTS index that its own
+tools and Datasette recognise (`sqlite-utils search library.db text_lines WORD`).
+Schema changes stay as explicit SQL migrations, appended and never edited.
 """
 
 from __future__ import annotations
@@ -12,33 +19,44 @@ import fcntl
 import json
 import os
 import sqlite3
+import struct
 import time
 import uuid
+from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence, Union
 
 import sqlite_utils
-from platformdirs import user_data_dir
 
 from photosense_cli.errors import LibraryBusy, PhotosenseError
+from photosense_cli.records import (
+    Box, Change, Face, Person, PersonDetails, Photo, PhotoDetails, SearchHit, Suggestion, TextLine,
+)
 
-ENV_LIBRARY = "PHOTOSENSE_LIBRARY"
-
-
-def default_library_path() -> Path:
-    env = os.environ.get(ENV_LIBRARY)
-    if env:
-        return Path(env).expanduser()
-    return Path(user_data_dir("photosense")) / "library.db"
+# PRAGMA application_id: "PhSe". A file without it (and without photosense's tables)
+# is someone else's database and is never written to.
+APPLICATION_ID = 0x50685365
 
 
 def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def _fix_blob_boxes(conn: sqlite3.Connection) -> None:
+    """Round one stored the offline OCR's numpy float32 boxes as 4-byte blobs: make them REALs."""
+    for col in ("left", "top", "width", "height"):
+        rows = conn.execute(f'SELECT id, "{col}" FROM text_lines WHERE typeof("{col}") = \'blob\'')
+        conn.executemany(f'UPDATE text_lines SET "{col}" = ? WHERE id = ?',
+                         [(struct.unpack("<f", v)[0] if len(v) == 4 else None, i)
+                          for i, v in rows.fetchall()])
+
+
+Migration = Union[str, Callable[[sqlite3.Connection], None]]
+
 # Each migration brings the schema from version i to i+1; PRAGMA user_version
 # records where a file stands. Never edit a released migration: append one.
-MIGRATIONS: list[str] = [
+MIGRATIONS: list[Migration] = [
     """
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
     CREATE TABLE photos (
@@ -151,30 +169,82 @@ MIGRATIONS: list[str] = [
         undone_at TEXT
     );
     """,
+    # 2: photos.status was never read or written. The FTS index is declared with
+    # content="text_lines" in double quotes, the form sqlite-utils and Datasette
+    # detect, so `sqlite-utils search library.db text_lines WORD` works; the
+    # index is rebuilt from the lines.
+    """
+    ALTER TABLE photos DROP COLUMN status;
+    DROP TRIGGER text_lines_ai;
+    DROP TRIGGER text_lines_ad;
+    DROP TABLE text_lines_fts;
+    CREATE VIRTUAL TABLE text_lines_fts USING fts5(
+        text, content="text_lines", content_rowid="id",
+        tokenize='unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER text_lines_ai AFTER INSERT ON text_lines BEGIN
+        INSERT INTO text_lines_fts(rowid, text) VALUES (new.id, new.text);
+    END;
+    CREATE TRIGGER text_lines_ad AFTER DELETE ON text_lines BEGIN
+        INSERT INTO text_lines_fts(text_lines_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    END;
+    CREATE TRIGGER text_lines_au AFTER UPDATE ON text_lines BEGIN
+        INSERT INTO text_lines_fts(text_lines_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        INSERT INTO text_lines_fts(rowid, text) VALUES (new.id, new.text);
+    END;
+    INSERT INTO text_lines_fts(text_lines_fts) VALUES ('rebuild');
+    """,
+    # 3: text boxes that round one stored as float32 blobs become numbers.
+    _fix_blob_boxes,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+@dataclass
+class SearchFilter:
+    """What search.py asks of the catalogue; every value is bound, never spliced."""
+
+    fts: str | None = None  # an FTS5 query built by search.fts_query
+    substring: str | None = None  # a query with no word characters
+    person_ids: Sequence[int] = ()
+    taken_from: str | None = None  # ISO bounds, inclusive / exclusive
+    taken_before: str | None = None
+    path_glob: str | None = None
+    limit: int | None = 50
+    ranked_lines: int = 2000
+
+
+def _is_library(conn: sqlite3.Connection) -> bool:
+    if conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID:
+        return True
+    # Files written before photosense set its application id: known by their tables.
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return {"meta", "photos", "faces", "people", "changes"} <= tables
+
+
 class Catalogue:
-    """A library file: a thin layer of named queries over sqlite-utils."""
+    """A library file: its schema and named queries, over sqlite-utils."""
 
     def __init__(self, path: Path, *, create: bool = True):
         self.path = Path(path)
+        fresh = not self.path.exists() or self.path.stat().st_size == 0
+        if fresh and not create:
+            raise PhotosenseError(f"no library at {self.path}: run 'photosense import PATH' first")
         if not self.path.exists():
-            if not create:
-                raise PhotosenseError(
-                    f"no library at {self.path}: run 'photosense import PATH' first"
-                )
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Faces are biometric data: the file is readable by its owner only.
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         try:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                    check_same_thread=False)
+            if not fresh and not _is_library(conn):
+                conn.close()
+                raise PhotosenseError(f"{self.path} is not a photosense library; "
+                                      "it was left untouched (pick another --library)")
             conn.execute("PRAGMA journal_mode=WAL")
         except sqlite3.DatabaseError as e:
-            raise PhotosenseError(f"{self.path} is not a photosense library: {e}") from e
+            raise PhotosenseError(f"{self.path} is not a photosense library: {e}") from None
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA synchronous=NORMAL")
         self.db = sqlite_utils.Database(conn)
@@ -184,18 +254,26 @@ class Catalogue:
     # -- plumbing ---------------------------------------------------------
 
     def _migrate(self) -> None:
-        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        version = self.scalar("PRAGMA user_version")
         if version > SCHEMA_VERSION:
             raise PhotosenseError(
                 f"{self.path} was written by a newer photosense (schema {version}); upgrade photosense"
             )
-        for i in range(version, SCHEMA_VERSION):
-            with self.transaction():
-                for statement in _statements(MIGRATIONS[i]):
-                    self.conn.execute(statement)
+        if version == SCHEMA_VERSION and self.get_meta("library_id"):
+            return
+        with self.transaction():
+            # Read again under the write lock: two processes may open a new file at once.
+            version = self.scalar("PRAGMA user_version")
+            for i in range(version, SCHEMA_VERSION):
+                step = MIGRATIONS[i]
+                if callable(step):
+                    step(self.conn)
+                else:
+                    for statement in _statements(step):
+                        self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version={i + 1}")
-        if self.get_meta("library_id") is None:
-            with self.transaction():
+            self.conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            if self.get_meta("library_id") is None:
                 self.set_meta("library_id", uuid.uuid4().hex[:16])
                 self.set_meta("created_at", now())
 
@@ -213,12 +291,18 @@ class Catalogue:
     def close(self) -> None:
         self.conn.close()
 
-    def query(self, sql: str, params=()) -> list[dict]:
+    def query(self, sql: str, params: Sequence | dict = ()) -> list[dict]:
         return list(self.db.query(sql, params))
 
-    def scalar(self, sql: str, params=()):
+    def scalar(self, sql: str, params: Sequence = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()
         return None if row is None else row[0]
+
+    def _in(self, sql: str, ids: Sequence, extra: Sequence = ()) -> Iterator[tuple]:
+        """Run sql with `{ids}` replaced by placeholders, 500 ids at a time."""
+        for chunk in chunks(list(ids), 500):
+            yield from self.conn.execute(sql.format(ids=",".join("?" * len(chunk))),
+                                         (*chunk, *extra))
 
     def get_meta(self, key: str) -> str | None:
         return self.scalar("SELECT value FROM meta WHERE key = ?", (key,))
@@ -229,6 +313,14 @@ class Catalogue:
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+    @property
+    def library_id(self) -> str:
+        return self.get_meta("library_id") or ""
+
+    def collection_id(self) -> str:
+        """The engine collection of this library (Rekognition's; a label for others)."""
+        return self.get_meta("collection_id") or f"photosense-{self.library_id}"
 
     # -- runs and the engine-call log ------------------------------------
 
@@ -241,6 +333,7 @@ class Catalogue:
                 "INSERT INTO runs(command, pid, started_at) VALUES (?, ?, ?)",
                 (command, os.getpid(), now()),
             )
+        assert cur.lastrowid is not None
         return cur.lastrowid, crashed
 
     def mark_recovered(self, run_id: int) -> None:
@@ -256,6 +349,11 @@ class Catalogue:
                 "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?",
                 (now(), status, json.dumps(summary), run_id),
             )
+
+    def last_run(self) -> dict | None:
+        rows = self.query("SELECT command, started_at, finished_at, status FROM runs "
+                          "ORDER BY id DESC LIMIT 1")
+        return rows[0] if rows else None
 
     def log_calls(self, run_id: int | None, engine: str, usage, sha256: str | None = None) -> None:
         """Record the engine calls of a Usage (for one photo when sha256 is given).
@@ -275,6 +373,17 @@ class Catalogue:
         )
         return dict(rows.fetchall())
 
+    def counts(self) -> dict[str, int]:
+        """What the library holds, for status and for estimates."""
+        return {
+            "photos": self.scalar("SELECT count(*) FROM photos"),
+            "locations": self.scalar("SELECT count(*) FROM locations"),
+            "faces": self.scalar("SELECT count(*) FROM faces"),
+            "people": self.scalar("SELECT count(*) FROM people"),
+            "named_people": self.scalar("SELECT count(*) FROM people WHERE named = 1"),
+            "text_lines": self.scalar("SELECT count(*) FROM text_lines"),
+        }
+
     # -- photos and where they live --------------------------------------
 
     def locations_by_path(self) -> dict[str, tuple[int, int, int]]:
@@ -285,6 +394,9 @@ class Catalogue:
     def photo_ids_by_hash(self) -> dict[str, int]:
         return dict(self.conn.execute("SELECT sha256, id FROM photos").fetchall())
 
+    def forgotten_hashes(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT sha256 FROM forgotten")}
+
     def record_location(self, photo_id: int, path: str, size: int, mtime_ns: int) -> None:
         self.conn.execute(
             "INSERT INTO locations(photo_id, path, size, mtime_ns, seen_at) VALUES (?, ?, ?, ?, ?) "
@@ -294,25 +406,29 @@ class Catalogue:
         )
 
     def insert_photo(self, row: dict) -> int:
-        row = {**row, "analysed_at": now()}
-        cols = ", ".join(row)
-        marks = ", ".join("?" for _ in row)
-        return self.conn.execute(
-            f"INSERT INTO photos({cols}) VALUES ({marks})", tuple(row.values())
-        ).lastrowid
+        table = self.db.table("photos")
+        table.insert({**row, "analysed_at": now()})
+        assert table.last_rowid is not None
+        return table.last_rowid
 
-    def insert_face(self, row: dict) -> int:
-        cols = ", ".join(f'"{c}"' for c in row)
-        marks = ", ".join("?" for _ in row)
-        return self.conn.execute(
-            f"INSERT INTO faces({cols}) VALUES ({marks})", tuple(row.values())
-        ).lastrowid
+    def insert_face(self, photo_id: int, person_id: int, face) -> int:
+        """Store an engine's DetectedFace under a person; the face becomes the cover if none."""
+        table = self.db.table("faces")
+        table.insert({"photo_id": photo_id, "person_id": person_id,
+                      "engine_face_id": face.face_id, **face.box.to_json(),
+                      "confidence": face.confidence, "descriptor": face.descriptor})
+        face_row = table.last_rowid
+        self.conn.execute(
+            "UPDATE people SET cover_face_id = ? WHERE id = ? AND cover_face_id IS NULL",
+            (face_row, person_id))
+        assert face_row is not None
+        return face_row
 
-    def insert_text_lines(self, photo_id: int, lines) -> None:
+    def insert_text_lines(self, photo_id: int, lines: Iterable[TextLine]) -> None:
         self.conn.executemany(
             'INSERT INTO text_lines(photo_id, text, confidence, "left", top, width, height) '
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(photo_id, ln.text, ln.confidence, *ln.box) for ln in lines],
+            [(photo_id, ln.text, ln.confidence, *ln.box.as_tuple()) for ln in lines],
         )
 
     def engine_face_ids(self) -> set[str]:
@@ -320,31 +436,243 @@ class Catalogue:
 
     def people_of_engine_faces(self, engine_face_ids: list[str]) -> dict[str, int]:
         """engine face id -> person id, for faces the catalogue has and that belong to someone."""
-        if not engine_face_ids:
-            return {}
-        out: dict[str, int] = {}
-        for chunk in chunks(engine_face_ids, 500):
-            marks = ",".join("?" * len(chunk))
-            out.update(self.conn.execute(
-                f"SELECT engine_face_id, person_id FROM faces "
-                f"WHERE engine_face_id IN ({marks}) AND person_id IS NOT NULL", chunk,
-            ).fetchall())
+        return dict(self._in("SELECT engine_face_id, person_id FROM faces "
+                             "WHERE engine_face_id IN ({ids}) AND person_id IS NOT NULL",
+                             engine_face_ids))
+
+    def known_faces(self, engine: str | None = None) -> Iterator[tuple[str, bytes]]:
+        """(engine face id, descriptor) of faces with a descriptor, of one engine's photos if given."""
+        if engine is None:
+            yield from self.conn.execute(
+                "SELECT engine_face_id, descriptor FROM faces WHERE descriptor IS NOT NULL")
+        else:
+            yield from self.conn.execute(
+                "SELECT f.engine_face_id, f.descriptor FROM faces f JOIN photos p "
+                "ON p.id = f.photo_id WHERE p.engine = ? AND f.descriptor IS NOT NULL", (engine,))
+
+    def paths_of(self, photo_ids: Sequence[int]) -> dict[int, list[str]]:
+        out: dict[int, list[str]] = defaultdict(list)
+        for pid, path in self._in("SELECT photo_id, path FROM locations WHERE photo_id IN ({ids}) "
+                                  "ORDER BY path", photo_ids):
+            out[pid].append(path)
         return out
 
-    def face_descriptors(self) -> Iterator[tuple[str, bytes]]:
-        yield from self.conn.execute(
-            "SELECT engine_face_id, descriptor FROM faces WHERE descriptor IS NOT NULL"
-        )
+    def photos(self, photo_ids: Sequence[int]) -> list[Photo]:
+        """Photos by id, in the order given, each with its paths."""
+        rows = {r[0]: r for r in self._in(
+            "SELECT id, sha256, size, width, height, format, taken_at, taken_at_source, engine "
+            "FROM photos WHERE id IN ({ids})", photo_ids)}
+        paths = self.paths_of(photo_ids)
+        return [Photo(*rows[i], paths=paths.get(i, [])) for i in photo_ids if i in rows]
+
+    def photo_ids_under(self, path: str) -> list[int]:
+        """Photos with a path equal to `path` or inside the folder `path`."""
+        prefix = path.rstrip("/") + "/"
+        return [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT photo_id FROM locations WHERE path = ? OR substr(path, 1, ?) = ?",
+            (path, len(prefix), prefix))]
+
+    def photo_id_at(self, path: str) -> int | None:
+        return self.scalar("SELECT photo_id FROM locations WHERE path = ?", (path,))
+
+    def photo_exists(self, photo_id: int) -> bool:
+        return bool(self.scalar("SELECT 1 FROM photos WHERE id = ?", (photo_id,)))
+
+    def photo_details(self, photo_id: int) -> PhotoDetails:
+        photo = self.photos([photo_id])[0]
+        faces = self._faces("WHERE f.photo_id = ? ORDER BY f.left", (photo_id,))
+        text = [TextLine(r["text"], r["confidence"],
+                         Box(r["left"] or 0, r["top"] or 0, r["width"] or 0, r["height"] or 0))
+                for r in self.query('SELECT text, confidence, "left", top, width, height '
+                                    "FROM text_lines WHERE photo_id = ? ORDER BY top, left",
+                                    (photo_id,))]
+        return PhotoDetails(photo, faces, text)
+
+    def photos_not_on(self, engine: str) -> list[Photo]:
+        """Photos a switch to `engine` has still to re-analyse, with their paths."""
+        ids = [r[0] for r in self.conn.execute(
+            "SELECT id FROM photos WHERE engine IS NOT ? ORDER BY id", (engine,))]
+        return self.photos(ids)
+
+    def engine_face_ids_of_photos(self, photo_ids: Sequence[int]) -> list[str]:
+        return [r[0] for r in self._in(
+            "SELECT engine_face_id FROM faces WHERE photo_id IN ({ids})", photo_ids)]
+
+    def forget_photos(self, photo_ids: Sequence[int]) -> int:
+        """Delete photos (faces, lines, paths cascade) and remember their content; the caller
+        holds a transaction. Returns the number of people left without a face and removed."""
+        for chunk in chunks(list(photo_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            self.conn.execute(
+                f"INSERT OR IGNORE INTO forgotten(sha256, at) "
+                f"SELECT sha256, ? FROM photos WHERE id IN ({marks})", (now(), *chunk))
+            self.conn.execute(f"DELETE FROM photos WHERE id IN ({marks})", chunk)
+        return self.delete_faceless_people()
+
+    def replace_analysis(self, photo_id: int, engine: str) -> list[Face]:
+        """Drop a photo's faces and lines before storing a new engine's; returns the old faces.
+
+        The caller holds a transaction and stores the new ones in it.
+        """
+        old = self._faces("WHERE f.photo_id = ? ORDER BY f.id", (photo_id,))
+        self.conn.execute("DELETE FROM faces WHERE photo_id = ?", (photo_id,))
+        self.conn.execute("DELETE FROM text_lines WHERE photo_id = ?", (photo_id,))
+        self.conn.execute("UPDATE photos SET engine = ?, analysed_at = ? WHERE id = ?",
+                          (engine, now(), photo_id))
+        return old
+
+    # -- faces --------------------------------------------------------------
+
+    def _faces(self, tail: str, params: Sequence) -> list[Face]:
+        return [Face(r["id"], r["photo_id"], r["person_id"], r["name"],
+                     Box(r["left"], r["top"], r["width"], r["height"]), r["confidence"],
+                     r["engine_face_id"])
+                for r in self.query(
+                    'SELECT f.id, f.photo_id, f.person_id, pe.name, f."left", f.top, f.width, '
+                    "f.height, f.confidence, f.engine_face_id FROM faces f "
+                    f"LEFT JOIN people pe ON pe.id = f.person_id {tail}", params)]
+
+    def face(self, face_id: int) -> Face | None:
+        found = self._faces("WHERE f.id = ?", (face_id,))
+        return found[0] if found else None
+
+    def faces_of_person(self, person_id: int) -> list[Face]:
+        return self._faces("WHERE f.person_id = ? ORDER BY f.photo_id, f.id", (person_id,))
+
+    def face_ids_of_person(self, person_id: int) -> list[int]:
+        return [r[0] for r in self.conn.execute("SELECT id FROM faces WHERE person_id = ?",
+                                                (person_id,))]
+
+    def best_engine_faces(self, person_id: int, limit: int) -> list[str]:
+        return [r[0] for r in self.conn.execute(
+            "SELECT engine_face_id FROM faces WHERE person_id = ? ORDER BY confidence DESC LIMIT ?",
+            (person_id, limit))]
+
+    def assign_faces(self, face_ids: Sequence[int], person_id: int | None) -> None:
+        for chunk in chunks(list(face_ids), 500):
+            self.conn.execute(
+                f"UPDATE faces SET person_id = ? WHERE id IN ({','.join('?' * len(chunk))})",
+                (person_id, *chunk))
+
+    def move_all_faces(self, from_person: int, to_person: int) -> None:
+        self.conn.execute("UPDATE faces SET person_id = ? WHERE person_id = ?",
+                          (to_person, from_person))
+
+    def person_of_face(self, face_id: int) -> int | None:
+        return self.scalar("SELECT person_id FROM faces WHERE id = ?", (face_id,))
 
     # -- people -----------------------------------------------------------
+
+    @staticmethod
+    def _person(r: dict) -> Person:
+        return Person(r["id"], r["name"], bool(r["named"]), bool(r["hidden"]),
+                      r.get("cover_face_id"), r.get("photos", 0), r.get("faces", 0))
+
+    def person(self, person_id: int) -> Person | None:
+        rows = list(self.db.table("people").rows_where("id = ?", [person_id]))
+        return self._person(rows[0]) if rows else None
+
+    def person_row(self, person_id: int) -> dict | None:
+        """The raw row, kept in the undo log to restore a deleted person exactly."""
+        rows = list(self.db.table("people").rows_where("id = ?", [person_id]))
+        return rows[0] if rows else None
+
+    def people_named(self, name: str) -> list[Person]:
+        return [self._person(r) for r in self.db.table("people").rows_where(
+            "name = ? COLLATE NOCASE", [name], order_by="id")]
+
+    def people_name_contains(self, text: str, limit: int = 10) -> list[Person]:
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return [self._person(r) for r in self.db.table("people").rows_where(
+            "name LIKE ? ESCAPE '\\'", [like], order_by="id", limit=limit)]
+
+    def list_people(self, *, named: bool | None = None, hidden: bool = False) -> list[Person]:
+        """Unnamed people first ("Who's this?"), most photos first; then named people by name."""
+        where = ["p.hidden = ?"]
+        params: list = [int(hidden)]
+        if named is not None:
+            where.append("p.named = ?")
+            params.append(int(named))
+        return [self._person(r) for r in self.query(
+            f"""
+            SELECT p.id, p.name, p.named, p.hidden, p.cover_face_id,
+                   coalesce(c.photos, 0) AS photos, coalesce(c.faces, 0) AS faces
+            FROM people p LEFT JOIN (
+                SELECT person_id, count(DISTINCT photo_id) AS photos, count(*) AS faces
+                FROM faces WHERE person_id IS NOT NULL GROUP BY person_id
+            ) c ON c.person_id = p.id
+            WHERE {' AND '.join(where)}
+            ORDER BY p.named, CASE WHEN p.named THEN 0 ELSE -photos END,
+                     p.name COLLATE NOCASE, p.id
+            """, params)]
+
+    def all_person_ids(self) -> list[int]:
+        return [r[0] for r in self.conn.execute("SELECT id FROM people ORDER BY id")]
+
+    def person_details(self, person: Person) -> PersonDetails:
+        faces = self.faces_of_person(person.id)
+        ids = [r[0] for r in self.conn.execute(
+            "SELECT id FROM photos WHERE id IN (SELECT photo_id FROM faces WHERE person_id = ?) "
+            "ORDER BY taken_at, id", (person.id,))]
+        return PersonDetails(person, self.photos(ids), faces)
 
     def create_person(self) -> int:
         cur = self.conn.execute(
             "INSERT INTO people(name, named, created_at) VALUES ('', 0, ?)", (now(),)
         )
         pid = cur.lastrowid
+        assert pid is not None
         self.conn.execute("UPDATE people SET name = ? WHERE id = ?", (f"Unknown person {pid}", pid))
         return pid
+
+    def restore_person(self, row: dict) -> None:
+        """Put back a person deleted by a change that is being undone (the row as it was)."""
+        self.db.table("people").insert({**row, "cover_face_id": None})
+        self.set_cover(row["id"], row["cover_face_id"])
+
+    def set_name(self, person_id: int, name: str, named: bool) -> None:
+        self.conn.execute("UPDATE people SET name = ?, named = ? WHERE id = ?",
+                          (name, int(named), person_id))
+
+    def set_hidden(self, person_id: int, hidden: bool) -> None:
+        self.conn.execute("UPDATE people SET hidden = ? WHERE id = ?", (int(hidden), person_id))
+
+    def set_cover(self, person_id: int, face_id: int | None) -> None:
+        self.conn.execute("UPDATE people SET cover_face_id = ? WHERE id = ?", (face_id, person_id))
+
+    def set_cover_if_none(self, person_id: int, face_id: int | None = None) -> None:
+        """Give a person without a cover this face, or their most confident one."""
+        if face_id is None:
+            face_id = self.scalar("SELECT id FROM faces WHERE person_id = ? "
+                                  "ORDER BY confidence DESC LIMIT 1", (person_id,))
+        self.conn.execute("UPDATE people SET cover_face_id = ? WHERE id = ? "
+                          "AND cover_face_id IS NULL", (face_id, person_id))
+
+    def tidy_after_face_left(self, person_id: int | None, face_id: int) -> bool:
+        """Give the old person another cover, or delete them if no face is left; True if deleted."""
+        if person_id is None:
+            return False
+        if not self.scalar("SELECT count(*) FROM faces WHERE person_id = ?", (person_id,)):
+            self.delete_person(person_id)
+            return True
+        self.conn.execute(
+            "UPDATE people SET cover_face_id = (SELECT id FROM faces WHERE person_id = ? "
+            "ORDER BY confidence DESC LIMIT 1) WHERE id = ? "
+            "AND (cover_face_id = ? OR cover_face_id IS NULL)",
+            (person_id, person_id, face_id),
+        )
+        return False
+
+    def delete_person(self, person_id: int) -> None:
+        self.conn.execute("DELETE FROM people WHERE id = ?", (person_id,))
+
+    def delete_faceless_people(self) -> int:
+        """People whose last face went (forget, reindex); the caller holds a transaction."""
+        return self.conn.execute(
+            "DELETE FROM people WHERE id NOT IN "
+            "(SELECT person_id FROM faces WHERE person_id IS NOT NULL)").rowcount
+
+    # -- suggestions ----------------------------------------------------------
 
     def add_suggestion(self, a: int, b: int, score: float, source: str) -> None:
         a, b = min(a, b), max(a, b)
@@ -356,6 +684,128 @@ class Catalogue:
             "score = max(score, excluded.score)",
             (a, b, score, source, now()),
         )
+
+    def suggestion_rows_of(self, person_id: int) -> list[dict]:
+        return self.query("SELECT * FROM suggestions WHERE person_a = ? OR person_b = ?",
+                          (person_id, person_id))
+
+    def restore_suggestions(self, rows: Iterable[dict]) -> None:
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO suggestions(person_a, person_b, score, source, created_at) "
+            "VALUES (:person_a, :person_b, :score, :source, :created_at)", list(rows))
+
+    def suggestions(self, limit: int = 50) -> list[Suggestion]:
+        return [Suggestion((r["person_a"], r["name_a"]), (r["person_b"], r["name_b"]),
+                           r["score"], r["source"]) for r in self.query(
+            """
+            SELECT s.person_a, a.name AS name_a, s.person_b, b.name AS name_b, s.score, s.source
+            FROM suggestions s JOIN people a ON a.id = s.person_a JOIN people b ON b.id = s.person_b
+            WHERE a.hidden = 0 AND b.hidden = 0
+            ORDER BY s.score DESC, s.person_a, s.person_b LIMIT ?
+            """, (limit,))]
+
+    # -- the undo log -----------------------------------------------------------
+
+    def log_change(self, kind: str, summary: str, undo: dict) -> None:
+        self.conn.execute("INSERT INTO changes(at, kind, summary, undo) VALUES (?, ?, ?, ?)",
+                          (now(), kind, summary, json.dumps(undo)))
+
+    def history(self, limit: int = 50) -> list[Change]:
+        return [Change(**r) for r in self.query(
+            "SELECT id, at, kind, summary, undone_at FROM changes ORDER BY id DESC LIMIT ?",
+            (limit,))]
+
+    def last_change(self) -> tuple[Change, dict] | None:
+        """The newest change not yet undone, with its undo record."""
+        rows = self.query("SELECT id, at, kind, summary, undone_at, undo FROM changes "
+                          "WHERE undone_at IS NULL ORDER BY id DESC LIMIT 1")
+        if not rows:
+            return None
+        undo = json.loads(rows[0].pop("undo"))
+        return Change(**rows[0]), undo
+
+    def mark_undone(self, change_id: int) -> None:
+        self.conn.execute("UPDATE changes SET undone_at = ? WHERE id = ?", (now(), change_id))
+
+    # -- search -------------------------------------------------------------------
+
+    def search(self, f: SearchFilter) -> list[SearchHit]:
+        """Photos matching every criterion: by text rank (bm25), else newest first."""
+        where: list[str] = []
+        params: list[Any] = []
+        for pid in f.person_ids:
+            where.append("p.id IN (SELECT photo_id FROM faces WHERE person_id = ?)")
+            params.append(pid)
+        if f.taken_from:
+            where.append("p.taken_at >= ?")
+            params.append(f.taken_from)
+        if f.taken_before:
+            where.append("p.taken_at < ?")
+            params.append(f.taken_before)
+        if f.path_glob:
+            where.append("EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = p.id "
+                         "AND l.path GLOB ?)")
+            params.append(f.path_glob)
+        filters = "".join(" AND " + w for w in where)
+        limit_sql, tail = ("LIMIT ?", [f.limit]) if f.limit else ("", [])
+        if f.fts:
+            # Rank the newest ranked_lines matching lines (all of them when fewer match, or
+            # with no limit): bm25 of every line that holds a very common word costs seconds.
+            cap = f.ranked_lines if f.limit else -1
+            rows = self.conn.execute(f"""
+                WITH lines AS MATERIALIZED (
+                    SELECT f.rowid AS id, t.photo_id, bm25(text_lines_fts) AS rank
+                    FROM text_lines_fts f JOIN text_lines t ON t.id = f.rowid
+                    JOIN photos p ON p.id = t.photo_id
+                    WHERE text_lines_fts MATCH ? {filters}
+                    ORDER BY f.rowid DESC LIMIT ?)
+                SELECT l.photo_id, p.taken_at, json_group_array(l.id) FROM lines l
+                JOIN photos p ON p.id = l.photo_id
+                GROUP BY l.photo_id ORDER BY min(l.rank), l.photo_id {limit_sql}""",
+                [f.fts, *params, cap, *tail]).fetchall()
+            line_ids = {pid: json.loads(ids) for pid, _, ids in rows}
+        elif f.substring:
+            rows = self.conn.execute(f"""
+                SELECT p.id, p.taken_at, NULL FROM photos p
+                WHERE p.id IN (SELECT photo_id FROM text_lines
+                               WHERE instr(lower(text), lower(?)) > 0)
+                {filters} ORDER BY p.taken_at DESC, p.id {limit_sql}""",
+                [f.substring, *params, *tail]).fetchall()
+            line_ids = {pid: [r[0] for r in self.conn.execute(
+                "SELECT id FROM text_lines WHERE photo_id = ? AND instr(lower(text), lower(?)) > 0",
+                (pid, f.substring))] for pid, _, _ in rows}
+        else:
+            rows = self.conn.execute(f"""SELECT p.id, p.taken_at, NULL FROM photos p WHERE 1 {filters}
+                ORDER BY p.taken_at DESC, p.id {limit_sql}""", [*params, *tail]).fetchall()
+            line_ids = {}
+        return self._hits([(pid, taken) for pid, taken, _ in rows], line_ids)
+
+    def _hits(self, rows: list[tuple[int, str | None]],
+              line_ids: dict[int, list[int]]) -> list[SearchHit]:
+        """Hydrate search rows with three batched queries, not three per hit."""
+        ids = [pid for pid, _ in rows]
+        paths = self.paths_of(ids)
+        people: dict[int, list[tuple[int, str]]] = defaultdict(list)
+        for photo_id, pid, name in self._in(
+                "SELECT DISTINCT f.photo_id, pe.id, pe.name FROM faces f "
+                "JOIN people pe ON pe.id = f.person_id "
+                "WHERE f.photo_id IN ({ids}) AND pe.hidden = 0 ORDER BY pe.name, pe.id", ids):
+            people[photo_id].append((pid, name))
+        wanted = [i for lines in line_ids.values() for i in lines]
+        texts = dict(self._in("SELECT id, text FROM text_lines WHERE id IN ({ids})", wanted))
+        return [SearchHit(pid, (paths.get(pid) or [None])[0], taken, people.get(pid, []),
+                          [texts[i] for i in line_ids.get(pid, []) if i in texts])
+                for pid, taken in rows]
+
+    def face_crops_plan(self, person_id: int) -> dict[str, list[Face]]:
+        """A person's faces grouped by the path to crop them from (the photo's first path)."""
+        faces = self.faces_of_person(person_id)
+        paths = self.paths_of(sorted({f.photo_id for f in faces}))
+        out: dict[str, list[Face]] = defaultdict(list)
+        for f in faces:
+            if paths.get(f.photo_id):
+                out[paths[f.photo_id][0]].append(f)
+        return out
 
 
 @contextlib.contextmanager
@@ -401,6 +851,6 @@ def _statements(script: str) -> list[str]:
     return out
 
 
-def chunks(items: list, size: int):
+def chunks(items: list, size: int) -> Iterator[list]:
     for i in range(0, len(items), size):
         yield items[i : i + size]

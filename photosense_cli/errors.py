@@ -37,3 +37,8 @@ class BadImage(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+def os_reason(e: OSError) -> str:
+    """The one wording of a file that cannot be read, for every command."""
+    return f"cannot read: {e.strerror or e}"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from photosense_cli.errors import BadImage
+from photosense_cli.records import Box
 
 try:  # iPhone photos; a declared dependency, but keep decoding others if it is broken.
     import pillow_heif
@@ -173,29 +174,19 @@ def encode_jpeg(img: Image.Image) -> bytes:
     raise BadImage("cannot encode under the engine's 5 MB limit")
 
 
-def face_crop(img: Image.Image, box: tuple[float, float, float, float],
-              margin: float = 0.25, size: int = 160) -> Image.Image:
+def face_crop(img: Image.Image, box: Box, margin: float = 0.25, size: int = 160) -> Image.Image:
     """A square crop around a face box (normalised to the upright photo), with a margin.
 
     The command-line form of the original design's avatar: centred on the box,
     zoomed so the larger side of the box fills the crop.
     """
-    left, top, width, height = box
+    left, top, width, height = box.as_tuple()
     w, h = img.size
     side = max(width * w, height * h) * (1 + 2 * margin)
     cx, cy = (left + width / 2) * w, (top + height / 2) * h
     x0, y0 = cx - side / 2, cy - side / 2
     crop = img.crop((round(x0), round(y0), round(x0 + side), round(y0 + side)))
     return crop.resize((size, size), Image.Resampling.LANCZOS)
-
-
-def avatar_alignment(box: tuple[float, float, float, float]) -> dict:
-    """The original design's avatar transform: centre in -1..1 space and zoom."""
-    left, top, width, height = box
-    return {
-        "center": ((left + width / 2) * 2 - 1, (top + height / 2) * 2 - 1),
-        "zoom": 1 / max(width, height),
-    }
 
 
 def contact_sheet(crops: list[Image.Image], columns: int = 6, gap: int = 4) -> Image.Image:
@@ -210,3 +201,30 @@ def contact_sheet(crops: list[Image.Image], columns: int = 6, gap: int = 4) -> I
         r, c = divmod(i, columns)
         sheet.paste(crop, (gap + c * (size + gap), gap + r * (size + gap)))
     return sheet
+
+
+def save_private(img: Image.Image, path) -> None:
+    """Write a face crop or contact sheet readable by its owner only: faces are biometric data.
+
+    The format follows the extension (.png, .jpg, .jpeg, .webp); anything else is refused
+    before a file is made. Written to a temporary file beside it, then renamed.
+    """
+    import os
+    from pathlib import Path
+
+    from photosense_cli.errors import PhotosenseError
+
+    path = Path(path)
+    fmt = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}.get(
+        path.suffix.lower())
+    if fmt is None:
+        raise PhotosenseError(f"{path}: name the file .png, .jpg or .webp to say its format")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            img.save(f, fmt, **({"quality": 90} if fmt == "JPEG" else {}))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -1,32 +1,37 @@
-"""The import: scan folders, prepare each new image, analyse it, cluster its faces, store it.
+"""The pipeline: scan folders, prepare each new image, analyse it, cluster its faces, store it.
 
 Threads read, prepare and call the engine in parallel; the calling thread is
 the catalogue's only writer and commits each photo in one transaction, so an
 interrupted run loses at most the photos in flight. Faces those photos left in
 the engine's collection are found and deleted at the start of the next run.
+
+`import` and `reindex` are two jobs on the one Pipeline below: the same
+reading, hashing, preparing, engine calls, run record, progress and crash
+recovery; they differ in what they feed it and how they store a result.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import datetime as dt
 import hashlib
 import os
 import stat
 import threading
 import time
-from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
+from typing import Generic, TypeVar
 
-from photosense_cli import images
+from photosense_cli import engines, images
 from photosense_cli.catalogue import Catalogue
 from photosense_cli.engines.base import (
-    FACE_MATCH_THRESHOLD, Engine, Face, KnownFace, Match, TextLine, Usage, estimate_cost,
+    FACE_MATCH_THRESHOLD, DetectedFace, Engine, EngineOptions, KnownFace, Match, TextLine, Usage,
+    cost_usd,
 )
-from photosense_cli.errors import BadImage, EngineError
+from photosense_cli.errors import BadImage, EngineError, os_reason
 from photosense_cli.people import Clusterer
-
-DEFAULT_WORKERS = 16  # engine calls are network-bound; adaptive retries absorb throttling
+from photosense_cli.records import Photo, RunSummary
 
 
 @dataclass
@@ -43,60 +48,29 @@ class Outcome:
     sha256: str = ""
     photo_id: int | None = None
     prepared: images.Prepared | None = None
-    faces: list[tuple[Face, list[Match]]] = field(default_factory=list)
+    faces: list[tuple[DetectedFace, list[Match]]] = field(default_factory=list)
     lines: list[TextLine] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     reason: str = ""
     orphans_left: bool = False
 
 
-@dataclass
-class Summary:
-    engine: str
-    library: str
-    dry_run: bool = False
-    new: int = 0
-    known: int = 0
-    skipped: int = 0
-    failed: int = 0
-    ignored: int = 0
-    forgotten: int = 0
-    faces: int = 0
-    people_created: int = 0
-    text_lines: int = 0
-    calls: Counter = field(default_factory=Counter)
-    errors: list[dict] = field(default_factory=list)
-    recovered_faces: int = 0
-    seconds: float = 0.0
-
-    def fail(self, path: str, reason: str) -> dict:
-        self.failed += 1
-        error = {"path": text_path(path), "reason": reason}
-        self.errors.append(error)
-        return error
-
-    def as_dict(self) -> dict:
-        return {
-            "library": self.library,
-            "engine": self.engine,
-            "dry_run": self.dry_run,
-            "photos": {"new": self.new, "known": self.known, "skipped": self.skipped,
-                       "failed": self.failed, "ignored": self.ignored,
-                       "forgotten": self.forgotten},
-            "faces": self.faces,
-            "people_created": self.people_created,
-            "text_lines": self.text_lines,
-            "calls": dict(sorted(self.calls.items())),
-            "estimated_cost_usd": estimate_cost(self.engine, self.calls),
-            "recovered_faces": self.recovered_faces,
-            "seconds": round(self.seconds, 3),
-            "errors": self.errors,
-        }
-
-
 def text_path(path: str) -> str:
     """A path that JSON and SQLite can hold: bytes that are not UTF-8 become \\xNN escapes."""
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def open_engine(cat: Catalogue, name: str, options: EngineOptions, *,
+                create: bool = True) -> Engine:
+    """The library's engine attached to its collection, primed with that engine's known faces."""
+    engine = engines.make_engine(name, options)
+    collection = cat.collection_id()
+    if create and cat.get_meta("collection_id") is None:
+        with cat.transaction():
+            cat.set_meta("collection_id", collection)
+    engine.open_collection(collection, (KnownFace(f, d) for f, d in cat.known_faces(name)),
+                           create=create)
+    return engine
 
 
 # -- scanning ---------------------------------------------------------------
@@ -112,7 +86,7 @@ def scan(paths: Iterable[str], on_error: Callable[[str, str], None]) -> Iterator
         try:
             st = os.stat(root)
         except OSError as e:
-            on_error(root, _os_reason(e))
+            on_error(root, os_reason(e))
             continue
         if stat.S_ISDIR(st.st_mode):
             yield from _walk(root, ((st.st_dev, st.st_ino),), on_error)
@@ -127,7 +101,7 @@ def _walk(folder: str, ancestors: tuple, on_error) -> Iterator[Candidate]:
         with os.scandir(folder) as it:
             entries = sorted(it, key=lambda e: e.name)
     except OSError as e:
-        on_error(folder, _os_reason(e))
+        on_error(folder, os_reason(e))
         return
     for entry in entries:
         if entry.name.startswith("."):
@@ -135,7 +109,7 @@ def _walk(folder: str, ancestors: tuple, on_error) -> Iterator[Candidate]:
         try:
             st = entry.stat()  # follows symlinks
         except OSError as e:
-            on_error(entry.path, _os_reason(e))
+            on_error(entry.path, os_reason(e))
             continue
         if stat.S_ISDIR(st.st_mode):
             key = (st.st_dev, st.st_ino)
@@ -160,8 +134,63 @@ def _candidate(path: str, st: os.stat_result, on_error) -> Candidate | None:
     return Candidate(path, st.st_size, st.st_mtime_ns)
 
 
-def _os_reason(e: OSError) -> str:
-    return f"cannot read: {e.strerror or e}"
+# -- what this run knows of each content hash -----------------------------------------
+
+
+class ContentIndex:
+    """The one owner of duplicate detection in a run, shared by the workers and the writer.
+
+    A hash is catalogued (with its photo id, or None for a photo a dry run
+    would analyse), forgotten, in flight (a worker is analysing the first file
+    with it), or failed. Copies met while the first is in flight wait here
+    until it is written (they become paths of its photo) or fails (they fail
+    with the same reason), so one content is sent to the engine once.
+    """
+
+    def __init__(self, catalogued: dict[str, int], forgotten: set[str]):
+        self._lock = threading.Lock()
+        self._catalogued: dict[str, int | None] = dict(catalogued)
+        self._forgotten = forgotten
+        self._in_flight: set[str] = set()
+        self._failed: dict[str, str] = {}
+        self._waiting: dict[str, list[Candidate]] = {}
+
+    def claim(self, sha: str) -> tuple[str, int | None]:
+        """(worker) What to do with a file of this content: forgotten, known, copy or first."""
+        with self._lock:
+            if sha in self._forgotten:
+                return "forgotten", None
+            if sha in self._catalogued:
+                return "known", self._catalogued[sha]
+            if sha in self._in_flight or sha in self._failed:
+                return "copy", None
+            self._in_flight.add(sha)
+            return "first", None
+
+    def place_copy(self, sha: str, c: Candidate) -> tuple[str, int | None, str]:
+        """(writer) A copy met in flight: ('known', photo id, '') if its first is stored by now,
+        ('failed', None, reason) if the first failed, else ('waiting', None, '')."""
+        with self._lock:
+            if sha in self._catalogued:
+                return "known", self._catalogued[sha], ""
+            if sha in self._failed:
+                return "failed", None, self._failed[sha]
+            self._waiting.setdefault(sha, []).append(c)
+            return "waiting", None, ""
+
+    def written(self, sha: str, photo_id: int | None) -> list[Candidate]:
+        """(writer) The first file of this content is stored; returns the copies that waited."""
+        with self._lock:
+            self._in_flight.discard(sha)
+            self._catalogued[sha] = photo_id
+            return self._waiting.pop(sha, [])
+
+    def failed(self, sha: str, reason: str) -> list[Candidate]:
+        """(writer) The first file of this content failed; returns the copies that waited."""
+        with self._lock:
+            self._in_flight.discard(sha)
+            self._failed[sha] = reason
+            return self._waiting.pop(sha, [])
 
 
 # -- preparing and analysing (worker threads) -------------------------------
@@ -170,41 +199,50 @@ def _os_reason(e: OSError) -> str:
 class Analyser:
     """The work done for one file in a worker thread: read once, hash, prepare, call the engine."""
 
-    def __init__(self, engine: Engine, known: dict[str, int], forgotten: set[str],
-                 dry_run: bool, uploader=None):
+    def __init__(self, engine: Engine, index: ContentIndex | None = None, *,
+                 dry_run: bool = False, uploader=None):
         self.engine = engine
-        self.known = known
-        self.forgotten = forgotten
+        self.index = index
         self.dry_run = dry_run
         self.uploader = uploader
-        self.claimed: set[str] = set()
-        self.lock = threading.Lock()
 
     def __call__(self, c: Candidate) -> Outcome:
-        if c.size > images.MAX_FILE_BYTES:
-            return Outcome("failed", c, reason=f"file too large ({c.size / 2**20:,.0f} MB; "
-                           f"photosense reads images up to {images.MAX_FILE_BYTES // 2**20} MB)")
+        """An import's work on one scanned file."""
+        assert self.index is not None
         try:
-            with open(c.path, "rb") as f:
-                head = f.read(32)  # a video is not read whole just to learn it is no image
-                if images.sniff(head) is None:
-                    return self._not_an_image(c, head)
-                data = head + f.read()
-        except OSError as e:
-            return Outcome("failed", c, reason=_os_reason(e))
+            data = read_image(c.path, c.size)
+        except BadImage as e:
+            return Outcome("failed", c, reason=e.reason)
+        if data is None:
+            return _not_an_image(c)
         sha = hashlib.sha256(data).hexdigest()
-        if sha in self.forgotten:
-            return Outcome("forgotten", c, sha)
-        with self.lock:
-            if sha in self.known:
-                return Outcome("known", c, sha, photo_id=self.known[sha])
-            if sha in self.claimed:  # a copy of a file another thread is analysing
-                return Outcome("copy", c, sha)
-            self.claimed.add(sha)
+        kind, photo_id = self.index.claim(sha)
+        if kind != "first":
+            return Outcome(kind, c, sha, photo_id=photo_id)
+        return self.analyse(c, sha, data)
+
+    def reanalyse(self, photo: Photo) -> Outcome:
+        """A reindex's work on one catalogued photo: the first of its files that still holds it."""
+        reason = "no file of this photo is left to read"
+        for path in photo.paths:
+            try:
+                data = read_image(path, os.stat(path).st_size)
+            except (BadImage, OSError) as e:
+                reason = e.reason if isinstance(e, BadImage) else os_reason(e)
+                continue
+            if data is None or hashlib.sha256(data).hexdigest() != photo.sha256:
+                reason = "the file has changed since it was imported"
+                continue
+            return self.analyse(Candidate(path, 0, 0), photo.sha256, data, photo_id=photo.id)
+        where = photo.path or f"photo {photo.id}"
+        return Outcome("failed", Candidate(where, 0, 0), photo.sha256, photo_id=photo.id,
+                       reason=reason)
+
+    def analyse(self, c: Candidate, sha: str, data: bytes, photo_id: int | None = None) -> Outcome:
         try:
             prepared = images.prepare(data, min_side=self.engine.min_side)
         except BadImage as e:
-            return Outcome("failed", c, sha, reason=e.reason)
+            return Outcome("failed", c, sha, photo_id=photo_id, reason=e.reason)
         if self.dry_run:
             return Outcome("would_analyse", c, sha, prepared=prepared)
         if self.uploader:
@@ -212,24 +250,8 @@ class Analyser:
                 self.uploader.put(sha, prepared.format, data)
             except Exception as e:  # storage is optional; the photo is retried next run
                 return Outcome("failed", c, sha, reason=f"S3 copy failed: {e}")
-        return self.analyse(c, sha, prepared)
-
-    def remember(self, sha: str, photo_id: int) -> None:
-        """A photo is now catalogued: later copies in this run are known, not analysed."""
-        with self.lock:
-            self.known[sha] = photo_id
-
-    @staticmethod
-    def _not_an_image(c: Candidate, head: bytes) -> Outcome:
-        if os.path.splitext(c.path)[1].lower() not in images.IMAGE_SUFFIXES:
-            return Outcome("ignored", c)
-        if not head:
-            return Outcome("failed", c, reason="empty file")
-        return Outcome("failed", c, reason="not an image: its content is no image format photosense reads")
-
-    def analyse(self, c: Candidate, sha: str, prepared: images.Prepared) -> Outcome:
-        out = Outcome("analysed", c, sha, prepared=prepared)
-        faces: list[Face] = []
+        out = Outcome("analysed", c, sha, photo_id=photo_id, prepared=prepared)
+        faces: list[DetectedFace] = []
         try:
             faces = self.engine.index_faces(prepared.data, sha, out.usage)
             out.lines = self.engine.detect_text(prepared.data, out.usage)
@@ -255,96 +277,110 @@ class Analyser:
             return False
 
 
-# -- the run (the writer) ----------------------------------------------------
+def read_image(path: str, size: int) -> bytes | None:
+    """The bytes of an image file, read once; None for a file that is no image at all."""
+    if size > images.MAX_FILE_BYTES:
+        raise BadImage(f"file too large ({size / 2**20:,.0f} MB; photosense reads "
+                       f"images up to {images.MAX_FILE_BYTES // 2**20} MB)")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(32)  # a video is not read whole just to learn it is no image
+            if images.sniff(head) is None:
+                return None
+            return head + f.read()
+    except OSError as e:
+        raise BadImage(os_reason(e)) from None
 
 
-class Importer:
-    def __init__(self, cat: Catalogue, engine: Engine, *, workers: int = DEFAULT_WORKERS,
-                 dry_run: bool = False, uploader=None,
+def _not_an_image(c: Candidate) -> Outcome:
+    if os.path.splitext(c.path)[1].lower() not in images.IMAGE_SUFFIXES:
+        return Outcome("ignored", c)
+    if c.size == 0:
+        return Outcome("failed", c, reason="empty file")
+    return Outcome("failed", c, reason="not an image: its content is no image format photosense reads")
+
+
+# -- the pipeline (the writer) ----------------------------------------------------
+
+T = TypeVar("T")
+
+
+class Pipeline(Generic[T]):
+    """Feeds work items to worker threads and stores each outcome from this thread.
+
+    One run record, one bounded window of photos in flight, one recovery of
+    the faces a crashed run left in the engine.
+    """
+
+    def __init__(self, cat: Catalogue, engine: Engine, summary: RunSummary, *, threads: int,
                  on_error: Callable[[dict], None] = lambda e: None,
                  on_progress: Callable[[int | None, str], None] = lambda total, path: None):
         self.cat = cat
         self.engine = engine
-        self.workers = max(1, workers)
-        self.dry_run = dry_run
-        self.uploader = uploader
+        self.summary = summary
+        self.threads = max(1, threads)
         self.on_error = on_error
         self.on_progress = on_progress
-        self.summary = Summary(engine.name, str(cat.path), dry_run=dry_run)
-        self.clusterer = Clusterer(cat)
         self.run_id: int | None = None
-        self._copies: dict[str, list[Candidate]] = defaultdict(list)
-        self._written: dict[str, int] = {}
-        self._orphans_left = False
+        self.orphans_left = False
 
-    def run(self, paths: Iterable[str]) -> Summary:
+    def run(self, items: list[T], work: Callable[[T], Outcome],
+            store: Callable[[Outcome], None]) -> RunSummary:
         start = time.perf_counter()
-        locations = self.cat.locations_by_path()
-        candidates = list(scan(paths, self._error))
-        todo = []
-        for c in candidates:
-            seen = locations.get(c.path)
-            if seen and seen[0] == c.size and seen[1] == c.mtime_ns:
-                self.summary.skipped += 1
-            else:
-                todo.append(c)
-        self.on_progress(len(todo), "")
-        if not self.dry_run:
-            self.run_id, crashed = self.cat.start_run("import")
+        self.on_progress(len(items), "")
         status = "interrupted"
+        crashed = False
+        if not self.summary.dry_run:
+            self.run_id, crashed = self.cat.start_run(self.summary.command)
         try:
-            if todo and not self.dry_run:
-                self._open_collection(recover=crashed)
-            self._process(todo)
+            if crashed and self.engine.remote_faces:
+                self._recover()
+            self._process(items, work, store)
             status = "partial" if self.summary.failed else "ok"
         finally:
-            self.summary.seconds = time.perf_counter() - start
+            s = self.summary
+            s.seconds = time.perf_counter() - start
+            s.cost_usd = cost_usd(self.engine, s.calls)
             if self.run_id is not None:
-                if self._orphans_left:
+                if self.orphans_left:
                     status = "interrupted"  # makes the next run look for orphaned faces
-                self.cat.finish_run(self.run_id, status, self.summary.as_dict())
+                self.cat.finish_run(self.run_id, status, s.to_json())
         return self.summary
 
-    def _open_collection(self, recover: bool) -> None:
-        cat = self.cat
-        collection = cat.get_meta("collection_id")
-        if collection is None:
-            collection = f"photosense-{cat.get_meta('library_id')}"
-            with cat.transaction():
-                cat.set_meta("collection_id", collection)
-        known = (KnownFace(fid, desc) for fid, desc in cat.face_descriptors())
-        self.engine.open_collection(collection, known)
-        if recover:
-            # A run died between the engine and the catalogue: delete the faces it left behind.
-            catalogued = cat.engine_face_ids()
-            orphans = [fid for fid, _ in self.engine.list_faces() if fid not in catalogued]
-            if orphans:
-                self.engine.delete_faces(orphans)
-            self.summary.recovered_faces = len(orphans)
-            cat.mark_recovered(self.run_id)
+    def _recover(self) -> None:
+        """A run died between the engine and the catalogue: delete the faces it left behind."""
+        assert self.run_id is not None
+        catalogued = self.cat.engine_face_ids()
+        orphans = [fid for fid, _ in self.engine.list_faces() if fid not in catalogued]
+        if orphans:
+            self.engine.delete_faces(orphans)
+        self.summary.recovered_faces = len(orphans)
+        self.cat.mark_recovered(self.run_id)
 
-    def _process(self, todo: list[Candidate]) -> None:
-        forgotten = {r[0] for r in self.cat.conn.execute("SELECT sha256 FROM forgotten")}
-        analyser = Analyser(self.engine, self.cat.photo_ids_by_hash(), forgotten,
-                            self.dry_run, self.uploader)
-        self._analyser = analyser
-        window = self.workers * 4  # bounds memory: at most this many photos' bytes in flight
-        with cf.ThreadPoolExecutor(self.workers, thread_name_prefix="photosense") as pool:
+    def _process(self, items: list[T], work: Callable[[T], Outcome],
+                 store: Callable[[Outcome], None]) -> None:
+        window = self.threads * 4  # bounds memory: at most this many photos' bytes in flight
+        with cf.ThreadPoolExecutor(self.threads, thread_name_prefix="photosense") as pool:
             pending: set[cf.Future] = set()
-            queue = iter(todo)
+            queue = iter(items)
             try:
                 while True:
-                    for c in queue:
-                        pending.add(pool.submit(analyser, c))
+                    for item in queue:
+                        pending.add(pool.submit(work, item))
                         if len(pending) >= window:
                             break
                     if not pending:
                         break
                     done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                     # Store every photo that finished before raising a fatal error of another.
-                    errors = [e for e in map(cf.Future.exception, done) if e is not None]
-                    for outcome in (f.result() for f in done if f.exception() is None):
-                        self._write(outcome)
+                    errors = []
+                    for future in done:
+                        error = future.exception()
+                        if error is not None:
+                            errors.append(error)
+                            continue
+                        outcome = future.result()
+                        store(outcome)
                         self.on_progress(None, outcome.candidate.path)
                     if errors:
                         raise errors[0]
@@ -353,7 +389,57 @@ class Importer:
                     f.cancel()
                 raise
 
-    # -- writing outcomes ---------------------------------------------------
+    # -- what every job stores the same way ------------------------------------
+
+    def fail(self, o: Outcome, path: str | None = None, reason: str | None = None) -> None:
+        self.on_error(self.summary.fail(text_path(path or o.candidate.path), reason or o.reason))
+
+    def count_calls(self, o: Outcome) -> None:
+        self.summary.calls.update(o.usage.operations())
+
+    def log_failed_calls(self, o: Outcome) -> None:
+        """Calls made for a photo that then failed still cost: count and log them."""
+        self.orphans_left |= o.orphans_left
+        if o.usage.calls and not self.summary.dry_run:
+            self.count_calls(o)
+            with self.cat.transaction():
+                self.cat.log_calls(self.run_id, self.engine.name, o.usage, o.sha256 or None)
+
+
+# -- import ------------------------------------------------------------------------
+
+
+class Importer:
+    def __init__(self, cat: Catalogue, engine: Engine, *, threads: int | None = None,
+                 dry_run: bool = False, uploader=None,
+                 on_error: Callable[[dict], None] = lambda e: None,
+                 on_progress: Callable[[int | None, str], None] = lambda total, path: None):
+        self.cat = cat
+        self.engine = engine
+        self.dry_run = dry_run
+        self.uploader = uploader
+        self.summary = RunSummary("import", engine.name, str(cat.path), dry_run=dry_run)
+        self.pipeline: Pipeline[Candidate] = Pipeline(
+            cat, engine, self.summary, threads=threads or engine.default_workers or 1,
+            on_error=on_error, on_progress=on_progress)
+        self.clusterer = Clusterer(cat)
+        self.index = ContentIndex(cat.photo_ids_by_hash(), cat.forgotten_hashes())
+
+    def run(self, paths: Iterable[str]) -> RunSummary:
+        locations = self.cat.locations_by_path()
+        todo = []
+        for c in scan(paths, lambda path, reason: self.pipeline.on_error(
+                self.summary.fail(text_path(path), reason))):
+            seen = locations.get(c.path)
+            if seen and seen[0] == c.size and seen[1] == c.mtime_ns:
+                self.summary.skipped += 1
+            else:
+                todo.append(c)
+        analyser = Analyser(self.engine, self.index, dry_run=self.dry_run, uploader=self.uploader)
+        self.pipeline.run(todo, analyser, self._write)
+        if self.dry_run:
+            self._estimate_searches()
+        return self.summary
 
     def _write(self, o: Outcome) -> None:
         s, c = self.summary, o.candidate
@@ -362,34 +448,35 @@ class Importer:
         elif o.kind == "forgotten":
             s.forgotten += 1
         elif o.kind == "failed":
-            self._error(c.path, o.reason)
-            self._orphans_left |= o.orphans_left
-            self._log_calls(o)
-            for copy in self._copies.pop(o.sha256, []):
-                self._error(copy.path, o.reason)
+            self.pipeline.fail(o)
+            self.pipeline.log_failed_calls(o)
+            if o.sha256:
+                for copy in self.index.failed(o.sha256, o.reason):
+                    self.pipeline.fail(o, copy.path)
         elif o.kind == "known":
-            s.known += 1
-            if not self.dry_run:
-                with self.cat.transaction():
-                    self.cat.record_location(o.photo_id, c.path, c.size, c.mtime_ns)
+            self._add_path(o.photo_id, c)
         elif o.kind == "copy":
-            if o.sha256 in self._written:
-                s.known += 1
-                if not self.dry_run:
-                    with self.cat.transaction():
-                        self.cat.record_location(self._written[o.sha256], c.path, c.size, c.mtime_ns)
-            else:
-                self._copies[o.sha256].append(c)
+            state, photo_id, reason = self.index.place_copy(o.sha256, c)
+            if state == "known":
+                self._add_path(photo_id, c)
+            elif state == "failed":
+                self.pipeline.fail(o, reason=reason)
         elif o.kind == "would_analyse":
             s.new += 1
             s.calls.update({"IndexFaces": 1, "DetectText": 1})
-            self._written[o.sha256] = 0
-            s.known += len(self._copies.pop(o.sha256, []))
+            s.known += len(self.index.written(o.sha256, None))
         elif o.kind == "analysed":
             self._store(o)
 
+    def _add_path(self, photo_id: int | None, c: Candidate) -> None:
+        self.summary.known += 1
+        if photo_id is not None and not self.dry_run:
+            with self.cat.transaction():
+                self.cat.record_location(photo_id, c.path, c.size, c.mtime_ns)
+
     def _store(self, o: Outcome) -> None:
         s, c, p = self.summary, o.candidate, o.prepared
+        assert p is not None
         taken, source = (p.taken_at, "exif") if p.taken_at else (_mtime_iso(c.mtime_ns), "file")
         with self.cat.transaction():
             photo_id = self.cat.insert_photo({
@@ -398,41 +485,28 @@ class Importer:
                 "engine": self.engine.name,
             })
             self.cat.record_location(photo_id, c.path, c.size, c.mtime_ns)
-            copies = self._copies.pop(o.sha256, [])
+            for face, matches in o.faces:
+                s.people_created += self.clusterer.assign(photo_id, face, matches)
+            self.cat.insert_text_lines(photo_id, o.lines)
+            self.cat.log_calls(self.pipeline.run_id, self.engine.name, o.usage, o.sha256)
+            # Copies that waited for this photo become its paths, in the same transaction.
+            copies = self.index.written(o.sha256, photo_id)
             for copy in copies:
                 self.cat.record_location(photo_id, copy.path, copy.size, copy.mtime_ns)
-            for face, matches in o.faces:
-                created = self.clusterer.assign(photo_id, face, matches)
-                s.people_created += created
-            self.cat.insert_text_lines(photo_id, o.lines)
-            self.cat.log_calls(self.run_id, self.engine.name, o.usage, o.sha256)
-        self._analyser.remember(o.sha256, photo_id)
-        self._written[o.sha256] = photo_id
         s.new += 1
         s.known += len(copies)
         s.faces += len(o.faces)
         s.text_lines += len(o.lines)
-        s.calls.update(op for op, _, _ in o.usage.calls)
+        self.pipeline.count_calls(o)
 
-    def _log_calls(self, o: Outcome) -> None:
-        if o.usage.calls and not self.dry_run:
-            self.summary.calls.update(op for op, _, _ in o.usage.calls)
-            with self.cat.transaction():
-                self.cat.log_calls(self.run_id, self.engine.name, o.usage, o.sha256 or None)
-
-    def _error(self, path: str, reason: str) -> None:
-        self.on_error(self.summary.fail(path, reason))
-
-
-def estimate_dry_run(cat: Catalogue, summary: Summary) -> None:
-    """SearchFaces is one call per face: estimate faces from this library's average so far."""
-    photos = cat.scalar("SELECT count(*) FROM photos") or 0
-    faces = cat.scalar("SELECT count(*) FROM faces") or 0
-    per_photo = faces / photos if photos else 1.0
-    summary.calls["SearchFaces"] = round(summary.new * per_photo)
+    def _estimate_searches(self) -> None:
+        """SearchFaces is one call per face: estimate faces from this library's average so far,
+        one face a photo for a library with no photo yet."""
+        counts = self.cat.counts()
+        per_photo = counts["faces"] / counts["photos"] if counts["photos"] else 1.0
+        self.summary.calls["SearchFaces"] = round(self.summary.new * per_photo)
+        self.summary.cost_usd = cost_usd(self.engine, self.summary.calls)
 
 
 def _mtime_iso(mtime_ns: int) -> str:
-    import datetime as dt
-
     return dt.datetime.fromtimestamp(mtime_ns / 1e9).replace(microsecond=0).isoformat()

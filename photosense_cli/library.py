@@ -1,21 +1,22 @@
-"""Library-wide operations the CLI calls: import, status, forget, reindex.
+"""Library-wide operations the CLI calls: import, status, forget.
 
-Each opens what it needs (catalogue, lock, engine) and returns plain data.
+Each opens what it needs (catalogue, lock, engine) and returns records or plain data.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from photosense_cli import engines
-from photosense_cli.catalogue import Catalogue, chunks, import_lock, now
-from photosense_cli.engines.base import KnownFace, estimate_cost
+from photosense_cli.catalogue import Catalogue, import_lock
+from photosense_cli.engines.base import Engine, EngineOptions, importer_threads, resolve_workers
 from photosense_cli.errors import NotFound, PhotosenseError
-from photosense_cli.importer import DEFAULT_WORKERS, Importer, Summary, estimate_dry_run
+from photosense_cli.importer import Importer, open_engine
+from photosense_cli.records import RunSummary
 
 
 @dataclass
@@ -34,7 +35,7 @@ class ImportRequest:
 def import_photos(library: Path, req: ImportRequest, *,
                   on_notice: Callable[[str], None] = lambda m: None,
                   on_error: Callable[[dict], None] = lambda e: None,
-                  on_progress=lambda total, path: None) -> Summary:
+                  on_progress=lambda total, path: None) -> RunSummary:
     if req.dry_run and not Path(library).exists():
         # a dry run changes nothing: not even an empty library file is left behind
         with tempfile.TemporaryDirectory() as tmp:
@@ -43,112 +44,113 @@ def import_photos(library: Path, req: ImportRequest, *,
     return _import(Catalogue(library), req, on_notice, on_error, on_progress)
 
 
-def _import(cat: Catalogue, req: ImportRequest, on_notice, on_error, on_progress) -> Summary:
+def _import(cat: Catalogue, req: ImportRequest, on_notice, on_error, on_progress) -> RunSummary:
     try:
-        recorded = cat.get_meta("engine")
-        name = engines.choose_engine_name(recorded, req.engine, req.profile)
-        if name == "local":
-            # one model process per core; two threads each keep them fed while photos are prepared
-            processes = req.workers or os.cpu_count() or 1
-            workers = 2 * processes
-        else:
-            processes = workers = req.workers or DEFAULT_WORKERS
-        engine = engines.make_engine(name, profile=req.profile, region=req.region, workers=processes)
-        uploader = None
-        if req.s3_bucket:
-            from photosense_cli.storage import S3Copy
-
-            uploader = S3Copy.from_config(req.s3_bucket, req.s3_prefix, cat.get_meta("library_id"),
-                                          profile=req.profile, region=req.region)
-        importer = Importer(cat, engine, workers=workers, dry_run=req.dry_run, uploader=uploader,
-                            on_error=on_error, on_progress=on_progress)
         if req.dry_run:
-            summary = importer.run(req.paths)
-            estimate_dry_run(cat, summary)
-            return summary
+            return _run_import(cat, req, on_notice, on_error, on_progress)
+        # The engine is chosen and recorded under the lock: two first imports of one new
+        # library cannot bind it to two engines.
         with import_lock(cat.path, req.wait):
-            if recorded is None:
-                with cat.transaction():
-                    cat.set_meta("engine", name)
-                on_notice(f"new library {cat.path} uses the {name} engine")
-            try:
-                return importer.run(req.paths)
-            finally:
-                engine.close()
+            return _run_import(cat, req, on_notice, on_error, on_progress)
     finally:
         cat.close()
+
+
+def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
+                on_progress) -> RunSummary:
+    recorded = cat.get_meta("engine")
+    name = engines.choose_engine_name(recorded, req.engine)
+    cls = engines.engine_class(name)
+    workers = resolve_workers(cls, req.workers)
+    options = EngineOptions(workers, req.profile, req.region)
+    uploader = None
+    if req.s3_bucket:
+        from photosense_cli.storage import S3Copy
+
+        uploader = S3Copy.from_config(req.s3_bucket, req.s3_prefix, cat.library_id,
+                                      profile=req.profile, region=req.region)
+    if req.dry_run:
+        # estimates need no credentials and no engine: only what the engine says of itself
+        engine: Engine = _Estimator(cls)  # type: ignore[assignment]
+    else:
+        engine = open_engine(cat, name, options)
+    if recorded is None and not req.dry_run:
+        with cat.transaction():
+            cat.set_meta("engine", name)
+        on_notice(f"new library {cat.path} uses the {name} engine")
+    importer = Importer(cat, engine, threads=importer_threads(cls, workers),
+                        dry_run=req.dry_run, uploader=uploader, on_error=on_error,
+                        on_progress=on_progress)
+    try:
+        return importer.run(req.paths)
+    finally:
+        engine.close()
+        if recorded is None and not req.dry_run and not cat.counts()["photos"]:
+            # nothing stored: the library is not bound to this engine yet
+            with cat.transaction():
+                cat.set_meta("engine", None)
+
+
+class _Estimator:
+    """Stands in for an engine in a dry run: its description, and no call at all."""
+
+    def __init__(self, cls: type[Engine]):
+        self.name = cls.name
+        self.min_side = cls.min_side
+        self.default_workers = cls.default_workers
+        self.models_in_processes = cls.models_in_processes
+        self.remote_faces = cls.remote_faces
+        self.prices_usd = cls.prices_usd
+
+    def close(self) -> None:
+        pass
 
 
 def open_existing(library: Path) -> Catalogue:
     return Catalogue(library, create=False)
 
 
-def engine_for(cat: Catalogue, profile=None, region=None):
+def engine_for(cat: Catalogue, options: EngineOptions = EngineOptions()) -> Engine:
+    """The library's engine attached to its existing collection (forget, suggestions)."""
     name = cat.get_meta("engine")
     if name is None:
         raise PhotosenseError("this library has no engine yet: import some photos first")
-    engine = engines.make_engine(name, profile=profile, region=region, workers=1)
-    collection = cat.get_meta("collection_id")
-    if collection:
-        engine.open_collection(collection, (KnownFace(f, d) for f, d in cat.face_descriptors()))
-    return engine
+    return open_engine(cat, name, options, create=False)
 
 
 def status(cat: Catalogue) -> dict:
     calls = cat.call_counts()
     engine = cat.get_meta("engine")
-    count = lambda sql: cat.scalar(sql) or 0  # noqa: E731
-    last = cat.query("SELECT started_at, finished_at, status FROM runs ORDER BY id DESC LIMIT 1")
     return {
         "library": str(cat.path),
-        "library_id": cat.get_meta("library_id"),
+        "library_id": cat.library_id,
         "engine": engine,
         "collection": cat.get_meta("collection_id"),
-        "photos": count("SELECT count(*) FROM photos"),
-        "locations": count("SELECT count(*) FROM locations"),
-        "faces": count("SELECT count(*) FROM faces"),
-        "people": count("SELECT count(*) FROM people"),
-        "named_people": count("SELECT count(*) FROM people WHERE named = 1"),
-        "text_lines": count("SELECT count(*) FROM text_lines"),
+        **cat.counts(),
         "calls": calls,
-        "estimated_cost_usd": estimate_cost(engine or "", calls),
-        "last_import": last[0] if last else None,
+        "estimated_cost_usd": engines.cost(engine, calls),
+        "last_import": cat.last_run(),
     }
 
 
-def forget(cat: Catalogue, paths: list[str], engine=None) -> dict:
+def forget(cat: Catalogue, paths: list[str], engine: Engine | None = None,
+           options: EngineOptions = EngineOptions()) -> dict:
     """Erase photos (found under the given files or folders) with their faces, here and in the engine.
 
     Their content is remembered by hash only, so a later import does not bring them back.
     """
     photo_ids: set[int] = set()
     for raw in paths:
-        path = os.path.abspath(raw)
-        rows = cat.conn.execute(
-            "SELECT DISTINCT photo_id FROM locations WHERE path = ? OR substr(path, 1, ?) = ?",
-            (path, len(path) + 1, path.rstrip("/") + "/")).fetchall()
-        if not rows:
+        found = cat.photo_ids_under(os.path.abspath(raw))
+        if not found:
             raise NotFound(f"{raw}: no photo of the library is there")
-        photo_ids.update(r[0] for r in rows)
+        photo_ids.update(found)
     ids = sorted(photo_ids)
-    face_ids: list[str] = []
-    for chunk in chunks(ids, 500):
-        marks = ",".join("?" * len(chunk))
-        face_ids += [r[0] for r in cat.conn.execute(
-            f"SELECT engine_face_id FROM faces WHERE photo_id IN ({marks})", chunk)]
+    face_ids = cat.engine_face_ids_of_photos(ids)
     if face_ids:
         if engine is None:
-            engine = engine_for(cat)
+            engine = engine_for(cat, options)
         engine.delete_faces(face_ids)  # the engine first: a failure leaves the catalogue whole
     with cat.transaction():
-        people_before = cat.scalar("SELECT count(*) FROM people")
-        for chunk in chunks(ids, 500):
-            marks = ",".join("?" * len(chunk))
-            cat.conn.execute(
-                f"INSERT OR IGNORE INTO forgotten(sha256, at) "
-                f"SELECT sha256, ? FROM photos WHERE id IN ({marks})", (now(), *chunk))
-            cat.conn.execute(f"DELETE FROM photos WHERE id IN ({marks})", chunk)
-        cat.conn.execute("DELETE FROM people WHERE id NOT IN "
-                         "(SELECT person_id FROM faces WHERE person_id IS NOT NULL)")
-        people_removed = people_before - cat.scalar("SELECT count(*) FROM people")
+        people_removed = cat.forget_photos(ids)
     return {"photos": len(ids), "faces": len(face_ids), "people_removed": people_removed}

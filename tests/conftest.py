@@ -18,18 +18,33 @@ def isolated_env(monkeypatch, tmp_path):
     """No test sees the user's library, AWS configuration or engine choice."""
     monkeypatch.setenv("PHOTOSENSE_LIBRARY", str(tmp_path / "default-library.db"))
     for var in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                "PHOTOSENSE_ENGINE"):
+                "PHOTOSENSE_ENGINE", "PHOTOSENSE_WORKERS", "AWS_REGION", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
+def register(monkeypatch, name: str, engine, seen_options: list | None = None) -> None:
+    """Register one engine instance under a name, as a real engine module would its class."""
+
+    class Registered(type(engine)):
+        @classmethod
+        def create(cls, options):
+            if seen_options is not None:
+                seen_options.append(options)
+            return engine
+
+    Registered.name = name
+    engine.name = name
+    monkeypatch.setitem(engines.REGISTRY, name, lambda: Registered)
+
+
 @pytest.fixture
 def fake(monkeypatch):
     engine = FakeEngine(texts={0: ["Quarterly whiteboard: ship the café menu"],
                                1: ["EXIT"], 2: ["Palais du LOUVRE"]})
-    monkeypatch.setitem(engines.FACTORIES, "fake", lambda **kw: engine)
+    register(monkeypatch, "fake", engine)
     return engine
 
 
@@ -45,14 +60,17 @@ class Cli:
         self.library = library
         self.runner = CliRunner()
 
-    def __call__(self, *args, code: int | None = 0):
-        result = self.runner.invoke(app, [*map(str, args), "--library", str(self.library)])
+    def __call__(self, *args, code: int | None = 0, env: dict | None = None):
+        # catch_exceptions=False: an exception the CLI did not turn into an exit code fails
+        # the test as the traceback it is, never as an exit code 1 that looks expected.
+        result = self.runner.invoke(app, [*map(str, args), "--library", str(self.library)],
+                                    catch_exceptions=False, env=env)
         if code is not None:
             assert result.exit_code == code, (result.exit_code, result.output, result.exception)
         return result
 
-    def json(self, *args, code: int | None = 0):
-        return json.loads(self(*args, "--json", code=code).stdout)
+    def json(self, *args, code: int | None = 0, env: dict | None = None):
+        return json.loads(self(*args, "--json", code=code, env=env).stdout)
 
     def import_(self, *paths, code: int | None = 0, extra=()):
         return self.json("import", *paths, "--engine", "fake", "--workers", "4", *extra, code=code)

@@ -50,8 +50,3 @@ def test_transparency_goes_onto_white():
 def test_an_upright_small_jpeg_is_sent_as_it_is():
     data = encoded(Image.new("RGB", (640, 480), (10, 20, 30)), "JPEG")
     assert images.prepare(data).data is data
-
-
-def test_avatar_alignment_follows_the_original_design():
-    a = images.avatar_alignment((0.25, 0.5, 0.5, 0.25))
-    assert a["center"] == pytest.approx((0.0, 0.25)) and a["zoom"] == pytest.approx(2.0)

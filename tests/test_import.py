@@ -25,7 +25,7 @@ def test_import_records_photos_faces_people_and_text(cli, fake, tmp_path):
 
     s = cli.import_(pics)
 
-    assert s["photos"] == {"new": 2, "known": 0, "skipped": 0, "failed": 0, "ignored": 1,
+    assert s["photos"] == {"new": 2, "reanalysed": 0, "known": 0, "skipped": 0, "failed": 0, "ignored": 1,
                            "forgotten": 0}
     assert (s["faces"], s["people_created"], s["text_lines"]) == (3, 2, 1)
     assert s["calls"] == {"IndexFaces": 2, "DetectText": 2, "SearchFaces": 3}
@@ -383,12 +383,16 @@ def test_the_library_keeps_its_engine(cli, fake, tmp_path):
     assert "uses the" not in cli("import", tmp_path / "pics").stderr  # no engine given: its own
 
 
-def test_without_aws_or_local_engine_one_line_says_what_to_do(cli, tmp_path, monkeypatch):
+def test_without_the_local_engine_one_line_says_what_to_do(cli, tmp_path, monkeypatch):
     monkeypatch.setattr(engines, "local_available", lambda: False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")  # credentials alone never pick the cloud
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     photo(tmp_path / "pics" / "a.jpg")
     r = cli("import", tmp_path / "pics", code=2)
-    assert r.stderr.count("\n") == 1
-    assert "aws configure" in r.stderr and "photosense-cli[local]" in r.stderr
+    assert r.stderr == ("photosense: the offline engine is not installed: pip install "
+                        "'photosense-cli[local]', or use --engine rekognition with an AWS "
+                        "account\n")
+    assert Catalogue(cli.library).get_meta("engine") is None  # not bound to any engine
 
 
 def test_rekognition_without_credentials_says_how_to_configure(cli, tmp_path):
@@ -409,13 +413,19 @@ def test_library_file_is_private_and_found_through_the_environment(fake, tmp_pat
     assert lib.stat().st_mode & 0o777 == 0o600
 
 
-def test_network_engines_get_16_workers_unless_told(cli, fake, tmp_path, monkeypatch):
-    seen = []
-    monkeypatch.setitem(engines.FACTORIES, "fake", lambda **kw: seen.append(kw["workers"]) or fake)
+def test_engines_say_their_own_default_workers(cli, fake, tmp_path, monkeypatch):
+    from tests.conftest import register
+
+    seen: list = []
+    register(monkeypatch, "fake", fake, seen)
     photo(tmp_path / "pics" / "a.jpg", faces=[(0, BOX)])
     cli.json("import", tmp_path / "pics", "--engine", "fake")
+    monkeypatch.setattr(type(fake), "default_workers", 5)
+    photo(tmp_path / "pics" / "b.jpg", faces=[(0, BOX)], size=(600, 400))
+    cli.json("import", tmp_path / "pics")
     cli.json("import", tmp_path / "pics", "--workers", "3")
-    assert seen == [16, 3]
+    cli.json("import", tmp_path / "pics", env={"PHOTOSENSE_WORKERS": "7"})
+    assert [o.workers for o in seen] == [16, 5, 3, 7]
 
 
 def test_huge_files_and_decoder_surprises_fail_one_file_only(cli, fake, tmp_path, monkeypatch):

@@ -2,18 +2,17 @@
 
 import pytest
 
-from photosense_cli import engines
 from photosense_cli.engines.fake import FakeEngine
 from photosense_cli.reindex import pair_faces
-from tests.conftest import BOX, BOX2, photo
+from photosense_cli.records import Box
+from tests.conftest import BOX, BOX2, photo, register
 
 
 @pytest.fixture
 def other(monkeypatch):
     """A second engine with its own collection and face ids."""
     engine = FakeEngine(texts={0: ["Quarterly whiteboard"]})
-    engine.name = "other"
-    monkeypatch.setitem(engines.FACTORIES, "other", lambda **kw: engine)
+    register(monkeypatch, "other", engine)
     return engine
 
 
@@ -37,8 +36,11 @@ def test_reindex_keeps_names_and_merges_and_clears_the_old_engine(cli, fake, oth
 
     r = cli.json("reindex", "--engine", "other")
 
-    assert (r["photos"], r["faces"], r["faces_kept_person"], r["failed"]) == (3, 4, 4, 0)
-    assert r["people_created"] == 0 and r["old_engine_cleaned"] is True
+    assert r["command"] == "reindex" and r["engine"] == "other"
+    assert (r["photos"]["reanalysed"], r["faces"], r["photos"]["failed"]) == (3, 4, 0)
+    assert r["reindex"] == {"from": "fake", "faces_kept_person": 4, "people_removed": 0,
+                            "old_engine_cleaned": True}
+    assert r["people_created"] == 0
     ann = cli.json("people", "show", "Ann")
     assert len(ann["faces"]) == 3
     assert len(cli.json("people")) == 2
@@ -66,7 +68,7 @@ def test_an_interrupted_reindex_resumes(cli, fake, other, taught, tmp_path):
     assert "again" in r.stderr
     (tmp_path / "away.jpg").rename(taught / "c.jpg")
     r = cli.json("reindex", "--engine", "other")
-    assert r["photos"] == 1 and r["failed"] == 0
+    assert r["photos"]["reanalysed"] == 1 and r["photos"]["failed"] == 0
     assert cli.json("status")["faces"] == 4
 
 
@@ -75,8 +77,8 @@ def test_reindex_to_the_same_engine_is_refused(cli, taught):
 
 
 def test_faces_pair_by_overlap():
-    new = [(0.1, 0.1, 0.2, 0.2), (0.6, 0.6, 0.2, 0.2), (0.4, 0.0, 0.1, 0.1)]
-    old = [(0.62, 0.61, 0.2, 0.2), (0.12, 0.1, 0.19, 0.21)]
+    new = [Box(0.1, 0.1, 0.2, 0.2), Box(0.6, 0.6, 0.2, 0.2), Box(0.4, 0.0, 0.1, 0.1)]
+    old = [Box(0.62, 0.61, 0.2, 0.2), Box(0.12, 0.1, 0.19, 0.21)]
     assert pair_faces(new, old) == {0: 1, 1: 0}
 
 
@@ -107,6 +109,6 @@ def test_calls_for_a_photo_that_failed_are_logged_too(cli, fake, other, taught):
     other.before_call = refuse_text
     r = cli.json("reindex", "--engine", "other", code=1)
 
-    assert r["failed"] == 3 and r["calls"] == {"IndexFaces": 3, "DetectText": 3}
+    assert r["photos"]["failed"] == 3 and r["calls"] == {"IndexFaces": 3, "DetectText": 3}
     logged = cli.json("status")["calls"]
     assert logged["IndexFaces"] == 3 + 3 and logged["DetectText"] == 3 + 3  # import + reindex

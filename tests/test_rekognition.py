@@ -6,7 +6,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from photosense_cli import engines
-from photosense_cli.engines.base import FACE_MATCH_THRESHOLD, Usage, estimate_cost
+from photosense_cli.engines.base import FACE_MATCH_THRESHOLD, Usage, cost_usd
 from photosense_cli.engines.rekognition import RekognitionEngine, make_client
 from photosense_cli.errors import BadImage, EngineError
 
@@ -48,8 +48,8 @@ def test_index_faces_sends_bytes_into_the_collection_with_the_hash_as_external_i
     faces = engine(client).index_faces(IMAGE, SHA, usage)
 
     assert [f.face_id[:8] for f in faces] == ["11111111", "22222222"]
-    assert faces[0].box == (0.1, 0.2, 0.3, 0.4) and faces[0].confidence == 99.5
-    assert faces[1].box[0] == 0.0 and faces[1].box[3] == pytest.approx(0.1)  # clamped to the photo
+    assert faces[0].box.as_tuple() == (0.1, 0.2, 0.3, 0.4) and faces[0].confidence == 99.5
+    assert faces[1].box.left == 0.0 and faces[1].box.height == pytest.approx(0.1)  # clamped
     assert [c[0] for c in usage.calls] == ["IndexFaces"] and usage.calls[0][2] is None
 
 
@@ -65,7 +65,7 @@ def test_detect_text_keeps_only_lines_above_80(client, stub):
     lines = engine(client).detect_text(IMAGE, Usage())
 
     assert [ln.text for ln in lines] == ["Palais du LOUVRE", "Mairie"]
-    assert lines[0].box == (0.1, 0.1, 0.5, 0.1)
+    assert lines[0].box.as_tuple() == (0.1, 0.1, 0.5, 0.1)
 
 
 def test_search_faces_at_90_never_returns_the_face_itself(client, stub):
@@ -127,6 +127,11 @@ def test_the_pipeline_through_stubbed_rekognition(client, stub, tmp_path):
     from photosense_cli.importer import Importer
     from tests.conftest import BOX, photo
 
+    def open_collection_of_library(cat, engine):
+        engine.open_collection(cat.collection_id(), [])
+        with cat.transaction():
+            cat.set_meta("collection_id", cat.collection_id())
+
     p = photo(tmp_path / "pics" / "a.jpg", faces=[(0, BOX)])
     data = p.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
@@ -143,13 +148,15 @@ def test_the_pipeline_through_stubbed_rekognition(client, stub, tmp_path):
                       {"CollectionId": collection, "FaceId": face, "FaceMatchThreshold": 90.0,
                        "MaxFaces": 100})
 
-    s = Importer(cat, RekognitionEngine(client), workers=1).run([str(tmp_path / "pics")])
+    engine = RekognitionEngine(client)
+    open_collection_of_library(cat, engine)
+    s = Importer(cat, engine, threads=1).run([str(tmp_path / "pics")])
 
     assert s.new == 1 and s.faces == 1 and s.people_created == 1
-    assert s.as_dict()["estimated_cost_usd"] == pytest.approx(0.003)
+    assert s.to_json()["estimated_cost_usd"] == pytest.approx(0.003)
     assert cat.get_meta("collection_id") == collection
     # a rerun: no call at all (the stubber has no response left to give)
-    again = Importer(cat, RekognitionEngine(client), workers=1).run([str(tmp_path / "pics")])
+    again = Importer(cat, RekognitionEngine(client), threads=1).run([str(tmp_path / "pics")])
     assert again.skipped == 1 and sum(again.calls.values()) == 0
 
 
@@ -172,21 +179,24 @@ def test_missing_region_is_one_clear_error(monkeypatch):
         make_client(None, None, 8)
 
 
-def test_engine_choice_for_a_new_library(monkeypatch):
-    monkeypatch.setattr(engines, "local_available", lambda: True)
-    assert engines.choose_engine_name(None, None) == "local"
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+def test_a_new_library_never_picks_the_cloud_on_its_own(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")  # credentials are no request to upload
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    assert engines.choose_engine_name(None, None) == "rekognition"
-    assert engines.choose_engine_name("local", None) == "local"
+    assert engines.choose_engine_name(None, None) == "local"
+    assert engines.choose_engine_name(None, "rekognition") == "rekognition"
+    assert engines.choose_engine_name("rekognition", None) == "rekognition"
     with pytest.raises(EngineError, match="unknown engine"):
         engines.choose_engine_name(None, "google")
 
 
-def test_cost_estimate_counts_billed_calls_only():
+def test_cost_comes_from_each_engines_own_prices():
+    from photosense_cli.engines.local import LocalEngine
+
     calls = {"IndexFaces": 1000, "DetectText": 1000, "SearchFaces": 2500, "ListFaces": 3}
-    assert estimate_cost("rekognition", calls) == pytest.approx(4.5)
-    assert estimate_cost("local", calls) == 0.0
+    assert cost_usd(RekognitionEngine, calls) == pytest.approx(4.5)
+    assert cost_usd(LocalEngine, calls) == 0.0
+    assert engines.cost("rekognition", calls) == pytest.approx(4.5)
+    assert engines.cost(None, calls) == 0.0
 
 
 def test_a_timeout_fails_the_photo_not_the_run(client, monkeypatch):

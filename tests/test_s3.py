@@ -27,7 +27,7 @@ def test_new_originals_are_copied_byte_for_byte_under_the_design_key(s3, fake, t
     lib = cat.get_meta("library_id")
     copy = S3Copy(s3, "my-photos", "/backup/", lib)
 
-    s = Importer(cat, fake, uploader=copy).run([str(tmp_path / "pics")])
+    s = Importer(cat, fake, threads=4, uploader=copy).run([str(tmp_path / "pics")])
 
     assert s.new == 2
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="my-photos")["Contents"])
@@ -43,7 +43,7 @@ def test_a_failed_copy_fails_that_photo_before_any_engine_call(s3, fake, tmp_pat
     cat = Catalogue(tmp_path / "lib.db")
     copy = S3Copy(s3, "no-such-bucket", "", cat.get_meta("library_id"))
 
-    s = Importer(cat, fake, uploader=copy).run([str(tmp_path / "pics")])
+    s = Importer(cat, fake, threads=4, uploader=copy).run([str(tmp_path / "pics")])
 
     assert s.failed == 1 and "S3 copy failed" in s.errors[0]["reason"]
     assert "NoSuchBucket" in s.errors[0]["reason"]

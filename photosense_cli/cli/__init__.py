@@ -1,18 +1,62 @@
-"""The command line: Typer apps that parse, call one core function, and render."""
+"""The command line: Typer apps that parse, call one core function, and render.
+
+Errors have one boundary, `Boundary.invoke`: whatever a command raises that the
+user can act on becomes one line on stderr and the documented exit code
+(0 success, 1 some files failed or nothing found, 2 usage or fatal error,
+130 interrupted). A traceback is a bug.
+"""
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import sys
+
 import typer
+from typer.core import TyperGroup
 
 from photosense_cli import __version__
 from photosense_cli.cli import import_cmd, library_cmd, people_cmd, search_cmd
+from photosense_cli.cli.output import display
+from photosense_cli.errors import PhotosenseError
+
+
+def _fail(message: str, code: int) -> None:
+    sys.stderr.write(f"photosense: {message}\n")
+    raise typer.Exit(code)
+
+
+class Boundary(TyperGroup):
+    """The root group: the single place where errors become one line and an exit code."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except PhotosenseError as e:
+            _fail(str(e), e.exit_code)
+        except BrokenPipeError:
+            # `photosense search --paths | head -1`: the reader had enough, which is no failure.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(0) from None
+        except OSError as e:
+            where = f"{display(os.fsdecode(e.filename))}: " if e.filename else ""
+            _fail(f"{where}{e.strerror or e}", 2)
+        except sqlite3.Error as e:
+            _fail(f"the library database failed: {e}", 2)
+        except KeyboardInterrupt:
+            _fail("interrupted; what was committed is kept, run the same command again to go on",
+                  130)
+
 
 app = typer.Typer(
     name="photosense",
+    cls=Boundary,
     help="Find photos by who is in them and by the text in them.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -25,7 +69,7 @@ def _version(value: bool):
 @app.callback()
 def root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                       help="Print the version and exit.")):
-    pass
+    """Find photos by who is in them and by the text in them."""
 
 
 app.command("import")(import_cmd.import_command)

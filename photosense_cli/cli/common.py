@@ -1,65 +1,61 @@
-"""What every command shares: the --library option, error handling, output helpers."""
+"""Options every command shares, declared once, and where the library file is."""
 
 from __future__ import annotations
 
-import functools
-import json
-import sys
+import os
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
-from photosense_cli.catalogue import default_library_path
-from photosense_cli.errors import PhotosenseError
+ENV_LIBRARY = "PHOTOSENSE_LIBRARY"
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
 
 LibraryOption = Annotated[
     Optional[Path],
-    typer.Option("--library", "-L", help="Library file [default: $PHOTOSENSE_LIBRARY, "
-                 "else library.db in the user data directory].", show_default=False),
+    typer.Option("--library", "-L", envvar=ENV_LIBRARY, show_envvar=True, show_default=False,
+                 help="Library file, or a folder to keep library.db in. Default: library.db "
+                 "in the user data directory (~/.local/share/photosense on Linux)."),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (same as --format json).")]
+FormatOption = Annotated[Optional[Format], typer.Option(
+    "--format", "-f", show_default=False, help="Output format: table (the default on a "
+    "terminal), json, jsonl (one object a line) or csv.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+ProfileOption = Annotated[Optional[str], typer.Option(
+    envvar="AWS_PROFILE", show_envvar=False, help="AWS profile (Rekognition only).")]
+RegionOption = Annotated[Optional[str], typer.Option(
+    show_default=False, help="AWS region (Rekognition only). Default: AWS_REGION, "
+    "AWS_DEFAULT_REGION or the profile's region, as the AWS CLI does.")]
+WorkersOption = Annotated[Optional[int], typer.Option(
+    min=1, max=64, envvar="PHOTOSENSE_WORKERS", show_envvar=True, show_default=False,
+    help="Photos analysed at once. Default: 16 for Rekognition, one per core for local.")]
 
 
 def library_path(value: Path | None) -> Path:
-    return value.expanduser() if value else default_library_path()
+    """The library file: --library, else $PHOTOSENSE_LIBRARY, else the user data directory.
+
+    A folder (existing, or written with a trailing slash) holds library.db.
+    """
+    if value is None or str(value) == "":
+        from platformdirs import user_data_dir
+
+        return Path(user_data_dir("photosense")) / "library.db"
+    raw = os.fspath(value)
+    path = Path(raw).expanduser()
+    if raw.endswith(os.sep) or path.is_dir():
+        return path / "library.db"
+    return path
 
 
-def err_console() -> Console:
-    return Console(stderr=True, highlight=False)
-
-
-def out_console() -> Console:
-    return Console(highlight=False)
-
-
-def display_path(path: str) -> str:
-    """A path on one line, whatever its name holds (newlines, control characters)."""
-    if path.isprintable():
-        return path
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in path)
-
-
-def print_json(data) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
-
-
-def fail(message: str, code: int = 2):
-    sys.stderr.write(f"photosense: {message}\n")
-    raise typer.Exit(code)
-
-
-def handle_errors(func):
-    """Turn the project's errors into one line on stderr and their exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except PhotosenseError as e:
-            fail(str(e), e.exit_code)
-        except KeyboardInterrupt:
-            fail("interrupted; what was committed is kept, run the same command again to go on", 130)
-
-    return wrapper
+def region_from_env(region: str | None) -> str | None:
+    """--region, else AWS_REGION (which the AWS CLI honours before AWS_DEFAULT_REGION)."""
+    return region or os.environ.get("AWS_REGION") or None

@@ -6,205 +6,304 @@ from pathlib import Path
 from typing import Annotated, List, Optional
 
 import typer
-from rich.table import Table
 
-from photosense_cli import people
 from photosense_cli.cli.common import (
-    JsonOption, LibraryOption, display_path, err_console, fail, handle_errors, library_path,
-    out_console, print_json,
+    FormatOption, JsonOption, LibraryOption, ProfileOption, RegionOption, library_path,
+    region_from_env,
 )
-from photosense_cli.images import contact_sheet
-from photosense_cli.library import engine_for, open_existing
+from photosense_cli.cli.output import (
+    choose_format, display, emit, error_line, literal, out_console, say, table,
+)
+from photosense_cli.errors import PhotosenseError
 
 app = typer.Typer(help="List, show, name, hide and merge people; fix single faces.",
                   invoke_without_command=True, no_args_is_help=False)
 
-PersonArg = Annotated[str, typer.Argument(help="A person's id or unique name.")]
-
-
-def _list(library, unnamed, named, hidden, json_output):
-    cat = open_existing(library_path(library))
-    if unnamed and named:
-        fail("--unnamed and --named exclude each other")
-    rows = people.list_people(cat, named=True if named else False if unnamed else None,
-                              hidden=hidden)
-    data = [{"id": r["id"], "name": r["name"], "named": bool(r["named"]),
-             "hidden": bool(r["hidden"]), "photos": r["photos"], "faces": r["faces"]}
-            for r in rows]
-    if json_output:
-        print_json(data)
-        return
-    if not data:
-        err_console().print("No people yet." if not hidden else "No hidden people.")
-        return
-    table = Table("id", "name", "photos", "faces")
-    for r in data:
-        name = r["name"] if r["named"] else f"[yellow]{r['name']}[/] [dim](who's this?)[/]"
-        table.add_row(str(r["id"]), name, str(r["photos"]), str(r["faces"]))
-    out_console().print(table)
-
-
+PersonArg = Annotated[str, typer.Argument(help="A person's id or name.")]
 UnnamedOpt = Annotated[bool, typer.Option("--unnamed", help="Only people without a name.")]
 NamedOpt = Annotated[bool, typer.Option("--named", help="Only named people.")]
 HiddenOpt = Annotated[bool, typer.Option("--hidden", help="List hidden people instead.")]
 
 
+def _open(ctx: typer.Context, library: Path | None):
+    """The library: this command's --library, else the one given to 'people' itself."""
+    from photosense_cli.library import open_existing
+
+    if library is None and ctx.parent is not None and ctx.parent.obj:
+        library = ctx.parent.obj.get("library")
+    return open_existing(library_path(library))
+
+
+def _list(cat, unnamed, named, hidden, fmt):
+    from photosense_cli import people
+
+    if unnamed and named:
+        raise PhotosenseError("--unnamed and --named exclude each other")
+    rows = [p.to_json() for p in people.list_people(
+        cat, named=True if named else False if unnamed else None, hidden=hidden)]
+
+    def show():
+        if not rows:
+            say("No hidden people." if hidden else "No people yet.")
+            return
+        out_console().print(table(["id", "name", "photos", "faces"], [
+            (str(r["id"]), literal(r["name"]) if r["named"] else
+             literal(r["name"], "yellow").append(" (who's this?)", style="dim"),
+             str(r["photos"]), str(r["faces"])) for r in rows]))
+
+    emit(rows, fmt, show)
+
+
 @app.callback()
-@handle_errors
 def main(ctx: typer.Context, unnamed: UnnamedOpt = False, named: NamedOpt = False,
-         hidden: HiddenOpt = False, json_output: JsonOption = False,
+         hidden: HiddenOpt = False, json_output: JsonOption = False, fmt: FormatOption = None,
          library: LibraryOption = None):
-    """People found in your photos: unnamed ones first ("Who's this?"), then named ones."""
+    """People found in your photos: unnamed ones first ("Who's this?"), then named ones.
+
+    Examples:
+
+      photosense people
+
+      photosense people rename 7 "Ada Lovelace"
+
+      photosense people merge "Ada Lovelace" 12 31
+    """
     if ctx.invoked_subcommand is None:
-        _list(library, unnamed, named, hidden, json_output)
+        _list(_open(ctx, library), unnamed, named, hidden, choose_format(fmt, json_output))
+        return
+    if unnamed or named or hidden or json_output or fmt:
+        raise PhotosenseError(f"put listing options after 'people', not before "
+                              f"'{ctx.invoked_subcommand}'")
+    ctx.obj = {"library": library}
 
 
 @app.command("list")
-@handle_errors
-def list_command(unnamed: UnnamedOpt = False, named: NamedOpt = False, hidden: HiddenOpt = False,
-                 json_output: JsonOption = False, library: LibraryOption = None):
-    """List people with their numbers of photos and faces."""
-    _list(library, unnamed, named, hidden, json_output)
+def list_command(ctx: typer.Context, unnamed: UnnamedOpt = False, named: NamedOpt = False,
+                 hidden: HiddenOpt = False, json_output: JsonOption = False,
+                 fmt: FormatOption = None, library: LibraryOption = None):
+    """List people with their numbers of photos and faces.
+
+    Examples:
+
+      photosense people list --unnamed
+
+      photosense people list --format csv > people.csv
+    """
+    _list(_open(ctx, library), unnamed, named, hidden, choose_format(fmt, json_output))
 
 
 @app.command()
-@handle_errors
-def show(person: PersonArg, json_output: JsonOption = False,
+def show(ctx: typer.Context, person: PersonArg, json_output: JsonOption = False,
+         fmt: FormatOption = None,
          sheet: Annotated[Optional[Path], typer.Option(help="Write a contact sheet of the "
                           "person's face crops to this PNG or JPEG file.")] = None,
          library: LibraryOption = None):
-    """A person's photos and faces."""
-    cat = open_existing(library_path(library))
+    """A person's photos and faces.
+
+    Examples:
+
+      photosense people show 7
+
+      photosense people show "Ada Lovelace" --sheet ada.png
+    """
+    from photosense_cli import people
+
+    cat = _open(ctx, library)
     p = people.resolve(cat, person)
     details = people.person_details(cat, p)
     if sheet:
         _write_sheet(cat, p, sheet)
-    if json_output:
-        print_json(details)
-        return
-    out = out_console()
-    state = "" if details["named"] else " (unnamed)"
-    state += " (hidden)" if details["hidden"] else ""
-    out.print(f"[bold]{details['name']}[/]{state}  id {details['id']}, "
-              f"{len(details['photos'])} photos, {len(details['faces'])} faces")
-    table = Table("face", "photo", "taken", "path", "box (l, t, w, h)", "conf")
-    paths = {ph["id"]: ph for ph in details["photos"]}
-    for f in details["faces"]:
-        ph = paths[f["photo_id"]]
-        b = f["box"]
-        table.add_row(str(f["id"]), str(f["photo_id"]), ph["taken_at"] or "",
-                      display_path(ph["path"] or ""),
-                      f"{b['left']:.2f}, {b['top']:.2f}, {b['width']:.2f}, {b['height']:.2f}",
-                      f"{f['confidence']:.1f}" if f["confidence"] is not None else "")
-    out.print(table)
+    data = details.to_json()
+
+    def render():
+        state = ("" if p.named else " (unnamed)") + (" (hidden)" if p.hidden else "")
+        out = out_console()
+        out.print(literal(p.name, "bold").append(f"{state}  id {p.id}, {len(details.photos)} "
+                                                 f"photos, {len(details.faces)} faces"))
+        photos = {ph.id: ph for ph in details.photos}
+        out.print(table(["face", "photo", "taken", "path", "box (l, t, w, h)", "conf"], [
+            (str(f.id), str(f.photo_id), photos[f.photo_id].taken_at or "",
+             literal(photos[f.photo_id].path),
+             "{:.2f}, {:.2f}, {:.2f}, {:.2f}".format(*f.box.as_tuple()),
+             f"{f.confidence:.1f}" if f.confidence is not None else "")
+            for f in details.faces]))
+
+    emit(data, choose_format(fmt, json_output), render)
+
+
+def _crops(cat, person):
+    from photosense_cli import people
+
+    return people.face_crops(cat, person, on_error=error_line)
 
 
 def _write_sheet(cat, person, sheet: Path):
-    err = err_console()
-    crops = people.face_crops(cat, person, on_error=lambda path, reason: err.print(
-        f"photosense: {display_path(path)}: {reason}", markup=False))
+    from photosense_cli.images import contact_sheet, save_private
+
+    crops = _crops(cat, person)
     if not crops:
-        fail(f"no face of {person['name']!r} could be cropped: the photos are not readable", 1)
-    contact_sheet([c for _, c in crops]).save(sheet)
-    err.print(f"wrote {len(crops)} faces to {sheet}", markup=False)
+        raise PhotosenseError(f"no face of {person.name!r} could be cropped: "
+                              "the photos are not readable")
+    save_private(contact_sheet([c for _, c in crops]), sheet)
+    say(f"wrote {len(crops)} faces to {sheet}")
 
 
 @app.command()
-@handle_errors
-def faces(person: PersonArg,
+def faces(ctx: typer.Context, person: PersonArg,
           out: Annotated[Path, typer.Option("--out", help="Folder for the crops.")],
           library: LibraryOption = None):
-    """Write each face of a person as a square crop, named face-ID.jpg."""
-    cat = open_existing(library_path(library))
-    p = people.resolve(cat, person)
-    err = err_console()
-    crops = people.face_crops(cat, p, on_error=lambda path, reason: err.print(
-        f"photosense: {display_path(path)}: {reason}", markup=False))
+    """Write each face of a person as a square crop, named face-ID.jpg.
+
+    Examples:
+
+      photosense people faces 7 --out crops/
+
+      photosense people faces "Ada Lovelace" --out ~/ada-faces
+    """
+    from photosense_cli import people
+    from photosense_cli.images import save_private
+
+    cat = _open(ctx, library)
+    crops = _crops(cat, people.resolve(cat, person))
     out.mkdir(parents=True, exist_ok=True)
     for face, crop in crops:
-        crop.save(out / f"face-{face['id']}.jpg", quality=90)
-    err.print(f"wrote {len(crops)} faces to {out}", markup=False)
+        save_private(crop, out / f"face-{face.id}.jpg")
+    say(f"wrote {len(crops)} faces to {out}")
 
 
 @app.command()
-@handle_errors
-def rename(person: PersonArg, name: Annotated[str, typer.Argument(help="The new name.")],
+def rename(ctx: typer.Context, person: PersonArg,
+           name: Annotated[str, typer.Argument(help="The new name.")],
            library: LibraryOption = None):
-    """Name a person (or rename them)."""
-    cat = open_existing(library_path(library))
-    err_console().print(people.rename(cat, people.resolve(cat, person), name), markup=False)
+    """Name a person (or rename them).
+
+    Examples:
+
+      photosense people rename 7 "Ada Lovelace"
+
+      photosense people rename "Ada Lovelace" "Ada King"
+    """
+    from photosense_cli import people
+
+    cat = _open(ctx, library)
+    say(people.rename(cat, people.resolve(cat, person, exact=True), name))
 
 
 @app.command()
-@handle_errors
-def hide(person: PersonArg, library: LibraryOption = None):
-    """Hide a person from lists and search results (strangers in the background)."""
-    cat = open_existing(library_path(library))
-    err_console().print(people.set_hidden(cat, people.resolve(cat, person), True), markup=False)
+def hide(ctx: typer.Context, person: PersonArg, library: LibraryOption = None):
+    """Hide a person from lists and search results (strangers in the background).
+
+    Examples:
+
+      photosense people hide 12
+
+      photosense people --hidden
+    """
+    from photosense_cli import people
+
+    cat = _open(ctx, library)
+    say(people.set_hidden(cat, people.resolve(cat, person, exact=True), True))
 
 
 @app.command()
-@handle_errors
-def unhide(person: PersonArg, library: LibraryOption = None):
-    """Show a hidden person again."""
-    cat = open_existing(library_path(library))
-    err_console().print(people.set_hidden(cat, people.resolve(cat, person), False), markup=False)
+def unhide(ctx: typer.Context, person: PersonArg, library: LibraryOption = None):
+    """Show a hidden person again.
+
+    Examples:
+
+      photosense people unhide 12
+    """
+    from photosense_cli import people
+
+    cat = _open(ctx, library)
+    say(people.set_hidden(cat, people.resolve(cat, person, exact=True), False))
 
 
 @app.command()
-@handle_errors
-def merge(target: Annotated[str, typer.Argument(help="The person who stays.")],
+def merge(ctx: typer.Context,
+          target: Annotated[str, typer.Argument(help="The person who stays.")],
           sources: Annotated[List[str], typer.Argument(help="People merged into TARGET.")],
           library: LibraryOption = None):
-    """Merge people the clustering split: SOURCES' faces move to TARGET, for good."""
-    cat = open_existing(library_path(library))
-    t = people.resolve(cat, target)
-    srcs = [people.resolve(cat, s) for s in sources]
-    err_console().print(people.merge(cat, t, srcs), markup=False)
+    """Merge people the clustering split: SOURCES' faces move to TARGET, for good.
+
+    Examples:
+
+      photosense people merge "Ada Lovelace" 12 31
+
+      photosense people suggest
+    """
+    from photosense_cli import people
+
+    cat = _open(ctx, library)
+    t = people.resolve(cat, target, exact=True)
+    say(people.merge(cat, t, [people.resolve(cat, s, exact=True) for s in sources]))
 
 
 @app.command()
-@handle_errors
-def unassign(face: Annotated[int, typer.Argument(help="A face id (see 'people show').")],
+def unassign(ctx: typer.Context,
+             face: Annotated[int, typer.Argument(help="A face id (see 'people show').")],
              library: LibraryOption = None):
-    """Take a wrongly clustered face out of its person: it becomes a new unnamed person."""
-    cat = open_existing(library_path(library))
-    err_console().print(people.move_face(cat, face, None), markup=False)
+    """Take a wrongly clustered face out of its person: it becomes a new unnamed person.
+
+    Examples:
+
+      photosense people unassign 204
+    """
+    from photosense_cli import people
+
+    say(people.move_face(_open(ctx, library), face, None))
 
 
 @app.command()
-@handle_errors
-def move(face: Annotated[int, typer.Argument(help="A face id (see 'people show').")],
+def move(ctx: typer.Context,
+         face: Annotated[int, typer.Argument(help="A face id (see 'people show').")],
          person: PersonArg, library: LibraryOption = None):
-    """Move one face to another person."""
-    cat = open_existing(library_path(library))
-    err_console().print(people.move_face(cat, face, people.resolve(cat, person)), markup=False)
+    """Move one face to another person.
+
+    Examples:
+
+      photosense people move 204 "Ada Lovelace"
+    """
+    from photosense_cli import people
+
+    cat = _open(ctx, library)
+    say(people.move_face(cat, face, people.resolve(cat, person, exact=True)))
 
 
 @app.command()
-@handle_errors
-def suggest(search: Annotated[bool, typer.Option("--search", help="First search the engine "
+def suggest(ctx: typer.Context,
+            search: Annotated[bool, typer.Option("--search", help="First search the engine "
                               "with up to 3 faces per person at 80 % (one engine call per "
                               "face; billed on Rekognition).")] = False,
-            limit: Annotated[int, typer.Option(min=1)] = 50,
-            json_output: JsonOption = False, library: LibraryOption = None):
-    """Pairs of people who are probably one person, best first. Accept one with 'people merge'."""
-    cat = open_existing(library_path(library))
+            limit: Annotated[int, typer.Option(min=1, help="Show at most this many pairs.")] = 50,
+            json_output: JsonOption = False, fmt: FormatOption = None,
+            profile: ProfileOption = None, region: RegionOption = None,
+            library: LibraryOption = None):
+    """Pairs of people who are probably one person, best first. Accept one with 'people merge'.
+
+    Examples:
+
+      photosense people suggest
+
+      photosense people suggest --search --json
+    """
+    from photosense_cli import people
+    from photosense_cli.engines.base import EngineOptions
+    from photosense_cli.library import engine_for
+
+    cat = _open(ctx, library)
     if search:
-        calls = people.find_suggestions(cat, engine_for(cat))
-        err_console().print(f"searched with {calls} faces", markup=False)
-    rows = people.suggestions(cat, limit)
-    if json_output:
-        print_json([{"a": {"id": r["person_a"], "name": r["name_a"]},
-                     "b": {"id": r["person_b"], "name": r["name_b"]},
-                     "score": round(r["score"], 2), "source": r["source"]} for r in rows])
-        return
-    if not rows:
-        err_console().print("No suggestions. Try 'photosense people suggest --search'.")
-        return
-    table = Table("score", "person", "person", "from", "to accept")
-    for r in rows:
-        table.add_row(f"{r['score']:.1f}", f"{r['person_a']} {r['name_a']}",
-                      f"{r['person_b']} {r['name_b']}", r["source"],
-                      f"photosense people merge {r['person_a']} {r['person_b']}")
-    out_console().print(table)
+        engine = engine_for(cat, EngineOptions(1, profile, region_from_env(region)))
+        say(f"searched with {people.find_suggestions(cat, engine)} faces")
+    rows = [s.to_json() for s in people.suggestions(cat, limit)]
+
+    def render():
+        if not rows:
+            say("No suggestions. Try 'photosense people suggest --search'.")
+            return
+        out_console().print(table(["score", "person", "person", "from", "to accept"], [
+            (f"{r['score']:.1f}", f"{r['a']['id']} {display(r['a']['name'])}",
+             f"{r['b']['id']} {display(r['b']['name'])}", r["source"],
+             f"photosense people merge {r['a']['id']} {r['b']['id']}") for r in rows]))
+
+    emit(rows, choose_format(fmt, json_output), render)

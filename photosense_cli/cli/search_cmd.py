@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from typing import Annotated, List, Optional
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
-from photosense_cli import people, search as core
-from photosense_cli.cli.common import (
-    JsonOption, LibraryOption, display_path, err_console, handle_errors, library_path,
-    out_console, print_json,
+from photosense_cli.cli.common import FormatOption, JsonOption, LibraryOption, library_path
+from photosense_cli.cli.output import (
+    choose_format, emit, literal, out_console, say, table,
 )
-from photosense_cli.library import open_existing
+from photosense_cli.errors import PhotosenseError
 
 
-@handle_errors
 def search_command(
     text: Annotated[Optional[str], typer.Argument(help="Words in the photo (prefixes match; "
                     "case and accents do not matter).")] = None,
@@ -26,81 +21,113 @@ def search_command(
                       "the photo; repeat for photos with all of them.")] = None,
     date_from: Annotated[Optional[str], typer.Option("--from", help="Taken on or after "
                          "(YYYY, YYYY-MM or YYYY-MM-DD).")] = None,
-    date_to: Annotated[Optional[str], typer.Option("--to", help="Taken on or before.")] = None,
+    date_to: Annotated[Optional[str], typer.Option("--to", help="Taken on or before "
+                       "(YYYY, YYYY-MM or YYYY-MM-DD).")] = None,
     path: Annotated[Optional[str], typer.Option("--path", help="A glob on the photo's path, "
                     "e.g. '*/2019/*'.")] = None,
     limit: Annotated[int, typer.Option(min=0, help="At most this many results; 0 for all.")] = 50,
     json_output: JsonOption = False,
-    csv_output: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+    fmt: FormatOption = None,
+    csv_output: Annotated[bool, typer.Option("--csv", help="Print CSV (same as --format "
+                          "csv).")] = False,
     paths_output: Annotated[bool, typer.Option("--paths", help="Print one path per line, "
                             "for xargs.")] = False,
     library: LibraryOption = None,
 ):
-    """Find photos by text, people, date and path. Exit code 1 when nothing is found."""
+    """Find photos by text, people, date and path. Exit code 1 when nothing is found.
+
+    Examples:
+
+      photosense search whiteboard
+
+      photosense search --person Ada --from 2019 --to 2019-06
+
+      photosense search louvre --paths | xargs open
+    """
+    from photosense_cli import people, search as core
+    from photosense_cli.cli.common import Format
+    from photosense_cli.library import open_existing
+
+    if csv_output and (json_output or fmt not in (None, Format.csv)):
+        raise PhotosenseError("--csv contradicts the other output option given")
+    chosen = choose_format(Format.csv if csv_output else fmt, json_output)
+    if paths_output and (json_output or csv_output or fmt):
+        raise PhotosenseError("--paths contradicts the other output option given")
     cat = open_existing(library_path(library))
-    person_ids = [people.resolve(cat, p)["id"] for p in person or []]
-    results = core.search(cat, text, person_ids=person_ids, date_from=date_from,
-                          date_to=date_to, path_glob=path, limit=limit or None)
-    for r in results:
-        marked = r.pop("marked")
-        r["_marked"] = marked
-    public = [{k: v for k, v in r.items() if not k.startswith("_")} for r in results]
-    if json_output:
-        print_json(public)
-    elif csv_output:
-        w = csv.writer(sys.stdout)
-        w.writerow(["id", "path", "taken_at", "people", "text"])
-        for r in public:
-            w.writerow([r["id"], r["path"], r["taken_at"] or "", "; ".join(r["people"]),
-                        " | ".join(r["text"])])
-    elif paths_output:
-        for r in public:
-            sys.stdout.write(f"{r['path']}\n")
-    elif results:
-        table = Table("id", "path", "taken", "people", "text")
-        for r in results:
-            table.add_row(str(r["id"]), display_path(r["path"] or ""), r["taken_at"] or "",
-                          ", ".join(r["people"]), _highlight(r["_marked"]))
-        out_console().print(table)
-        err_console().print(f"{len(results)} photo{'s' * (len(results) != 1)}", style="dim")
-    if not results:
-        if not (json_output or csv_output or paths_output):
-            err_console().print("No photo matches.")
+    person_ids = [people.resolve(cat, p).id for p in person or []]
+    hits = core.search(cat, text, person_ids=person_ids, date_from=date_from,
+                       date_to=date_to, path_glob=path, limit=limit or None)
+    if paths_output:
+        for h in hits:
+            if h.path is not None:
+                sys.stdout.write(f"{h.path}\n")
+    else:
+        def render():
+            if not hits:
+                return
+            out_console().print(table(["id", "path", "taken", "people", "text"], [
+                (str(h.id), literal(h.path), h.taken_at or "",
+                 literal(", ".join(name for _, name in h.people)), _highlight(h.marked))
+                for h in hits]))
+            say(f"{len(hits)} photo{'s' * (len(hits) != 1)}")
+
+        emit([h.to_json() for h in hits], chosen, render,
+             csv_columns=["id", "path", "taken_at", "people", "text"])
+    if not hits:
+        if chosen.value == "table" and not paths_output:
+            say("No photo matches.")
         raise typer.Exit(1)
 
 
-def _highlight(lines: list[str]) -> Text:
+def _highlight(lines: list[str]):
+    from rich.text import Text
+
+    from photosense_cli.cli.output import display
+    from photosense_cli.search import MARK_END, MARK_START
+
     out = Text()
     for i, line in enumerate(lines[:3]):
         if i:
             out.append("\n")
-        parts = line.replace(core.MARK_END, core.MARK_START).split(core.MARK_START)
+        parts = line.replace(MARK_END, MARK_START).split(MARK_START)
         for j, part in enumerate(parts):
-            out.append(part, style="bold yellow" if j % 2 else "")
+            out.append(display(part), style="bold yellow" if j % 2 else "")
     return out
 
 
-@handle_errors
 def show_command(photo: Annotated[str, typer.Argument(help="A photo's path or id.")],
-                 json_output: JsonOption = False, library: LibraryOption = None):
-    """A photo's people, faces and lines of text."""
+                 json_output: JsonOption = False, fmt: FormatOption = None,
+                 library: LibraryOption = None):
+    """A photo's people, faces and lines of text.
+
+    Examples:
+
+      photosense show ~/Pictures/2019/IMG_0042.jpg
+
+      photosense show 42 --json
+    """
+    from photosense_cli import search as core
+    from photosense_cli.library import open_existing
+
     cat = open_existing(library_path(library))
     d = core.photo_details(cat, core.resolve_photo(cat, photo))
-    if json_output:
-        print_json(d)
-        return
-    out = out_console()
-    for p in d["paths"]:
-        out.print(display_path(p), markup=False)
-    out.print(f"id {d['id']}, {d['width']}x{d['height']} {d['format']}, taken "
-              f"{d['taken_at'] or 'unknown'} ({d['taken_at_source']})", markup=False)
-    if d["faces"]:
-        table = Table("face", "person", "box (l, t, w, h)", "conf", title="Faces")
-        for f in d["faces"]:
-            b = f["box"]
-            table.add_row(str(f["id"]), f"{f['person_id']} {f['person']}",
-                          f"{b['left']:.2f}, {b['top']:.2f}, {b['width']:.2f}, {b['height']:.2f}",
-                          f"{f['confidence']:.1f}")
-        out.print(table)
-    for t in d["text"]:
-        out.print(f"  “{t['text']}”  ({t['confidence']:.0f})", markup=False)
+
+    def render():
+        out = out_console()
+        p = d.photo
+        for path in p.paths:
+            out.print(literal(path))
+        out.print(f"id {p.id}, {p.width}x{p.height} {p.format}, taken "
+                  f"{p.taken_at or 'unknown'} ({p.taken_at_source})")
+        if d.faces:
+            out.print(table(["face", "person", "box (l, t, w, h)", "conf"], [
+                (str(f.id), literal(f"{f.person_id} {f.person}"),
+                 "{:.2f}, {:.2f}, {:.2f}, {:.2f}".format(*f.box.as_tuple()),
+                 f"{f.confidence:.1f}" if f.confidence is not None else "")
+                for f in d.faces], title="Faces"))
+        for t in d.text:
+            out.print(literal(f"  “{t.text}”  ({t.confidence:.0f})"))
+
+    emit(d.to_json(), choose_format(fmt, json_output), render)
+
+

@@ -1,4 +1,9 @@
-"""Engines and how a library chooses one.
+"""The engines photosense knows, and how a library chooses one.
+
+Adding an engine: one module with a class that follows `base.Engine` (its
+class attributes say how to run it and what it costs), plus one line in
+REGISTRY below. Modules are imported only when their engine is used, so
+`photosense search` never pays for boto3 or the models.
 
 A library records its engine when it is created and keeps it: face ids and
 similarities of two engines do not mix.
@@ -6,47 +11,61 @@ similarities of two engines do not mix.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
-import os
-from typing import Callable
+from typing import Callable, Mapping
 
-from photosense_cli.engines.base import Engine
+from photosense_cli.engines.base import Engine, EngineOptions, cost_usd
 from photosense_cli.errors import EngineError
 
-ENGINE_NAMES = ("local", "rekognition")
+DEFAULT_ENGINE = "local"  # nothing leaves the machine unless the user asks for the cloud
+
+
+def _load(spec: str) -> Callable[[], type[Engine]]:
+    module, _, attr = spec.partition(":")
+    return lambda: getattr(importlib.import_module(module), attr)
+
+
+# name -> a loader of the engine's class. Tests register "fake" here.
+REGISTRY: dict[str, Callable[[], type[Engine]]] = {
+    "local": _load("photosense_cli.engines.local:LocalEngine"),
+    "rekognition": _load("photosense_cli.engines.rekognition:RekognitionEngine"),
+}
+
+
+def names() -> list[str]:
+    return sorted(REGISTRY)
+
+
+def engine_class(name: str) -> type[Engine]:
+    if name not in REGISTRY:
+        raise EngineError(f"unknown engine {name!r}: choose one of {', '.join(names())}")
+    return REGISTRY[name]()
+
+
+def make_engine(name: str, options: EngineOptions) -> Engine:
+    return engine_class(name).create(options)
+
+
+def cost(name: str | None, calls: Mapping[str, int]) -> float:
+    """What these calls cost on this engine; 0 for an unknown or no engine."""
+    if not name or name not in REGISTRY or not calls:
+        return 0.0
+    return cost_usd(engine_class(name), calls)
 
 
 def local_available() -> bool:
     return all(importlib.util.find_spec(m) for m in ("dlib", "face_recognition_models", "rapidocr"))
 
 
-def _make_rekognition(profile=None, region=None, workers=8) -> Engine:
-    from photosense_cli.engines.rekognition import RekognitionEngine, make_client
+def choose_engine_name(recorded: str | None, requested: str | None) -> str:
+    """The engine for this run: the library's own, else the one asked for, else the local one.
 
-    return RekognitionEngine(make_client(profile, region, workers))
-
-
-def _make_local(profile=None, region=None, workers=None) -> Engine:
-    if not local_available():
-        raise EngineError(
-            "the offline engine is not installed: pip install 'photosense-cli[local]'"
-        )
-    from photosense_cli.engines.local import LocalEngine
-
-    return LocalEngine(processes=workers)
-
-
-# Tests register "fake" here; the CLI accepts any registered name.
-FACTORIES: dict[str, Callable[..., Engine]] = {
-    "rekognition": _make_rekognition,
-    "local": _make_local,
-}
-
-
-def choose_engine_name(recorded: str | None, requested: str | None, profile: str | None = None) -> str:
-    """The engine for this run: the library's own, else the one asked for, else the best available."""
-    if requested and requested not in FACTORIES:
-        raise EngineError(f"unknown engine {requested!r}: choose one of {', '.join(ENGINE_NAMES)}")
+    A new library never picks the cloud on its own: face data is biometric, and
+    AWS credentials in the environment are no request to send photos away.
+    """
+    if requested and requested not in REGISTRY:
+        raise EngineError(f"unknown engine {requested!r}: choose one of {', '.join(names())}")
     if recorded:
         if requested and requested != recorded:
             raise EngineError(
@@ -55,21 +74,4 @@ def choose_engine_name(recorded: str | None, requested: str | None, profile: str
                 f"or use another library (--library PATH)"
             )
         return recorded
-    if requested:
-        return requested
-    if os.environ.get("PHOTOSENSE_ENGINE") in FACTORIES:
-        return os.environ["PHOTOSENSE_ENGINE"]
-    from photosense_cli.engines.rekognition import aws_credentials_available
-
-    if aws_credentials_available(profile):
-        return "rekognition"
-    if local_available():
-        return "local"
-    raise EngineError(
-        "no engine available: configure AWS credentials ('aws configure') to use Amazon "
-        "Rekognition, or install the offline engine: pip install 'photosense-cli[local]'"
-    )
-
-
-def make_engine(name: str, *, profile=None, region=None, workers=None) -> Engine:
-    return FACTORIES[name](profile=profile, region=region, workers=workers)
+    return requested or DEFAULT_ENGINE

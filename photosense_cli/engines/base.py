@@ -1,35 +1,39 @@
-"""What an engine is: the small protocol the importer and people commands rely on.
+"""What an engine is: the protocol the pipeline relies on, and what each engine says of itself.
 
 An engine owns a face collection (Rekognition's, or an in-process index for the
 local engine). Similarities are on Rekognition's 0-100 scale for every engine,
 so the 90 rule and merge suggestions mean the same thing everywhere.
+
+Everything the rest of the code needs to know about an engine is a class
+attribute here (workers, processes, where faces live, prices): no module
+compares engine names.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Protocol
+from typing import ClassVar, Iterable, Iterator, Mapping, Protocol
+
+from photosense_cli.records import Box, TextLine
 
 # Thresholds from the original PhotoSense design.
 FACE_MATCH_THRESHOLD = 90.0  # lower merges different people, higher splits one person
 TEXT_MIN_CONFIDENCE = 80.0  # LINE detections only; single words gave worse results
 
-Box = tuple[float, float, float, float]  # left, top, width, height, 0-1 of the upright photo
+__all__ = ["Box", "TextLine", "DetectedFace", "Match", "KnownFace", "Usage", "EngineOptions",
+           "Engine", "FACE_MATCH_THRESHOLD", "TEXT_MIN_CONFIDENCE", "resolve_workers",
+           "importer_threads", "cost_usd"]
 
 
 @dataclass
-class Face:
+class DetectedFace:
+    """A face as an engine returns it, before the catalogue gives it an id and a person."""
+
     face_id: str  # the engine's id, unique within the collection
     box: Box
     confidence: float
-    descriptor: bytes | None = None  # local engine only: kept in the catalogue
-
-
-@dataclass
-class TextLine:
-    text: str
-    confidence: float
-    box: Box
+    descriptor: bytes | None = None  # engines that index in-process: kept in the catalogue
 
 
 @dataclass
@@ -50,15 +54,44 @@ class Usage:
 
     calls: list[tuple[str, float, str | None]] = field(default_factory=list)  # op, ms, error
 
+    def operations(self) -> list[str]:
+        return [op for op, _, _ in self.calls]
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Everything a factory may need; each engine reads what concerns it."""
+
+    workers: int = 1  # resolved by resolve_workers before the engine is made
+    profile: str | None = None  # AWS
+    region: str | None = None  # AWS
+
 
 class Engine(Protocol):
-    name: str
-    min_side: int  # smallest image side the engine accepts, in pixels
+    # -- what the engine says of itself ------------------------------------------
+    name: ClassVar[str]
+    min_side: ClassVar[int]  # smallest image side the engine accepts, in pixels
+    # Photos analysed at once when --workers is not given; None means one per core.
+    default_workers: ClassVar[int | None]
+    # Models run in worker processes: the importer runs two threads per process so
+    # the processes stay busy while the next photos are read and prepared.
+    models_in_processes: ClassVar[bool]
+    # Faces live outside the catalogue (a cloud collection): crash recovery must list
+    # and delete the ones no catalogue row knows, and switching away must delete them.
+    remote_faces: ClassVar[bool]
+    # USD per call, by operation; missing operations are free.
+    prices_usd: ClassVar[Mapping[str, float]]
 
-    def open_collection(self, collection_id: str, known: Iterable[KnownFace]) -> None:
-        """Create the collection if needed; `known` primes engines that index in-process."""
+    @classmethod
+    def create(cls, options: EngineOptions) -> Engine:
+        """Build the engine, or raise EngineError with what the user must do."""
 
-    def index_faces(self, image: bytes, external_id: str, usage: Usage) -> list[Face]:
+    # -- the collection --------------------------------------------------------------
+    def open_collection(self, collection_id: str, known: Iterable[KnownFace], *,
+                        create: bool = True) -> None:
+        """Attach to the collection (creating it if asked); `known` primes in-process indexes."""
+
+    def index_faces(self, image: bytes, external_id: str, usage: Usage) -> list[DetectedFace]:
         """Detect the faces in an upright image and add them to the collection."""
 
     def detect_text(self, image: bytes, usage: Usage) -> list[TextLine]:
@@ -77,12 +110,14 @@ class Engine(Protocol):
         """Release workers and connections."""
 
 
-# US East price list, first million images per month: IndexFaces, SearchFaces
-# and DetectText are each billed per image processed; the rest are free.
-PRICE_PER_CALL_USD = {"IndexFaces": 0.001, "SearchFaces": 0.001, "DetectText": 0.001}
+def resolve_workers(engine: type[Engine] | Engine, requested: int | None) -> int:
+    """--workers if given, else the engine's default, else one per core."""
+    return max(1, requested or engine.default_workers or os.cpu_count() or 1)
 
 
-def estimate_cost(engine_name: str, calls: dict[str, int]) -> float:
-    if engine_name != "rekognition":
-        return 0.0
-    return round(sum(PRICE_PER_CALL_USD.get(op, 0.0) * n for op, n in calls.items()), 6)
+def importer_threads(engine: type[Engine] | Engine, workers: int) -> int:
+    return 2 * workers if engine.models_in_processes else workers
+
+
+def cost_usd(engine: type[Engine] | Engine, calls: Mapping[str, int]) -> float:
+    return round(sum(engine.prices_usd.get(op, 0.0) * n for op, n in calls.items()), 6)

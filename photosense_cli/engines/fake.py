@@ -19,7 +19,9 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 from PIL import Image
 
-from photosense_cli.engines.base import KnownFace, Match, Face, TextLine, Usage, TEXT_MIN_CONFIDENCE
+from photosense_cli.engines.base import (
+    TEXT_MIN_CONFIDENCE, Box, DetectedFace, EngineOptions, KnownFace, Match, TextLine, Usage,
+)
 from photosense_cli.engines.timing import timed
 
 FACE_COLOURS = [
@@ -33,6 +35,14 @@ _PALETTE = np.array(FACE_COLOURS + TEXT_COLOURS, dtype=np.int32)
 class FakeEngine:
     name = "fake"
     min_side = 80
+    default_workers = 16  # behaves like a network engine
+    models_in_processes = False
+    remote_faces = True  # its "collection" outlives a crashed run, as Rekognition's does
+    prices_usd: dict[str, float] = {}
+
+    @classmethod
+    def create(cls, options: EngineOptions) -> FakeEngine:
+        return cls()
 
     def __init__(self, texts: dict[int, list[str]] | None = None, latency: float = 0.0):
         self.texts = texts or {}
@@ -50,10 +60,11 @@ class FakeEngine:
 
     # -- the protocol -----------------------------------------------------
 
-    def open_collection(self, collection_id: str, known: Iterable[KnownFace]) -> None:
+    def open_collection(self, collection_id: str, known: Iterable[KnownFace], *,
+                        create: bool = True) -> None:
         self.collection_id = collection_id
 
-    def index_faces(self, image: bytes, external_id: str, usage: Usage) -> list[Face]:
+    def index_faces(self, image: bytes, external_id: str, usage: Usage) -> list[DetectedFace]:
         with timed(usage, "IndexFaces"):
             self._call("IndexFaces")
             sent = Image.open(io.BytesIO(image))
@@ -66,7 +77,7 @@ class FakeEngine:
                 with self._lock:
                     face_id = f"{self._prefix}-{next(self._ids):06d}"
                     self.faces[face_id] = (colour, external_id)
-                out.append(Face(face_id, box, 99.9))
+                out.append(DetectedFace(face_id, Box(*box), 99.9))
             return out
 
     def detect_text(self, image: bytes, usage: Usage) -> list[TextLine]:
@@ -76,7 +87,7 @@ class FakeEngine:
             for colour, box in self._squares(image):
                 block = colour - len(FACE_COLOURS)
                 for text in self.texts.get(block, []) if block >= 0 else []:
-                    lines.append(TextLine(text, 99.0, box))
+                    lines.append(TextLine(text, 99.0, Box(*box)))
             return [ln for ln in lines if ln.confidence > TEXT_MIN_CONFIDENCE]
 
     def search_faces(self, face_id: str, threshold: float, usage: Usage) -> list[Match]:

@@ -21,7 +21,9 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from photosense_cli.engines.base import TEXT_MIN_CONFIDENCE, Face, KnownFace, Match, TextLine, Usage
+from photosense_cli.engines.base import (
+    TEXT_MIN_CONFIDENCE, Box, DetectedFace, EngineOptions, KnownFace, Match, TextLine, Usage,
+)
 from photosense_cli.engines.timing import timed
 from photosense_cli.errors import BadImage, EngineError
 
@@ -134,6 +136,20 @@ def read_text(image: bytes) -> list[tuple[str, float, tuple[float, float, float,
 class LocalEngine:
     name = "local"
     min_side = 80
+    default_workers = None  # one model process per core: the models are CPU-bound
+    models_in_processes = True
+    remote_faces = False  # descriptors live in the catalogue's rows, nowhere else
+    prices_usd: dict[str, float] = {}  # runs on the user's machine
+
+    @classmethod
+    def create(cls, options: EngineOptions) -> LocalEngine:
+        from photosense_cli.engines import local_available
+
+        if not local_available():
+            raise EngineError("the offline engine is not installed: pip install "
+                              "'photosense-cli[local]', or use --engine rekognition with an "
+                              "AWS account")
+        return cls(processes=options.workers)
 
     def __init__(self, processes: int | None = None):
         self.processes = max(1, processes or os.cpu_count() or 1)
@@ -167,17 +183,18 @@ class LocalEngine:
         if self._pool:
             self._pool.shutdown()
 
-    def open_collection(self, collection_id: str, known: Iterable[KnownFace]) -> None:
+    def open_collection(self, collection_id: str, known: Iterable[KnownFace], *,
+                        create: bool = True) -> None:
         for face in known:
             if face.descriptor is not None:
                 self._add(face.face_id, np.frombuffer(face.descriptor, np.float32))
 
-    def index_faces(self, image: bytes, external_id: str, usage: Usage) -> list[Face]:
+    def index_faces(self, image: bytes, external_id: str, usage: Usage) -> list[DetectedFace]:
         with timed(usage, "IndexFaces"):
             found = self._run(detect_faces, image)
         faces = []
         for box, confidence, descriptor in found:
-            face = Face(uuid.uuid4().hex, box, confidence, descriptor)
+            face = DetectedFace(uuid.uuid4().hex, Box(*box), confidence, descriptor)
             self._add(face.face_id, np.frombuffer(descriptor, np.float32))
             faces.append(face)
         return faces
@@ -185,7 +202,7 @@ class LocalEngine:
     def detect_text(self, image: bytes, usage: Usage) -> list[TextLine]:
         with timed(usage, "DetectText"):
             lines = self._run(read_text, image)
-        return [TextLine(t, c, b) for t, c, b in lines if c > TEXT_MIN_CONFIDENCE]
+        return [TextLine(t, c, Box(*b)) for t, c, b in lines if c > TEXT_MIN_CONFIDENCE]
 
     def search_faces(self, face_id: str, threshold: float, usage: Usage) -> list[Match]:
         with timed(usage, "SearchFaces"), self._lock:

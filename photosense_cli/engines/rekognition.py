@@ -14,7 +14,7 @@ import botocore.config
 import botocore.exceptions
 
 from photosense_cli.engines.base import (
-    TEXT_MIN_CONFIDENCE, Face, KnownFace, Match, TextLine, Usage,
+    TEXT_MIN_CONFIDENCE, Box, DetectedFace, EngineOptions, KnownFace, Match, TextLine, Usage,
 )
 from photosense_cli.engines.timing import timed
 from photosense_cli.errors import BadImage, EngineError
@@ -58,13 +58,29 @@ def make_client(profile: str | None, region: str | None, workers: int):
 class RekognitionEngine:
     name = "rekognition"
     min_side = 80
+    # Calls are network-bound (~150 ms each): 16 in flight keep a 50 calls/s quota busy,
+    # and botocore's adaptive retries absorb the throttling beyond it.
+    default_workers = 16
+    models_in_processes = False
+    remote_faces = True
+    # US East price list, first million images per month: IndexFaces, SearchFaces and
+    # DetectText are billed per image processed; ListFaces, DeleteFaces and
+    # CreateCollection are free. Face storage ($0.00001 per face-month) is not counted.
+    prices_usd = {"IndexFaces": 0.001, "SearchFaces": 0.001, "DetectText": 0.001}
 
     def __init__(self, client, collection_id: str | None = None):
         self.client = client
         self.collection_id = collection_id
 
-    def open_collection(self, collection_id: str, known: Iterable[KnownFace]) -> None:
+    @classmethod
+    def create(cls, options: EngineOptions) -> RekognitionEngine:
+        return cls(make_client(options.profile, options.region, options.workers))
+
+    def open_collection(self, collection_id: str, known: Iterable[KnownFace], *,
+                        create: bool = True) -> None:
         self.collection_id = collection_id
+        if not create:
+            return
         try:
             self.client.create_collection(CollectionId=collection_id)
         except botocore.exceptions.ClientError as e:
@@ -73,13 +89,14 @@ class RekognitionEngine:
         except botocore.exceptions.BotoCoreError as e:
             raise EngineError(f"Rekognition: {e}") from None
 
-    def index_faces(self, image: bytes, external_id: str, usage: Usage) -> list[Face]:
+    def index_faces(self, image: bytes, external_id: str, usage: Usage) -> list[DetectedFace]:
         resp = self._call(usage, "IndexFaces", self.client.index_faces,
                           CollectionId=self.collection_id, Image={"Bytes": image},
                           ExternalImageId=external_id, DetectionAttributes=["DEFAULT"],
                           QualityFilter="AUTO")
         return [
-            Face(r["Face"]["FaceId"], _box(r["Face"]["BoundingBox"]), r["Face"]["Confidence"])
+            DetectedFace(r["Face"]["FaceId"], _box(r["Face"]["BoundingBox"]),
+                         r["Face"]["Confidence"])
             for r in resp.get("FaceRecords", [])
         ]
 
@@ -144,9 +161,9 @@ def _translate(e: botocore.exceptions.ClientError) -> Exception:
     return BadImage(f"Rekognition {code}: {message}")
 
 
-def _box(b: dict) -> tuple[float, float, float, float]:
+def _box(b: dict) -> Box:
     # Rekognition may return boxes slightly outside the image; clamp to the photo.
     left, top = max(0.0, b.get("Left", 0.0)), max(0.0, b.get("Top", 0.0))
     width = min(b.get("Width", 0.0), 1.0 - left)
     height = min(b.get("Height", 0.0), 1.0 - top)
-    return (left, top, width, height)
+    return Box(left, top, width, height)

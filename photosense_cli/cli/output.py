@@ -1,0 +1,111 @@
+"""The one output layer: tables for people, JSON, JSON Lines and CSV for scripts, error lines.
+
+Names and paths are the user's data: they are never read as markup, and
+control characters in them are shown escaped, so one record stays one line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from photosense_cli.cli.common import Format
+from photosense_cli.errors import PhotosenseError
+
+
+def display(text: str | None) -> str:
+    """A name or path on one line, whatever it holds (newlines, escape sequences)."""
+    if text is None:
+        return ""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def literal(text: str | None, style: str = ""):
+    """A rich Text of user data: shown as it is, never parsed as markup."""
+    from rich.text import Text
+
+    return Text(display(text), style=style)
+
+
+def err_console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, markup=False, emoji=False)
+
+
+def out_console():
+    from rich.console import Console
+
+    # Piped output is for other programs: never wrap or cut a path to fit a width.
+    width = None if sys.stdout.isatty() else 10_000
+    return Console(highlight=False, markup=False, emoji=False, width=width)
+
+
+def say(message: str) -> None:
+    """A message for the person at the terminal (stderr, so stdout stays for data)."""
+    sys.stderr.write(message + "\n")
+
+
+def error_line(path: str, reason: str) -> None:
+    """The one form of a per-file failure: 'photosense: PATH: REASON' on stderr."""
+    sys.stderr.write(f"photosense: {display(path)}: {reason}\n")
+
+
+def choose_format(fmt: Format | None, json_flag: bool) -> Format:
+    if json_flag and fmt not in (None, Format.json):
+        raise PhotosenseError(f"--json and --format {fmt.value} contradict each other")
+    return Format.json if json_flag else (fmt or Format.table)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def emit(data: Any, fmt: Format, table: Callable[[], None],
+         csv_columns: Sequence[str] | None = None) -> None:
+    """Render a record (dict) or a listing (list of dicts) in the chosen format."""
+    if fmt is Format.json:
+        print_json(data)
+    elif fmt is Format.jsonl:
+        for item in data if isinstance(data, list) else [data]:
+            sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
+    elif fmt is Format.csv:
+        rows = data if isinstance(data, list) else [data]
+        columns = list(csv_columns or (rows[0].keys() if rows else []))
+        w = csv.writer(sys.stdout)
+        w.writerow(columns)
+        for r in rows:
+            w.writerow([_csv_cell(r.get(c)) for c in columns])
+    else:
+        table()
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "; ".join(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+                         for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], **kw):
+    """A rich table whose cells are literal text; ids never wrap."""
+    from rich.table import Table
+
+    t = Table(**kw)
+    for c in columns:
+        t.add_column(c, no_wrap=c in ("id", "face", "photo", "person"), overflow="fold")
+    for row in rows:
+        t.add_row(*(cell if not isinstance(cell, (str, type(None))) else literal(cell)
+                    for cell in row))
+    return t

@@ -1,0 +1,232 @@
+"""Typed records that cross module borders, each with the one JSON shape the CLI prints.
+
+The Catalogue returns these; the CLI renders them; the XMP and export work reads
+them. JSON keys that scripts already depend on (people, people show, search)
+are kept as they were, with new keys beside them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle in 0-1 units of the upright (displayed) photo, top-left origin."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+
+    def __post_init__(self) -> None:
+        # Engines hand over numpy scalars; stored as such, sqlite3 would keep float32 bytes.
+        for name in ("left", "top", "width", "height"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+
+    def to_json(self) -> dict[str, float]:
+        return {"left": self.left, "top": self.top, "width": self.width, "height": self.height}
+
+    def as_tuple(self) -> tuple[float, float, float, float]:
+        return (self.left, self.top, self.width, self.height)
+
+    def iou(self, other: Box) -> float:
+        """Intersection over union: 1 for the same box, 0 for boxes that do not touch."""
+        w = max(0.0, min(self.left + self.width, other.left + other.width) - max(self.left, other.left))
+        h = max(0.0, min(self.top + self.height, other.top + other.height) - max(self.top, other.top))
+        inter = w * h
+        union = self.width * self.height + other.width * other.height - inter
+        return inter / union if union > 0 else 0.0
+
+
+@dataclass
+class TextLine:
+    text: str
+    confidence: float
+    box: Box
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "confidence": self.confidence, "box": self.box.to_json()}
+
+
+@dataclass
+class Photo:
+    id: int
+    sha256: str
+    size: int
+    width: int | None
+    height: int | None
+    format: str | None
+    taken_at: str | None
+    taken_at_source: str | None
+    engine: str | None
+    paths: list[str] = field(default_factory=list)
+
+    @property
+    def path(self) -> str | None:
+        """The path shown for the photo: the first of its paths in sorted order."""
+        return self.paths[0] if self.paths else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "path": self.path, "paths": self.paths,
+                "taken_at": self.taken_at, "taken_at_source": self.taken_at_source,
+                "sha256": self.sha256, "size": self.size, "width": self.width,
+                "height": self.height, "format": self.format, "engine": self.engine}
+
+
+@dataclass
+class Face:
+    id: int
+    photo_id: int
+    person_id: int | None
+    person: str | None  # the person's name, for display
+    box: Box
+    confidence: float | None
+    engine_face_id: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "photo_id": self.photo_id, "person_id": self.person_id,
+                "person": self.person, "box": self.box.to_json(), "confidence": self.confidence}
+
+
+@dataclass
+class Person:
+    id: int
+    name: str
+    named: bool
+    hidden: bool
+    cover_face_id: int | None = None
+    photos: int = 0  # counts; people show lists them in PersonDetails
+    faces: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "named": self.named, "hidden": self.hidden,
+                "photos": self.photos, "faces": self.faces}
+
+
+@dataclass
+class PersonDetails:
+    person: Person
+    photos: list[Photo]
+    faces: list[Face]
+
+    def to_json(self) -> dict[str, Any]:
+        p = self.person
+        return {"id": p.id, "name": p.name, "named": p.named, "hidden": p.hidden,
+                "cover_face_id": p.cover_face_id,
+                "photos": [ph.to_json() for ph in self.photos],
+                "faces": [f.to_json() for f in self.faces]}
+
+
+@dataclass
+class PhotoDetails:
+    photo: Photo
+    faces: list[Face]
+    text: list[TextLine]
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.photo.to_json(), "faces": [f.to_json() for f in self.faces],
+                "text": [t.to_json() for t in self.text]}
+
+
+@dataclass
+class SearchHit:
+    id: int
+    path: str | None
+    taken_at: str | None
+    people: list[tuple[int, str]]  # (id, name) of the visible people in the photo
+    text: list[str]  # the matching lines
+    marked: list[str] = field(default_factory=list)  # the same lines with match markers
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "path": self.path, "taken_at": self.taken_at,
+                "people": [name for _, name in self.people],
+                "people_ids": [pid for pid, _ in self.people], "text": self.text}
+
+
+@dataclass
+class Suggestion:
+    a: tuple[int, str]
+    b: tuple[int, str]
+    score: float
+    source: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"a": {"id": self.a[0], "name": self.a[1]}, "b": {"id": self.b[0], "name": self.b[1]},
+                "score": round(self.score, 2), "source": self.source}
+
+
+@dataclass
+class Change:
+    id: int
+    at: str
+    kind: str
+    summary: str
+    undone_at: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "at": self.at, "kind": self.kind, "summary": self.summary,
+                "undone_at": self.undone_at}
+
+
+@dataclass
+class RunSummary:
+    """What one import or reindex did: the same record, counters and JSON for both."""
+
+    command: str  # import | reindex
+    engine: str
+    library: str
+    dry_run: bool = False
+    new: int = 0
+    reanalysed: int = 0
+    known: int = 0
+    skipped: int = 0
+    failed: int = 0
+    ignored: int = 0
+    forgotten: int = 0
+    faces: int = 0
+    people_created: int = 0
+    text_lines: int = 0
+    calls: Counter = field(default_factory=Counter)
+    cost_usd: float = 0.0
+    errors: list[dict] = field(default_factory=list)
+    recovered_faces: int = 0
+    seconds: float = 0.0
+    # reindex only
+    previous_engine: str | None = None
+    faces_kept_person: int = 0
+    people_removed: int = 0
+    old_engine_cleaned: bool = True
+
+    def fail(self, path: str, reason: str) -> dict:
+        self.failed += 1
+        error = {"path": path, "reason": reason}
+        self.errors.append(error)
+        return error
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "command": self.command,
+            "library": self.library,
+            "engine": self.engine,
+            "dry_run": self.dry_run,
+            "photos": {"new": self.new, "reanalysed": self.reanalysed, "known": self.known,
+                       "skipped": self.skipped, "failed": self.failed, "ignored": self.ignored,
+                       "forgotten": self.forgotten},
+            "faces": self.faces,
+            "people_created": self.people_created,
+            "text_lines": self.text_lines,
+            "calls": dict(sorted(self.calls.items())),
+            "estimated_cost_usd": self.cost_usd,
+            "recovered_faces": self.recovered_faces,
+            "seconds": round(self.seconds, 3),
+            "errors": self.errors,
+        }
+        if self.command == "reindex":
+            out["reindex"] = {"from": self.previous_engine,
+                              "faces_kept_person": self.faces_kept_person,
+                              "people_removed": self.people_removed,
+                              "old_engine_cleaned": self.old_engine_cleaned}
+        return out
