@@ -33,7 +33,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cat = Catalogue(Path(tmp) / "lib.db")
         engine = LocalEngine(processes=os.cpu_count())
-        summary = Importer(cat, engine, workers=2 * (os.cpu_count() or 1)).run([str(root)])
+        summary = Importer(cat, engine, threads=2 * (os.cpu_count() or 1)).run([str(root)])
         engine.close()
         rows = cat.query("SELECT f.person_id, f.descriptor, l.path FROM faces f "
                          "JOIN locations l ON l.photo_id = f.photo_id ORDER BY l.path, f.id")
@@ -51,7 +51,8 @@ def main() -> None:
     for name, person, d in faces:
         labs = labels[name]
         if len(labs) > 1:
-            dist, lab = min((float(np.linalg.norm(p - d)), l) for l, p in portraits if l in labs)
+            dist, lab = min((float(np.linalg.norm(p - d)), label) for label, p in portraits
+                            if label in labs)
             if dist > 0.75:
                 print(f"{name}: one face is none of {labs} (nearest {dist:.2f}); left out")
                 continue

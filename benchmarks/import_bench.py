@@ -69,7 +69,7 @@ def main() -> None:
 
         seq = sequential(tmp / "photos", args.latency)
         cat = Catalogue(tmp / "lib.db")
-        s = Importer(cat, FakeEngine(latency=args.latency), workers=args.workers).run([str(tmp / "photos")])
+        s = Importer(cat, FakeEngine(latency=args.latency), threads=args.workers).run([str(tmp / "photos")])
         assert s.new == args.photos and not s.errors, s.as_dict()
         seq_rate, ps_rate = args.photos / seq, args.photos / s.seconds
         print(f"photos: {args.photos}, latency per call: {args.latency * 1000:.0f} ms, "
@@ -80,10 +80,10 @@ def main() -> None:
 
         make_tree(tmp / "tree", args.tree)
         cat = Catalogue(tmp / "tree.db")
-        first = Importer(cat, FakeEngine(), workers=8).run([str(tmp / "tree")])
+        first = Importer(cat, FakeEngine(), threads=8).run([str(tmp / "tree")])
         assert first.new == args.tree, first.as_dict()
         os.sync()
-        rerun = Importer(cat, FakeEngine(), workers=8).run([str(tmp / "tree")])
+        rerun = Importer(cat, FakeEngine(), threads=8).run([str(tmp / "tree")])
         assert rerun.skipped == args.tree and sum(rerun.calls.values()) == 0
         print(f"first import of {args.tree} files: {first.seconds:.1f} s; "
               f"rerun over the unchanged tree: {rerun.seconds:.3f} s = "

@@ -33,7 +33,7 @@ def peak_mb(pid="self"):
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
 engine = LocalEngine(processes=workers)
-s = Importer(Catalogue(Path(lib)), engine, workers=2 * workers).run(folders)
+s = Importer(Catalogue(Path(lib)), engine, threads=2 * workers).run(folders)
 pool = engine._pool
 workers_mb = max((peak_mb(p) for p in pool._processes), default=0) if pool else 0
 engine.close()

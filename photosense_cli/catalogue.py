@@ -31,7 +31,16 @@ import sqlite_utils
 
 from photosense_cli.errors import LibraryBusy, PhotosenseError
 from photosense_cli.records import (
-    Box, Change, Face, Person, PersonDetails, Photo, PhotoDetails, SearchHit, Suggestion, TextLine,
+    Box,
+    Change,
+    Face,
+    Person,
+    PersonDetails,
+    Photo,
+    PhotoDetails,
+    SearchHit,
+    Suggestion,
+    TextLine,
 )
 
 # PRAGMA application_id: "PhSe". A file without it (and without photosense's tables)
@@ -40,7 +49,7 @@ APPLICATION_ID = 0x50685365
 
 
 def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _fix_blob_boxes(conn: sqlite3.Connection) -> None:
@@ -463,7 +472,8 @@ class Catalogue:
             "SELECT id, sha256, size, width, height, format, taken_at, taken_at_source, engine "
             "FROM photos WHERE id IN ({ids})", photo_ids)}
         paths = self.paths_of(photo_ids)
-        return [Photo(*rows[i], paths=paths.get(i, [])) for i in photo_ids if i in rows]
+        return [Photo(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], paths=paths.get(i, []))
+                for i in photo_ids if (r := rows.get(i))]
 
     def photo_ids_under(self, path: str) -> list[int]:
         """Photos with a path equal to `path` or inside the folder `path`."""
@@ -793,7 +803,7 @@ class Catalogue:
             people[photo_id].append((pid, name))
         wanted = [i for lines in line_ids.values() for i in lines]
         texts = dict(self._in("SELECT id, text FROM text_lines WHERE id IN ({ids})", wanted))
-        return [SearchHit(pid, (paths.get(pid) or [None])[0], taken, people.get(pid, []),
+        return [SearchHit(pid, next(iter(paths.get(pid, [])), None), taken, people.get(pid, []),
                           [texts[i] for i in line_ids.get(pid, []) if i in texts])
                 for pid, taken in rows]
 

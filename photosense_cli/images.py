@@ -23,7 +23,7 @@ try:  # iPhone photos; a declared dependency, but keep decoding others if it is 
 
     pillow_heif.register_heif_opener()
 except ImportError:  # pragma: no cover
-    pillow_heif = None
+    pillow_heif = None  # type: ignore[assignment]
 
 # Rekognition finds faces down to about 40x40 px in a 1920x1080 image; scaling
 # the long side to 1920 keeps those faces findable while keeping a typical
@@ -104,7 +104,8 @@ def taken_at(img: Image.Image) -> str | None:
 def to_rgb(img: Image.Image) -> Image.Image:
     """Any mode to 8-bit RGB; transparency goes onto white, 16-bit is scaled, not clipped."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        scale = 1 / 256 if img.mode.startswith("I;16") or img.getextrema()[1] > 255 else 1
+        top = img.getextrema()[1]
+        scale = 1 / 256 if img.mode.startswith("I;16") or float(top) > 255 else 1  # type: ignore[arg-type]
         img = img.convert("I").point(lambda v: v * scale).convert("L")
     elif img.mode == "F":
         img = img.point(lambda v: v * 255).convert("L")
@@ -220,11 +221,17 @@ def save_private(img: Image.Image, path) -> None:
     if fmt is None:
         raise PhotosenseError(f"{path}: name the file .png, .jpg or .webp to say its format")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as e:
+        raise PhotosenseError(f"{path}: cannot write: {e.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             img.save(f, fmt, **({"quality": 90} if fmt == "JPEG" else {}))
         os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise PhotosenseError(f"{path}: cannot write: {e.strerror}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -26,7 +26,14 @@ from typing import Generic, TypeVar
 from photosense_cli import engines, images
 from photosense_cli.catalogue import Catalogue
 from photosense_cli.engines.base import (
-    FACE_MATCH_THRESHOLD, DetectedFace, Engine, EngineOptions, KnownFace, Match, TextLine, Usage,
+    FACE_MATCH_THRESHOLD,
+    DetectedFace,
+    Engine,
+    EngineOptions,
+    KnownFace,
+    Match,
+    TextLine,
+    Usage,
     cost_usd,
 )
 from photosense_cli.errors import BadImage, EngineError, os_reason

@@ -18,6 +18,8 @@ from photosense_cli.errors import NotFound, PhotosenseError
 from photosense_cli.importer import Importer, open_engine
 from photosense_cli.records import RunSummary
 
+DEFAULT_OPTIONS = EngineOptions()  # frozen: safe as a default
+
 
 @dataclass
 class ImportRequest:
@@ -110,7 +112,7 @@ def open_existing(library: Path) -> Catalogue:
     return Catalogue(library, create=False)
 
 
-def engine_for(cat: Catalogue, options: EngineOptions = EngineOptions()) -> Engine:
+def engine_for(cat: Catalogue, options: EngineOptions = DEFAULT_OPTIONS) -> Engine:
     """The library's engine attached to its existing collection (forget, suggestions)."""
     name = cat.get_meta("engine")
     if name is None:
@@ -134,7 +136,7 @@ def status(cat: Catalogue) -> dict:
 
 
 def forget(cat: Catalogue, paths: list[str], engine: Engine | None = None,
-           options: EngineOptions = EngineOptions()) -> dict:
+           options: EngineOptions = DEFAULT_OPTIONS) -> dict:
     """Erase photos (found under the given files or folders) with their faces, here and in the engine.
 
     Their content is remembered by hash only, so a later import does not bring them back.

@@ -38,15 +38,17 @@ def date_range(value: str, *, end: bool) -> str:
     try:
         if re.fullmatch(r"\d{4}", value):
             start = dt.datetime(int(value), 1, 1)
-            nxt = dt.datetime(int(value) + 1, 1, 1)
+            nxt = dt.datetime(int(value) + 1, 1, 1) if value != "9999" else dt.datetime.max
         elif re.fullmatch(r"\d{4}-\d{2}", value):
             y, m = map(int, value.split("-"))
             start = dt.datetime(y, m, 1)
-            nxt = dt.datetime(y + (m == 12), m % 12 + 1, 1)
+            nxt = (dt.datetime(y + (m == 12), m % 12 + 1, 1) if (y, m) != (9999, 12)
+                   else dt.datetime.max)
         else:
             start = dt.datetime.fromisoformat(value)
-            nxt = start + (dt.timedelta(days=1) if len(value) <= 10 else dt.timedelta(seconds=1))
-    except (ValueError, OverflowError):
+            step = dt.timedelta(days=1) if len(value) <= 10 else dt.timedelta(seconds=1)
+            nxt = start + step if start < dt.datetime.max - step else dt.datetime.max
+    except ValueError:
         raise PhotosenseError(f"not a date: {value!r} (use YYYY, YYYY-MM or YYYY-MM-DD)") from None
     return (nxt if end else start).isoformat()
 

@@ -23,7 +23,7 @@ class S3Copy:
         self.library_id = library_id
 
     @classmethod
-    def from_config(cls, bucket, prefix, library_id, profile=None, region=None) -> "S3Copy":
+    def from_config(cls, bucket, prefix, library_id, profile=None, region=None) -> S3Copy:
         try:
             client = boto3.Session(profile_name=profile, region_name=region).client("s3")
         except botocore.exceptions.BotoCoreError as e:

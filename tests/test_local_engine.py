@@ -5,14 +5,13 @@ Skips with a reason where ../shared/data or the [local] extra is absent.
 
 import csv
 import os
-import shutil
 from collections import defaultdict
 
 import numpy as np
 import pytest
 
 from photosense_cli import engines
-from tests.conftest import SHARED, Cli, needs_shared, photo
+from tests.conftest import SHARED, Cli, needs_shared
 
 needs_local = pytest.mark.skipif(not engines.local_available(),
                                  reason="the offline engine is not installed (pip install '.[local]')")

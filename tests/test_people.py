@@ -1,6 +1,5 @@
 """people commands through the CLI on catalogues built by the fake engine."""
 
-import json
 
 import pytest
 from PIL import Image
@@ -164,3 +163,24 @@ def test_contact_sheet_and_face_crops_come_from_the_upright_photo(cli, fake, tmp
 def test_people_commands_on_a_missing_library_say_so(cli):
     r = cli("people", code=2)
     assert "no library at" in r.stderr and "photosense import" in r.stderr
+
+
+def test_a_face_matched_before_it_was_written_joins_the_person_that_matched_it(tmp_path):
+    """The claims rule, driven directly: face B is matched by face A while B's photo is in flight."""
+    from photosense_cli.catalogue import Catalogue
+    from photosense_cli.engines.base import DetectedFace, Match
+    from photosense_cli.people import Clusterer
+    from photosense_cli.records import Box
+
+    cat = Catalogue(tmp_path / "lib.db")
+    box = Box(0.1, 0.1, 0.2, 0.2)
+    with cat.transaction():
+        photos = [cat.insert_photo({"sha256": s, "size": 1}) for s in "ab"]
+        clusterer = Clusterer(cat)
+        # A's search saw B in the collection, but B is not in the catalogue yet
+        created_a = clusterer.assign(photos[0], DetectedFace("A", box, 99.0), [Match("B", 97.0)])
+        # B's search ran before A was indexed: it matched nothing
+        created_b = clusterer.assign(photos[1], DetectedFace("B", box, 99.0), [])
+    owners = dict(cat.conn.execute("SELECT engine_face_id, person_id FROM faces").fetchall())
+    assert (created_a, created_b) == (1, 0)
+    assert owners["A"] == owners["B"]

@@ -3,8 +3,8 @@
 import pytest
 
 from photosense_cli.engines.fake import FakeEngine
-from photosense_cli.reindex import pair_faces
 from photosense_cli.records import Box
+from photosense_cli.reindex import pair_faces
 from tests.conftest import BOX, BOX2, photo, register
 
 
@@ -112,3 +112,34 @@ def test_calls_for_a_photo_that_failed_are_logged_too(cli, fake, other, taught):
     assert r["photos"]["failed"] == 3 and r["calls"] == {"IndexFaces": 3, "DetectText": 3}
     logged = cli.json("status")["calls"]
     assert logged["IndexFaces"] == 3 + 3 and logged["DetectText"] == 3 + 3  # import + reindex
+
+
+def test_a_killed_reindex_is_a_run_whose_left_faces_the_next_run_removes(
+        cli, fake, other, taught, monkeypatch):
+    from photosense_cli.catalogue import Catalogue
+
+    real = Catalogue.replace_analysis
+    calls = {"n": 0}
+
+    def dies_on_the_second(self, photo_id, engine):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # Ctrl-C between the engine and the catalogue
+        return real(self, photo_id, engine)
+
+    monkeypatch.setattr(Catalogue, "replace_analysis", dies_on_the_second)
+    r = cli("reindex", "--engine", "other", "--workers", "1", code=130)
+    assert "interrupted" in r.stderr
+    c = Catalogue(cli.library)
+    assert c.query("SELECT command, status FROM runs ORDER BY id DESC LIMIT 1") == [
+        {"command": "reindex", "status": "interrupted"}]
+    assert len(other.faces) > c.scalar("SELECT count(*) FROM faces f JOIN photos p ON "
+                                       "p.id = f.photo_id WHERE p.engine = 'other'")
+    monkeypatch.setattr(Catalogue, "replace_analysis", real)
+
+    s = cli.json("reindex", "--engine", "other")
+
+    assert s["recovered_faces"] >= 1 and s["photos"]["failed"] == 0
+    assert sorted(other.faces) == sorted(Catalogue(cli.library).engine_face_ids())
+    assert fake.faces == {}
+    assert len(cli.json("people", "show", "Ann")["faces"]) == 3

@@ -3,7 +3,7 @@ against the real service model and against the exact parameters we expect."""
 
 import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 
 from photosense_cli import engines
 from photosense_cli.engines.base import FACE_MATCH_THRESHOLD, Usage, cost_usd
@@ -123,6 +123,7 @@ def test_errors_for_one_photo_are_bad_images_and_errors_for_all_are_fatal(client
 def test_the_pipeline_through_stubbed_rekognition(client, stub, tmp_path):
     """One photo through the real importer: the exact calls, in order, with the photo's hash."""
     import hashlib
+
     from photosense_cli.catalogue import Catalogue
     from photosense_cli.importer import Importer
     from tests.conftest import BOX, photo

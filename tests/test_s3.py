@@ -22,7 +22,7 @@ def s3(monkeypatch):
 
 def test_new_originals_are_copied_byte_for_byte_under_the_design_key(s3, fake, tmp_path):
     a = photo(tmp_path / "pics" / "a.jpg", faces=[(0, BOX)])
-    b = photo(tmp_path / "pics" / "b.png", faces=[(1, BOX)])
+    photo(tmp_path / "pics" / "b.png", faces=[(1, BOX)])
     cat = Catalogue(tmp_path / "lib.db")
     lib = cat.get_meta("library_id")
     copy = S3Copy(s3, "my-photos", "/backup/", lib)

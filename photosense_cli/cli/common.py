@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -12,7 +12,7 @@ import typer
 ENV_LIBRARY = "PHOTOSENSE_LIBRARY"
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
     jsonl = "jsonl"
@@ -20,7 +20,7 @@ class Format(str, Enum):
 
 
 LibraryOption = Annotated[
-    Optional[Path],
+    Optional[str],  # a str, not a Path: Path("newdir/") would lose the slash that means "a folder"
     typer.Option("--library", "-L", envvar=ENV_LIBRARY, show_envvar=True, show_default=False,
                  help="Library file, or a folder to keep library.db in. Default: library.db "
                  "in the user data directory (~/.local/share/photosense on Linux)."),
@@ -40,7 +40,7 @@ WorkersOption = Annotated[Optional[int], typer.Option(
     help="Photos analysed at once. Default: 16 for Rekognition, one per core for local.")]
 
 
-def library_path(value: Path | None) -> Path:
+def library_path(value: str | None) -> Path:
     """The library file: --library, else $PHOTOSENSE_LIBRARY, else the user data directory.
 
     A folder (existing, or written with a trailing slash) holds library.db.

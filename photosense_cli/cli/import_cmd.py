@@ -7,8 +7,14 @@ from typing import Annotated, List, Optional
 import typer
 
 from photosense_cli.cli.common import (
-    JsonOption, LibraryOption, ProfileOption, QuietOption, RegionOption, WorkersOption,
-    library_path, region_from_env,
+    JsonOption,
+    LibraryOption,
+    ProfileOption,
+    QuietOption,
+    RegionOption,
+    WorkersOption,
+    library_path,
+    region_from_env,
 )
 from photosense_cli.cli.output import err_console, error_line, print_json, say
 
@@ -53,7 +59,11 @@ def import_command(
     progress = None
     if show_progress:
         from rich.progress import (
-            BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn,
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
         )
 
         progress = Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(),

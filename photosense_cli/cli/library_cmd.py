@@ -7,11 +7,24 @@ from typing import Annotated, List
 import typer
 
 from photosense_cli.cli.common import (
-    FormatOption, JsonOption, LibraryOption, ProfileOption, QuietOption, RegionOption,
-    WorkersOption, library_path, region_from_env,
+    FormatOption,
+    JsonOption,
+    LibraryOption,
+    ProfileOption,
+    QuietOption,
+    RegionOption,
+    WorkersOption,
+    library_path,
+    region_from_env,
 )
 from photosense_cli.cli.output import (
-    choose_format, emit, error_line, out_console, print_json, say, table,
+    choose_format,
+    emit,
+    error_line,
+    out_console,
+    print_json,
+    say,
+    table,
 )
 
 

@@ -8,11 +8,23 @@ from typing import Annotated, List, Optional
 import typer
 
 from photosense_cli.cli.common import (
-    FormatOption, JsonOption, LibraryOption, ProfileOption, RegionOption, library_path,
+    FormatOption,
+    JsonOption,
+    LibraryOption,
+    ProfileOption,
+    RegionOption,
+    library_path,
     region_from_env,
 )
 from photosense_cli.cli.output import (
-    choose_format, display, emit, error_line, literal, out_console, say, table,
+    choose_format,
+    display,
+    emit,
+    error_line,
+    literal,
+    out_console,
+    say,
+    table,
 )
 from photosense_cli.errors import PhotosenseError
 
@@ -25,12 +37,17 @@ NamedOpt = Annotated[bool, typer.Option("--named", help="Only named people.")]
 HiddenOpt = Annotated[bool, typer.Option("--hidden", help="List hidden people instead.")]
 
 
-def _open(ctx: typer.Context, library: Path | None):
-    """The library: this command's --library, else the one given to 'people' itself."""
+def _open(ctx: typer.Context, library: str | None):
+    """The library: this command's --library, else the one given to 'people' itself
+    (`people --library X show 1`), else $PHOTOSENSE_LIBRARY or the default."""
     from photosense_cli.library import open_existing
 
-    if library is None and ctx.parent is not None and ctx.parent.obj:
-        library = ctx.parent.obj.get("library")
+    def typed(c) -> bool:
+        source = c.get_parameter_source("library")
+        return source is not None and source.name == "COMMANDLINE"
+
+    if not typed(ctx) and ctx.parent is not None and ctx.parent.obj and typed(ctx.parent):
+        library = ctx.parent.obj["library"]
     return open_existing(library_path(library))
 
 

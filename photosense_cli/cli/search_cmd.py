@@ -9,7 +9,12 @@ import typer
 
 from photosense_cli.cli.common import FormatOption, JsonOption, LibraryOption, library_path
 from photosense_cli.cli.output import (
-    choose_format, emit, literal, out_console, say, table,
+    choose_format,
+    emit,
+    literal,
+    out_console,
+    say,
+    table,
 )
 from photosense_cli.errors import PhotosenseError
 
@@ -44,7 +49,8 @@ def search_command(
 
       photosense search louvre --paths | xargs open
     """
-    from photosense_cli import people, search as core
+    from photosense_cli import people
+    from photosense_cli import search as core
     from photosense_cli.cli.common import Format
     from photosense_cli.library import open_existing
 

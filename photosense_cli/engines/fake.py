@@ -20,7 +20,14 @@ import numpy as np
 from PIL import Image
 
 from photosense_cli.engines.base import (
-    TEXT_MIN_CONFIDENCE, Box, DetectedFace, EngineOptions, KnownFace, Match, TextLine, Usage,
+    TEXT_MIN_CONFIDENCE,
+    Box,
+    DetectedFace,
+    EngineOptions,
+    KnownFace,
+    Match,
+    TextLine,
+    Usage,
 )
 from photosense_cli.engines.timing import timed
 
@@ -69,7 +76,7 @@ class FakeEngine:
             self._call("IndexFaces")
             sent = Image.open(io.BytesIO(image))
             with self._lock:
-                self.received.append((sent.format, sent.size, len(image)))
+                self.received.append((sent.format or "", sent.size, len(image)))
             out = []
             for colour, box in self._squares(image):
                 if colour >= len(FACE_COLOURS):
@@ -133,9 +140,9 @@ class FakeEngine:
 
     @staticmethod
     def _squares(image: bytes) -> list[tuple[int, tuple[float, float, float, float]]]:
-        img = Image.open(io.BytesIO(image))
-        img.draft("RGB", (256, 256))
-        img = img.convert("RGB")
+        opened = Image.open(io.BytesIO(image))
+        opened.draft("RGB", (256, 256))
+        img = opened.convert("RGB")
         img.thumbnail((256, 256), Image.Resampling.NEAREST)
         pixels = np.asarray(img, dtype=np.int32)
         h, w, _ = pixels.shape

@@ -10,19 +10,26 @@ from the catalogue, searched with one vectorised distance computation.
 from __future__ import annotations
 
 import concurrent.futures as cf
-from concurrent.futures.process import BrokenProcessPool
 import io
 import math
 import multiprocessing
 import os
 import threading
 import uuid
+from concurrent.futures.process import BrokenProcessPool
 from typing import Iterable, Iterator
 
 import numpy as np
 
 from photosense_cli.engines.base import (
-    TEXT_MIN_CONFIDENCE, Box, DetectedFace, EngineOptions, KnownFace, Match, TextLine, Usage,
+    TEXT_MIN_CONFIDENCE,
+    Box,
+    DetectedFace,
+    EngineOptions,
+    KnownFace,
+    Match,
+    TextLine,
+    Usage,
 )
 from photosense_cli.engines.timing import timed
 from photosense_cli.errors import BadImage, EngineError
@@ -101,7 +108,7 @@ def detect_faces(image: bytes) -> list[tuple[tuple[float, float, float, float], 
         small = np.asarray(Image.fromarray(pixels).resize((round(w * scale), round(h * scale))))
     rects, scores, _ = m["detector"].run(small, 1, 0.0)
     out = []
-    for rect, score in zip(rects, scores):
+    for rect, score in zip(rects, scores, strict=True):
         x0, y0 = max(0, rect.left() / scale), max(0, rect.top() / scale)
         x1, y1 = min(w, rect.right() / scale), min(h, rect.bottom() / scale)
         if x1 <= x0 or y1 <= y0:
@@ -122,7 +129,7 @@ def read_text(image: bytes) -> list[tuple[str, float, tuple[float, float, float,
     if result.txts is None:
         return []
     out = []
-    for polygon, text, score in zip(result.boxes, result.txts, result.scores):
+    for polygon, text, score in zip(result.boxes, result.txts, result.scores, strict=True):
         xs, ys = [p[0] for p in polygon], [p[1] for p in polygon]
         x0, y0 = max(0.0, min(xs)), max(0.0, min(ys))
         x1, y1 = min(float(w), max(xs)), min(float(h), max(ys))
@@ -209,7 +216,7 @@ class LocalEngine:
             row = self._rows[face_id]
             matrix = self._matrix[: self._used]
             distances = np.linalg.norm(matrix - matrix[row], axis=1)
-            sims = similarity(distances)
+            sims = np.asarray(similarity(distances))
             hits = np.nonzero(sims >= threshold)[0]
             hits = hits[np.argsort(-sims[hits], kind="stable")]
             return [Match(self._ids[i], float(sims[i])) for i in hits if i != row][:100]

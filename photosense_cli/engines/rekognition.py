@@ -14,7 +14,14 @@ import botocore.config
 import botocore.exceptions
 
 from photosense_cli.engines.base import (
-    TEXT_MIN_CONFIDENCE, Box, DetectedFace, EngineOptions, KnownFace, Match, TextLine, Usage,
+    TEXT_MIN_CONFIDENCE,
+    Box,
+    DetectedFace,
+    EngineOptions,
+    KnownFace,
+    Match,
+    TextLine,
+    Usage,
 )
 from photosense_cli.engines.timing import timed
 from photosense_cli.errors import BadImage, EngineError

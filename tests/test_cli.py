@@ -1,0 +1,131 @@
+"""The command line's contract: one error boundary, literal user data, options where given.
+
+Every failure here must be one line on stderr with the documented exit code;
+the Cli helper runs with catch_exceptions=False, so a traceback fails the test.
+"""
+
+import stat
+
+import pytest
+
+from tests.conftest import BOX, BOX2, photo
+
+
+@pytest.fixture
+def two(cli, tmp_path):
+    photo(tmp_path / "pics" / "a.jpg", faces=[(0, BOX), (1, BOX2)])
+    cli.import_(tmp_path / "pics")
+    return sorted(p["id"] for p in cli.json("people"))
+
+
+def test_bad_output_paths_are_one_line_not_a_traceback(cli, two, tmp_path):
+    r = cli("people", "show", two[0], "--sheet", tmp_path / "x.xyz", code=2)
+    assert r.stderr == (f"photosense: {tmp_path}/x.xyz: name the file .png, .jpg or .webp "
+                        "to say its format\n")
+    r = cli("people", "show", two[0], "--sheet", tmp_path / "no" / "such" / "s.png", code=2)
+    assert r.stderr == f"photosense: {tmp_path}/no/such/s.png: cannot write: No such file or directory\n"
+    (tmp_path / "a-file").write_text("")
+    r = cli("people", "faces", two[0], "--out", tmp_path / "a-file", code=2)
+    assert r.stderr == f"photosense: {tmp_path}/a-file: File exists\n"
+    assert not list(tmp_path.glob("*.xyz")) and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_face_crops_and_sheets_are_private_files(cli, two, tmp_path):
+    cli("people", "show", two[0], "--sheet", tmp_path / "sheet.png")
+    cli("people", "faces", two[0], "--out", tmp_path / "crops")
+    for f in [tmp_path / "sheet.png", *(tmp_path / "crops").iterdir()]:
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["people", "show", "²"], "photosense: no person called '²' (see 'photosense people')\n"),
+    (["show", "²"], "photosense: ² is not in the library (import it first)\n"),
+    (["search", "--from", "tomorrowish"],
+     "photosense: not a date: 'tomorrowish' (use YYYY, YYYY-MM or YYYY-MM-DD)\n"),
+    (["people", "--json", "show", "1"],
+     "photosense: put listing options after 'people', not before 'show'\n"),
+    (["people", "--format", "csv", "--json"],
+     "photosense: --json and --format csv contradict each other\n"),
+    (["search", "x", "--json", "--csv"],
+     "photosense: --csv contradicts the other output option given\n"),
+])
+def test_usage_errors_are_one_line_and_exit_2(cli, two, args, expected):
+    assert cli(*args, code=2).stderr == expected
+
+
+def test_far_dates_are_dates(cli, two):
+    assert cli.json("search", "--from", "9999-12-31", code=1) == []
+    assert len(cli.json("search", "--to", "9999-12-31")) == 1
+    assert len(cli.json("search", "--to", "9999")) == 1
+
+
+def test_names_are_data_never_markup(cli, two, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    cli("people", "rename", two[0], "[/]")
+    cli("people", "rename", two[1], "[bold red]Bob[/bold red]")
+
+    listing = cli("people").stdout
+    shown = cli("people", "show", "[/]").stdout
+    found = cli("search", "--person", "[/]", "--person", "[bold red]Bob[/bold red]").stdout
+
+    assert "[/]" in listing and "[bold red]Bob[/bold red]" in listing
+    assert shown.startswith("[/]  id ")
+    assert "[/], [bold red]Bob[/bold red]" in found or "[bold red]Bob[/bold red], [/]" in found
+
+
+def test_changes_to_people_take_an_id_or_an_exact_name(cli, two):
+    cli("people", "rename", two[0], "Unknown person 10")
+    r = cli("people", "rename", "Unknown person 1", "Ann", code=2)
+    assert r.stderr == ("photosense: 'Unknown person 1' is not a name; did you mean "
+                        f"{two[0]} (Unknown person 10)? Use the id or the exact name\n")
+    assert cli.json("people", "show", "person 10")["id"] == two[0]  # reading may use a part
+
+
+def test_rename_and_merge_say_what_they_did(cli, two):
+    assert cli("people", "rename", two[0], "  Ann   Lee ").stderr == (
+        f"person {two[0]} is now 'Ann Lee'\n")
+    assert cli("people", "merge", "ann lee", two[1]).stderr == (
+        f"merged 'Unknown person {two[1]}' into 'Ann Lee' (id {two[0]})\n")
+    assert cli("undo").stderr == f"undid: merged 'Unknown person {two[1]}' into 'Ann Lee'\n"
+
+
+def test_the_library_given_before_a_people_subcommand_is_the_one_used(cli, two, tmp_path):
+    from typer.testing import CliRunner
+
+    from photosense_cli.cli import app
+
+    r = CliRunner().invoke(app, ["people", "--library", str(cli.library), "show", str(two[0]),
+                                 "--json"], catch_exceptions=False)
+    assert r.exit_code == 0 and f'"id": {two[0]}' in r.stdout
+
+
+def test_a_folder_as_library_holds_library_db(fake, tmp_path):
+    from typer.testing import CliRunner
+
+    from photosense_cli.cli import app
+    from tests.conftest import Cli
+
+    photo(tmp_path / "pics" / "a.jpg", faces=[(0, BOX)])
+    folder = tmp_path / "newdir"
+    r = CliRunner().invoke(app, ["import", str(tmp_path / "pics"), "--engine", "fake", "-q",
+                                 "--library", f"{folder}/"], catch_exceptions=False)
+    assert r.exit_code == 0 and (folder / "library.db").is_file()
+    assert Cli(folder).json("status")["library"] == str(folder / "library.db")
+
+
+def test_someone_elses_database_is_refused_and_left_untouched(cli, tmp_path):
+    import sqlite3
+
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE meta (k, v)")
+    conn.commit()
+    conn.close()
+    before = other.read_bytes()
+    from tests.conftest import Cli
+
+    r = Cli(other)("status", code=2)
+
+    assert r.stderr == (f"photosense: {other} is not a photosense library; it was left "
+                        "untouched (pick another --library)\n")
+    assert other.read_bytes() == before
