@@ -70,7 +70,7 @@ def main() -> None:
         seq = sequential(tmp / "photos", args.latency)
         cat = Catalogue(tmp / "lib.db")
         s = Importer(cat, FakeEngine(latency=args.latency), threads=args.workers).run([str(tmp / "photos")])
-        assert s.new == args.photos and not s.errors, s.as_dict()
+        assert s.new == args.photos and not s.errors, s.to_json()
         seq_rate, ps_rate = args.photos / seq, args.photos / s.seconds
         print(f"photos: {args.photos}, latency per call: {args.latency * 1000:.0f} ms, "
               f"workers: {args.workers}, calls: {dict(s.calls)}")
@@ -81,7 +81,7 @@ def main() -> None:
         make_tree(tmp / "tree", args.tree)
         cat = Catalogue(tmp / "tree.db")
         first = Importer(cat, FakeEngine(), threads=8).run([str(tmp / "tree")])
-        assert first.new == args.tree, first.as_dict()
+        assert first.new == args.tree, first.to_json()
         os.sync()
         rerun = Importer(cat, FakeEngine(), threads=8).run([str(tmp / "tree")])
         assert rerun.skipped == args.tree and sum(rerun.calls.values()) == 0
