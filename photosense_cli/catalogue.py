@@ -205,6 +205,22 @@ MIGRATIONS: list[Migration] = [
     """,
     # 3: text boxes that round one stored as float32 blobs become numbers.
     _fix_blob_boxes,
+    # 4: the catalogue follows the disk. A path that an import found gone keeps its row
+    # (the last known place of a missing photo) with gone_at set. Files that failed are
+    # remembered with the size and mtime they had, so an unchanged one is not read again.
+    # Photos erased by a 'forget' that was undone keep their faces' boxes and people
+    # here until an import meets their content again.
+    """
+    ALTER TABLE locations ADD COLUMN gone_at TEXT;
+    CREATE TABLE failures (
+        path TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE TABLE restorable (sha256 TEXT PRIMARY KEY, faces TEXT NOT NULL, at TEXT NOT NULL);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -222,6 +238,7 @@ class SearchFilter:
     path_glob: str | None = None
     limit: int | None = 50
     ranked_lines: int = 2000
+    include_missing: bool = False
 
 
 def _is_library(conn: sqlite3.Connection) -> bool:
@@ -391,14 +408,76 @@ class Catalogue:
             "people": self.scalar("SELECT count(*) FROM people"),
             "named_people": self.scalar("SELECT count(*) FROM people WHERE named = 1"),
             "text_lines": self.scalar("SELECT count(*) FROM text_lines"),
+            "missing": len(self.missing_photo_ids()),
+            "known_failures": self.scalar("SELECT count(*) FROM failures"),
         }
 
     # -- photos and where they live --------------------------------------
 
     def locations_by_path(self) -> dict[str, tuple[int, int, int]]:
-        """path -> (size, mtime_ns, photo_id), loaded once so a rerun needs no query per file."""
-        rows = self.conn.execute("SELECT path, size, mtime_ns, photo_id FROM locations")
+        """path -> (size, mtime_ns, photo_id) of live paths, loaded once: a rerun needs no
+        query per file."""
+        rows = self.conn.execute("SELECT path, size, mtime_ns, photo_id FROM locations "
+                                 "WHERE gone_at IS NULL")
         return {path: (size, mtime, pid) for path, size, mtime, pid in rows}
+
+    def live_paths_under(self, folder: str) -> list[str]:
+        prefix = folder.rstrip("/") + "/"
+        return [r[0] for r in self.conn.execute(
+            "SELECT path FROM locations WHERE gone_at IS NULL AND substr(path, 1, ?) = ?",
+            (len(prefix), prefix))]
+
+    def mark_gone(self, paths: Sequence[str]) -> None:
+        """These paths were not found on disk: keep them as last known places, not live ones."""
+        at = now()
+        for chunk in chunks(list(paths), 500):
+            self.conn.execute(
+                f"UPDATE locations SET gone_at = ? WHERE gone_at IS NULL "
+                f"AND path IN ({','.join('?' * len(chunk))})", (at, *chunk))
+
+    def missing_photo_ids(self) -> list[int]:
+        """Photos with no live path left: moved away or deleted since they were imported."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT id FROM photos p WHERE NOT EXISTS (SELECT 1 FROM locations l "
+            "WHERE l.photo_id = p.id AND l.gone_at IS NULL) ORDER BY id")]
+
+    # -- files that failed ----------------------------------------------------
+
+    def failures(self) -> dict[str, tuple[int, int]]:
+        """path -> (size, mtime_ns) of files that failed as they are now on disk."""
+        return {p: (s, m) for p, s, m in self.conn.execute(
+            "SELECT path, size, mtime_ns FROM failures")}
+
+    def failure_rows(self) -> list[dict]:
+        return self.query("SELECT path, reason, at FROM failures ORDER BY path")
+
+    def record_failure(self, path: str, size: int, mtime_ns: int, reason: str) -> None:
+        self.conn.execute(
+            "INSERT INTO failures(path, size, mtime_ns, reason, at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, "
+            "reason = excluded.reason, at = excluded.at", (path, size, mtime_ns, reason, now()))
+
+    def clear_failure(self, path: str) -> None:
+        self.conn.execute("DELETE FROM failures WHERE path = ?", (path,))
+
+    # -- photos a 'forget' that was undone will bring back --------------------------
+
+    def add_restorable(self, sha256: str, faces: list[dict]) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO restorable(sha256, faces, at) VALUES (?, ?, ?)",
+                          (sha256, json.dumps(faces), now()))
+
+    def take_restorable(self, sha256: str) -> list[dict] | None:
+        """The faces a forgotten photo had (box, person), once; the caller holds a transaction."""
+        raw = self.scalar("SELECT faces FROM restorable WHERE sha256 = ?", (sha256,))
+        if raw is None:
+            return None
+        self.conn.execute("DELETE FROM restorable WHERE sha256 = ?", (sha256,))
+        return json.loads(raw)
+
+    def unforget(self, hashes: Sequence[str]) -> None:
+        for chunk in chunks(list(hashes), 500):
+            self.conn.execute(
+                f"DELETE FROM forgotten WHERE sha256 IN ({','.join('?' * len(chunk))})", chunk)
 
     def photo_ids_by_hash(self) -> dict[str, int]:
         return dict(self.conn.execute("SELECT sha256, id FROM photos").fetchall())
@@ -410,7 +489,7 @@ class Catalogue:
         self.conn.execute(
             "INSERT INTO locations(photo_id, path, size, mtime_ns, seen_at) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT(path) DO UPDATE SET photo_id = excluded.photo_id, size = excluded.size, "
-            "mtime_ns = excluded.mtime_ns, seen_at = excluded.seen_at",
+            "mtime_ns = excluded.mtime_ns, seen_at = excluded.seen_at, gone_at = NULL",
             (photo_id, path, size, mtime_ns, now()),
         )
 
@@ -460,19 +539,30 @@ class Catalogue:
                 "ON p.id = f.photo_id WHERE p.engine = ? AND f.descriptor IS NOT NULL", (engine,))
 
     def paths_of(self, photo_ids: Sequence[int]) -> dict[int, list[str]]:
+        """Live paths of each photo, sorted."""
         out: dict[int, list[str]] = defaultdict(list)
         for pid, path in self._in("SELECT photo_id, path FROM locations WHERE photo_id IN ({ids}) "
-                                  "ORDER BY path", photo_ids):
+                                  "AND gone_at IS NULL ORDER BY path", photo_ids):
             out[pid].append(path)
         return out
 
+    def last_paths_of(self, photo_ids: Sequence[int]) -> dict[int, str]:
+        """Where each photo was last seen, for photos that are missing now."""
+        return dict(self._in(
+            "SELECT photo_id, path FROM (SELECT photo_id, path, row_number() OVER "
+            "(PARTITION BY photo_id ORDER BY gone_at DESC, path) AS n FROM locations "
+            "WHERE photo_id IN ({ids})) WHERE n = 1", photo_ids))
+
     def photos(self, photo_ids: Sequence[int]) -> list[Photo]:
-        """Photos by id, in the order given, each with its paths."""
+        """Photos by id, in the order given, each with its live paths (or last known one)."""
         rows = {r[0]: r for r in self._in(
             "SELECT id, sha256, size, width, height, format, taken_at, taken_at_source, engine "
             "FROM photos WHERE id IN ({ids})", photo_ids)}
         paths = self.paths_of(photo_ids)
-        return [Photo(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], paths=paths.get(i, []))
+        missing = [i for i in photo_ids if i in rows and not paths.get(i)]
+        last = self.last_paths_of(missing) if missing else {}
+        return [Photo(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
+                      paths=paths.get(i, []), last_path=last.get(i))
                 for i in photo_ids if (r := rows.get(i))]
 
     def photo_ids_under(self, path: str) -> list[int]:
@@ -542,6 +632,15 @@ class Catalogue:
                     "f.height, f.confidence, f.engine_face_id FROM faces f "
                     f"LEFT JOIN people pe ON pe.id = f.person_id {tail}", params)]
 
+    def faces_of_photo(self, photo_id: int) -> list[Face]:
+        return self._faces("WHERE f.photo_id = ? ORDER BY f.id", (photo_id,))
+
+    def delete_photos(self, photo_ids: Sequence[int]) -> None:
+        """Delete photos with their faces, lines and paths (the caller holds a transaction)."""
+        for chunk in chunks(list(photo_ids), 500):
+            self.conn.execute(f"DELETE FROM photos WHERE id IN ({','.join('?' * len(chunk))})",
+                              chunk)
+
     def face(self, face_id: int) -> Face | None:
         found = self._faces("WHERE f.id = ?", (face_id,))
         return found[0] if found else None
@@ -582,6 +681,21 @@ class Catalogue:
         rows = list(self.db.table("people").rows_where("id = ?", [person_id]))
         return self._person(rows[0]) if rows else None
 
+    def person_exists(self, person_id: int) -> bool:
+        return bool(self.scalar("SELECT 1 FROM people WHERE id = ?", (person_id,)))
+
+    def revive_person(self, row: dict) -> int:
+        """The person a restored face belonged to: still there, or made again with its name."""
+        current = self.person_row(row["id"])
+        if current is not None and current["name"] == row["name"]:
+            return row["id"]
+        keep_id = current is None  # the id is free: give it back, so scripts' ids hold
+        table = self.db.table("people")
+        table.insert({**({"id": row["id"]} if keep_id else {}), "name": row["name"],
+                      "named": row["named"], "hidden": row["hidden"], "created_at": now()})
+        assert table.last_rowid is not None
+        return table.last_rowid
+
     def person_row(self, person_id: int) -> dict | None:
         """The raw row, kept in the undo log to restore a deleted person exactly."""
         rows = list(self.db.table("people").rows_where("id = ?", [person_id]))
@@ -619,12 +733,14 @@ class Catalogue:
     def all_person_ids(self) -> list[int]:
         return [r[0] for r in self.conn.execute("SELECT id FROM people ORDER BY id")]
 
-    def person_details(self, person: Person) -> PersonDetails:
-        faces = self.faces_of_person(person.id)
+    def person_details(self, person: Person, include_missing: bool = False) -> PersonDetails:
         ids = [r[0] for r in self.conn.execute(
             "SELECT id FROM photos WHERE id IN (SELECT photo_id FROM faces WHERE person_id = ?) "
             "ORDER BY taken_at, id", (person.id,))]
-        return PersonDetails(person, self.photos(ids), faces)
+        photos = [p for p in self.photos(ids) if include_missing or not p.missing]
+        shown = {p.id for p in photos}
+        faces = [f for f in self.faces_of_person(person.id) if f.photo_id in shown]
+        return PersonDetails(person, photos, faces)
 
     def create_person(self) -> int:
         cur = self.conn.execute(
@@ -635,10 +751,14 @@ class Catalogue:
         self.conn.execute("UPDATE people SET name = ? WHERE id = ?", (f"Unknown person {pid}", pid))
         return pid
 
-    def restore_person(self, row: dict) -> None:
-        """Put back a person deleted by a change that is being undone (the row as it was)."""
+    def restore_person(self, row: dict) -> bool:
+        """Put back a person deleted by a change being undone (the row as it was); False if
+        another person holds that id by now."""
+        if self.person_exists(row["id"]):
+            return False
         self.db.table("people").insert({**row, "cover_face_id": None})
         self.set_cover(row["id"], row["cover_face_id"])
+        return True
 
     def set_name(self, person_id: int, name: str, named: bool) -> None:
         self.conn.execute("UPDATE people SET name = ?, named = ? WHERE id = ?",
@@ -648,7 +768,13 @@ class Catalogue:
         self.conn.execute("UPDATE people SET hidden = ? WHERE id = ?", (int(hidden), person_id))
 
     def set_cover(self, person_id: int, face_id: int | None) -> None:
-        self.conn.execute("UPDATE people SET cover_face_id = ? WHERE id = ?", (face_id, person_id))
+        """The cover face, if that face still exists (an undo may name one forgotten since)."""
+        self.conn.execute("UPDATE people SET cover_face_id = (SELECT id FROM faces WHERE id = ?) "
+                          "WHERE id = ?", (face_id, person_id))
+        self.set_cover_if_none(person_id)
+
+    def existing_faces(self, face_ids: Sequence[int]) -> list[int]:
+        return [r[0] for r in self._in("SELECT id FROM faces WHERE id IN ({ids})", face_ids)]
 
     def set_cover_if_none(self, person_id: int, face_id: int | None = None) -> None:
         """Give a person without a cover this face, or their most confident one."""
@@ -700,9 +826,12 @@ class Catalogue:
                           (person_id, person_id))
 
     def restore_suggestions(self, rows: Iterable[dict]) -> None:
+        """Suggestions as they were, for the pairs whose people both still exist."""
         self.conn.executemany(
             "INSERT OR IGNORE INTO suggestions(person_a, person_b, score, source, created_at) "
-            "VALUES (:person_a, :person_b, :score, :source, :created_at)", list(rows))
+            "SELECT :person_a, :person_b, :score, :source, :created_at "
+            "WHERE EXISTS (SELECT 1 FROM people WHERE id = :person_a) "
+            "AND EXISTS (SELECT 1 FROM people WHERE id = :person_b)", list(rows))
 
     def suggestions(self, limit: int = 50) -> list[Suggestion]:
         return [Suggestion((r["person_a"], r["name_a"]), (r["person_b"], r["name_b"]),
@@ -756,6 +885,9 @@ class Catalogue:
             where.append("EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = p.id "
                          "AND l.path GLOB ?)")
             params.append(f.path_glob)
+        if not f.include_missing:
+            where.append("EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = p.id "
+                         "AND l.gone_at IS NULL)")
         filters = "".join(" AND " + w for w in where)
         limit_sql, tail = ("LIMIT ?", [f.limit]) if f.limit else ("", [])
         if f.fts:
@@ -795,6 +927,7 @@ class Catalogue:
         """Hydrate search rows with three batched queries, not three per hit."""
         ids = [pid for pid, _ in rows]
         paths = self.paths_of(ids)
+        last = self.last_paths_of([i for i in ids if i not in paths])
         people: dict[int, list[tuple[int, str]]] = defaultdict(list)
         for photo_id, pid, name in self._in(
                 "SELECT DISTINCT f.photo_id, pe.id, pe.name FROM faces f "
@@ -803,8 +936,10 @@ class Catalogue:
             people[photo_id].append((pid, name))
         wanted = [i for lines in line_ids.values() for i in lines]
         texts = dict(self._in("SELECT id, text FROM text_lines WHERE id IN ({ids})", wanted))
-        return [SearchHit(pid, next(iter(paths.get(pid, [])), None), taken, people.get(pid, []),
-                          [texts[i] for i in line_ids.get(pid, []) if i in texts])
+        return [SearchHit(pid, paths[pid][0] if pid in paths else last.get(pid), taken,
+                          people.get(pid, []),
+                          [texts[i] for i in line_ids.get(pid, []) if i in texts],
+                          missing=pid not in paths)
                 for pid, taken in rows]
 
     def face_crops_plan(self, person_id: int) -> dict[str, list[Face]]:

@@ -32,11 +32,17 @@ class NothingToUndo(PhotosenseError):
 
 
 class BadImage(Exception):
-    """One file cannot be analysed; the run reports it and goes on."""
+    """One file cannot be analysed; the run reports it and goes on.
 
-    def __init__(self, reason: str):
+    permanent: the file itself is the problem (it will fail again until it changes),
+    so imports remember it; False for a passing fault of a service (a timeout, a
+    throttled call, an S3 copy), which the next run simply tries again.
+    """
+
+    def __init__(self, reason: str, permanent: bool = True):
         super().__init__(reason)
         self.reason = reason
+        self.permanent = permanent
 
 
 def os_reason(e: OSError) -> str:

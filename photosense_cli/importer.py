@@ -38,7 +38,7 @@ from photosense_cli.engines.base import (
 )
 from photosense_cli.errors import BadImage, EngineError, os_reason
 from photosense_cli.people import Clusterer
-from photosense_cli.records import Photo, RunSummary
+from photosense_cli.records import Box, Face, Photo, RunSummary
 
 
 @dataclass
@@ -59,6 +59,7 @@ class Outcome:
     lines: list[TextLine] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     reason: str = ""
+    permanent: bool = True  # a failure of the file itself: remembered until it changes
     orphans_left: bool = False
 
 
@@ -82,63 +83,100 @@ def open_engine(cat: Catalogue, name: str, options: EngineOptions, *,
 
 # -- scanning ---------------------------------------------------------------
 
+IGNORE_FILE = ".photosenseignore"  # gitignore syntax, relative to the folder it is in
 
-def scan(paths: Iterable[str], on_error: Callable[[str, str], None]) -> Iterator[Candidate]:
+
+class Scanner:
     """Regular files below the given paths, sorted, following links but never looping.
 
-    Hidden files and folders (.thumbnails, macOS ._ files) are left out.
+    Hidden files and folders (.thumbnails, macOS ._ files) are left out, and so
+    is whatever --exclude or a .photosenseignore file names: excluded files are
+    never read. `folders` are the scanned folders, for finding paths that went.
     """
-    for root in paths:
-        root = os.path.abspath(os.fspath(root))
-        try:
-            st = os.stat(root)
-        except OSError as e:
-            on_error(root, os_reason(e))
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            yield from _walk(root, ((st.st_dev, st.st_ino),), on_error)
-        else:
-            candidate = _candidate(root, st, on_error)
-            if candidate:
-                yield candidate
 
+    def __init__(self, on_error: Callable[[str, str], None], exclude: Iterable[str] = ()):
+        self.on_error = on_error
+        self.exclude = list(exclude)
+        self.excluded = 0
+        self.folders: list[str] = []
 
-def _walk(folder: str, ancestors: tuple, on_error) -> Iterator[Candidate]:
-    try:
-        with os.scandir(folder) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except OSError as e:
-        on_error(folder, os_reason(e))
-        return
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        try:
-            st = entry.stat()  # follows symlinks
-        except OSError as e:
-            on_error(entry.path, os_reason(e))
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            key = (st.st_dev, st.st_ino)
-            if key in ancestors:
-                on_error(entry.path, "directory loop: links back to a folder above it")
+    def scan(self, paths: Iterable[str]) -> Iterator[Candidate]:
+        for root in paths:
+            root = os.path.abspath(os.fspath(root))
+            try:
+                st = os.stat(root)
+            except OSError as e:
+                self.on_error(root, os_reason(e))
                 continue
-            yield from _walk(entry.path, ancestors + (key,), on_error)
-        else:
-            candidate = _candidate(entry.path, st, on_error)
-            if candidate:
-                yield candidate
+            if stat.S_ISDIR(st.st_mode):
+                self.folders.append(root)
+                specs = [(root, _spec(self.exclude))] if self.exclude else []
+                yield from self._walk(root, ((st.st_dev, st.st_ino),), specs)
+            else:
+                candidate = self._candidate(root, st)
+                if candidate:
+                    yield candidate
+
+    def _walk(self, folder: str, ancestors: tuple, specs: list) -> Iterator[Candidate]:
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as e:
+            self.on_error(folder, os_reason(e))
+            return
+        if any(e.name == IGNORE_FILE for e in entries):
+            try:
+                with open(os.path.join(folder, IGNORE_FILE), encoding="utf-8") as f:
+                    specs = [*specs, (folder, _spec(f.read().splitlines()))]
+            except (OSError, UnicodeDecodeError) as e:
+                reason = os_reason(e) if isinstance(e, OSError) else "not UTF-8 text"
+                self.on_error(os.path.join(folder, IGNORE_FILE), reason)
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                st = entry.stat()  # follows symlinks
+            except OSError as e:
+                self.on_error(entry.path, os_reason(e))
+                continue
+            is_dir = stat.S_ISDIR(st.st_mode)
+            if specs and _excluded(entry.path, is_dir, specs):
+                self.excluded += 1
+                continue
+            if is_dir:
+                key = (st.st_dev, st.st_ino)
+                if key in ancestors:
+                    self.on_error(entry.path, "directory loop: links back to a folder above it")
+                    continue
+                yield from self._walk(entry.path, ancestors + (key,), specs)
+            else:
+                candidate = self._candidate(entry.path, st)
+                if candidate:
+                    yield candidate
+
+    def _candidate(self, path: str, st: os.stat_result) -> Candidate | None:
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:
+            self.on_error(path, "file name is not valid UTF-8; rename the file to import it")
+            return None
+        return Candidate(path, st.st_size, st.st_mtime_ns)
 
 
-def _candidate(path: str, st: os.stat_result, on_error) -> Candidate | None:
-    if not stat.S_ISREG(st.st_mode):
-        return None
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
-        on_error(path, "file name is not valid UTF-8; rename the file to import it")
-        return None
-    return Candidate(path, st.st_size, st.st_mtime_ns)
+def _spec(lines: list[str]):
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+def _excluded(path: str, is_dir: bool, specs: list) -> bool:
+    for base, spec in specs:
+        rel = os.path.relpath(path, base) + ("/" if is_dir else "")
+        if spec.match_file(rel):
+            return True
+    return False
 
 
 # -- what this run knows of each content hash -----------------------------------------
@@ -219,7 +257,7 @@ class Analyser:
         try:
             data = read_image(c.path, c.size)
         except BadImage as e:
-            return Outcome("failed", c, reason=e.reason)
+            return Outcome("failed", c, reason=e.reason, permanent=e.permanent)
         if data is None:
             return _not_an_image(c)
         sha = hashlib.sha256(data).hexdigest()
@@ -249,14 +287,15 @@ class Analyser:
         try:
             prepared = images.prepare(data, min_side=self.engine.min_side)
         except BadImage as e:
-            return Outcome("failed", c, sha, photo_id=photo_id, reason=e.reason)
+            return Outcome("failed", c, sha, photo_id=photo_id, reason=e.reason,
+                           permanent=e.permanent)
         if self.dry_run:
             return Outcome("would_analyse", c, sha, prepared=prepared)
         if self.uploader:
             try:
                 self.uploader.put(sha, prepared.format, data)
             except Exception as e:  # storage is optional; the photo is retried next run
-                return Outcome("failed", c, sha, reason=f"S3 copy failed: {e}")
+                return Outcome("failed", c, sha, reason=f"S3 copy failed: {e}", permanent=False)
         out = Outcome("analysed", c, sha, photo_id=photo_id, prepared=prepared)
         faces: list[DetectedFace] = []
         try:
@@ -267,7 +306,7 @@ class Analyser:
                 for face in faces
             ]
         except BadImage as e:
-            out.kind, out.reason = "failed", e.reason
+            out.kind, out.reason, out.permanent = "failed", e.reason, e.permanent
             out.orphans_left = not self._delete_quietly([f.face_id for f in faces])
         except EngineError:
             self._delete_quietly([f.face_id for f in faces])
@@ -285,15 +324,19 @@ class Analyser:
 
 
 def read_image(path: str, size: int) -> bytes | None:
-    """The bytes of an image file, read once; None for a file that is no image at all."""
-    if size > images.MAX_FILE_BYTES:
-        raise BadImage(f"file too large ({size / 2**20:,.0f} MB; photosense reads "
-                       f"images up to {images.MAX_FILE_BYTES // 2**20} MB)")
+    """The bytes of an image file, read once; None for a file that is no image at all.
+
+    A video or any other non-image is never read whole (its first 32 bytes say what it
+    is), and never a failure, whatever its size.
+    """
     try:
         with open(path, "rb") as f:
-            head = f.read(32)  # a video is not read whole just to learn it is no image
+            head = f.read(32)
             if images.sniff(head) is None:
                 return None
+            if size > images.MAX_FILE_BYTES:
+                raise BadImage(f"file too large ({size / 2**20:,.0f} MB; photosense reads "
+                               f"images up to {images.MAX_FILE_BYTES // 2**20} MB)")
             return head + f.read()
     except OSError as e:
         raise BadImage(os_reason(e)) from None
@@ -418,35 +461,78 @@ class Pipeline(Generic[T]):
 
 class Importer:
     def __init__(self, cat: Catalogue, engine: Engine, *, threads: int | None = None,
-                 dry_run: bool = False, uploader=None,
+                 dry_run: bool = False, uploader=None, exclude: Iterable[str] = (),
+                 retry_failed: bool = False,
                  on_error: Callable[[dict], None] = lambda e: None,
                  on_progress: Callable[[int | None, str], None] = lambda total, path: None):
         self.cat = cat
         self.engine = engine
         self.dry_run = dry_run
         self.uploader = uploader
+        self.exclude = list(exclude)
         self.summary = RunSummary("import", engine.name, str(cat.path), dry_run=dry_run)
         self.pipeline: Pipeline[Candidate] = Pipeline(
             cat, engine, self.summary, threads=threads or engine.default_workers or 1,
             on_error=on_error, on_progress=on_progress)
         self.clusterer = Clusterer(cat)
         self.index = ContentIndex(cat.photo_ids_by_hash(), cat.forgotten_hashes())
+        self.locations: dict[str, tuple[int, int, int]] = {}
+        self.failures: dict[str, tuple[int, int]] = {} if retry_failed else cat.failures()
+        self.remembered = set(cat.failures()) if retry_failed else set(self.failures)
 
     def run(self, paths: Iterable[str]) -> RunSummary:
-        locations = self.cat.locations_by_path()
-        todo = []
-        for c in scan(paths, lambda path, reason: self.pipeline.on_error(
-                self.summary.fail(text_path(path), reason))):
-            seen = locations.get(c.path)
-            if seen and seen[0] == c.size and seen[1] == c.mtime_ns:
+        self.locations = self.cat.locations_by_path()
+        scanner = Scanner(self._scan_error, self.exclude)
+        todo, seen = [], set()
+        for c in scanner.scan(paths):
+            seen.add(c.path)
+            known = self.locations.get(c.path)
+            if known and known[0] == c.size and known[1] == c.mtime_ns:
                 self.summary.skipped += 1
+            elif self.failures.get(c.path) == (c.size, c.mtime_ns):
+                self.summary.known_failures += 1  # failed before and unchanged: not read again
             else:
                 todo.append(c)
+        self.summary.excluded = scanner.excluded
         analyser = Analyser(self.engine, self.index, dry_run=self.dry_run, uploader=self.uploader)
         self.pipeline.run(todo, analyser, self._write)
+        self._mark_gone(scanner.folders, seen)
         if self.dry_run:
             self._estimate_searches()
         return self.summary
+
+    def _scan_error(self, path: str, reason: str) -> None:
+        """A file or folder the scan could not use: reported once, remembered like a failure."""
+        path = text_path(path)
+        try:
+            st = os.lstat(path)
+            ident = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            ident = (0, 0)
+        if self.failures.get(path) == ident:
+            self.summary.known_failures += 1
+            return
+        self.pipeline.on_error(self.summary.fail(path, reason))
+        self._remember_failure(path, *ident, reason)
+
+    def _mark_gone(self, folders: list[str], seen: set[str]) -> None:
+        """Catalogued paths under the scanned folders that are no longer on disk."""
+        gone = [p for folder in folders for p in self.cat.live_paths_under(folder)
+                if p not in seen and not os.path.lexists(p)]
+        self.summary.gone = len(gone)
+        if gone and not self.dry_run:
+            with self.cat.transaction():
+                self.cat.mark_gone(gone)
+
+    def _remember_failure(self, path: str, size: int, mtime_ns: int, reason: str) -> None:
+        if not self.dry_run:
+            with self.cat.transaction():
+                self.cat.record_failure(path, size, mtime_ns, reason)
+
+    def _fail(self, o: Outcome, c: Candidate, reason: str | None = None) -> None:
+        self.pipeline.fail(o, c.path, reason)
+        if o.permanent:
+            self._remember_failure(text_path(c.path), c.size, c.mtime_ns, reason or o.reason)
 
     def _write(self, o: Outcome) -> None:
         s, c = self.summary, o.candidate
@@ -455,11 +541,11 @@ class Importer:
         elif o.kind == "forgotten":
             s.forgotten += 1
         elif o.kind == "failed":
-            self.pipeline.fail(o)
+            self._fail(o, c)
             self.pipeline.log_failed_calls(o)
             if o.sha256:
                 for copy in self.index.failed(o.sha256, o.reason):
-                    self.pipeline.fail(o, copy.path)
+                    self._fail(o, copy)
         elif o.kind == "known":
             self._add_path(o.photo_id, c)
         elif o.kind == "copy":
@@ -467,7 +553,7 @@ class Importer:
             if state == "known":
                 self._add_path(photo_id, c)
             elif state == "failed":
-                self.pipeline.fail(o, reason=reason)
+                self._fail(o, c, reason)
         elif o.kind == "would_analyse":
             s.new += 1
             s.calls.update({"IndexFaces": 1, "DetectText": 1})
@@ -477,14 +563,27 @@ class Importer:
 
     def _add_path(self, photo_id: int | None, c: Candidate) -> None:
         self.summary.known += 1
-        if photo_id is not None and not self.dry_run:
-            with self.cat.transaction():
-                self.cat.record_location(photo_id, c.path, c.size, c.mtime_ns)
+        if photo_id is None or self.dry_run:
+            return
+        before = self.locations.get(c.path)
+        dropped: list[str] = []
+        with self.cat.transaction():
+            self.cat.record_location(photo_id, c.path, c.size, c.mtime_ns)
+            if c.path in self.remembered:
+                self.cat.clear_failure(c.path)
+            if before is not None and before[2] != photo_id:
+                # The file now holds content the library knows from elsewhere: what it held
+                # before is gone from here, and from everywhere if it had no other path.
+                self._drop_if_pathless(before[2], dropped)
+                self.cat.delete_faceless_people()
+        self._delete_from_engine(dropped)
 
     def _store(self, o: Outcome) -> None:
         s, c, p = self.summary, o.candidate, o.prepared
         assert p is not None
         taken, source = (p.taken_at, "exif") if p.taken_at else (_mtime_iso(c.mtime_ns), "file")
+        before = self.locations.get(c.path)  # this path held other content before: an edit
+        dropped: list[str] = []
         with self.cat.transaction():
             photo_id = self.cat.insert_photo({
                 "sha256": o.sha256, "size": c.size, "width": p.width, "height": p.height,
@@ -492,19 +591,72 @@ class Importer:
                 "engine": self.engine.name,
             })
             self.cat.record_location(photo_id, c.path, c.size, c.mtime_ns)
-            for face, matches in o.faces:
-                s.people_created += self.clusterer.assign(photo_id, face, matches)
+            persons = self._persons_from_before(o, before, dropped)
+            for i, (face, matches) in enumerate(o.faces):
+                s.people_created += self.clusterer.assign(photo_id, face, matches,
+                                                          person=persons.get(i))
+            if dropped:
+                self.cat.delete_faceless_people()
             self.cat.insert_text_lines(photo_id, o.lines)
             self.cat.log_calls(self.pipeline.run_id, self.engine.name, o.usage, o.sha256)
+            if c.path in self.remembered:
+                self.cat.clear_failure(c.path)
             # Copies that waited for this photo become its paths, in the same transaction.
             copies = self.index.written(o.sha256, photo_id)
             for copy in copies:
                 self.cat.record_location(photo_id, copy.path, copy.size, copy.mtime_ns)
+        self._delete_from_engine(dropped)
         s.new += 1
         s.known += len(copies)
         s.faces += len(o.faces)
         s.text_lines += len(o.lines)
         self.pipeline.count_calls(o)
+
+    def _persons_from_before(self, o: Outcome, before: tuple[int, int, int] | None,
+                             dropped: list[str]) -> dict[int, int]:
+        """Face index -> person, for faces that were in this photo before.
+
+        Two cases keep what the user taught: a file edited in place (its old photo,
+        left with no other path, is replaced; its faces' people carry over by box
+        overlap) and a photo whose 'forget' was undone (its old people come back).
+        The caller holds the transaction.
+        """
+        from photosense_cli.reindex import pair_faces
+
+        new_boxes = [f.box for f, _ in o.faces]
+        persons: dict[int, int] = {}
+        restore = self.cat.take_restorable(o.sha256)
+        if restore:
+            pairs = pair_faces(new_boxes, [Box(**r["box"]) for r in restore])
+            for i, j in pairs.items():
+                persons[i] = self.cat.revive_person(restore[j]["person"])
+        if before is not None:
+            old_faces = self._drop_if_pathless(before[2], dropped)
+            pairs = pair_faces(new_boxes, [f.box for f in old_faces])
+            for i, j in pairs.items():
+                person = old_faces[j].person_id
+                if person is not None:
+                    persons.setdefault(i, person)
+        return persons
+
+    def _drop_if_pathless(self, photo_id: int, dropped: list[str]) -> list[Face]:
+        """Delete a photo whose last path now holds other content; returns its faces."""
+        if self.cat.paths_of([photo_id]):
+            return []
+        old_faces = self.cat.faces_of_photo(photo_id)
+        dropped += [f.engine_face_id for f in old_faces]
+        self.cat.delete_photos([photo_id])  # the caller then deletes people left faceless
+        self.summary.replaced += 1
+        return old_faces
+
+    def _delete_from_engine(self, face_ids: list[str]) -> None:
+        """Faces of a replaced photo: deleted after the commit, so a failure loses nothing."""
+        if not face_ids:
+            return
+        try:
+            self.engine.delete_faces(face_ids)
+        except (BadImage, EngineError):
+            self.pipeline.orphans_left = True  # the next run's recovery deletes them
 
     def _estimate_searches(self) -> None:
         """SearchFaces is one call per face: estimate faces from this library's average so far,

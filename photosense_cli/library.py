@@ -32,12 +32,18 @@ class ImportRequest:
     s3_bucket: str | None = None
     s3_prefix: str = ""
     wait: float = 0.0
+    exclude: tuple[str, ...] = ()
+    retry_failed: bool = False
 
 
 def import_photos(library: Path, req: ImportRequest, *,
                   on_notice: Callable[[str], None] = lambda m: None,
                   on_error: Callable[[dict], None] = lambda e: None,
                   on_progress=lambda total, path: None) -> RunSummary:
+    if not any(os.path.lexists(p) for p in req.paths):
+        # a typo in the only folder named is a usage error, and makes no library
+        raise PhotosenseError(f"nothing to import: {', '.join(req.paths)} "
+                              f"{'does' if len(req.paths) == 1 else 'do'} not exist")
     if req.dry_run and not Path(library).exists():
         # a dry run changes nothing: not even an empty library file is left behind
         with tempfile.TemporaryDirectory() as tmp:
@@ -81,7 +87,8 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
             cat.set_meta("engine", name)
         on_notice(f"new library {cat.path} uses the {name} engine")
     importer = Importer(cat, engine, threads=importer_threads(cls, workers),
-                        dry_run=req.dry_run, uploader=uploader, on_error=on_error,
+                        dry_run=req.dry_run, uploader=uploader, exclude=req.exclude,
+                        retry_failed=req.retry_failed, on_error=on_error,
                         on_progress=on_progress)
     try:
         return importer.run(req.paths)
@@ -120,9 +127,13 @@ def engine_for(cat: Catalogue, options: EngineOptions = DEFAULT_OPTIONS) -> Engi
     return open_engine(cat, name, options, create=False)
 
 
+LISTED = 100  # status lists this many missing photos and failures; the counts say the rest
+
+
 def status(cat: Catalogue) -> dict:
     calls = cat.call_counts()
     engine = cat.get_meta("engine")
+    missing = cat.photos(cat.missing_photo_ids()[:LISTED])
     return {
         "library": str(cat.path),
         "library_id": cat.library_id,
@@ -132,27 +143,45 @@ def status(cat: Catalogue) -> dict:
         "calls": calls,
         "estimated_cost_usd": engines.cost(engine, calls),
         "last_import": cat.last_run(),
+        "missing_photos": [{"id": p.id, "last_path": p.last_path} for p in missing],
+        "failures": cat.failure_rows()[:LISTED],
     }
 
 
-def forget(cat: Catalogue, paths: list[str], engine: Engine | None = None,
-           options: EngineOptions = DEFAULT_OPTIONS) -> dict:
-    """Erase photos (found under the given files or folders) with their faces, here and in the engine.
-
-    Their content is remembered by hash only, so a later import does not bring them back.
-    """
-    photo_ids: set[int] = set()
+def forget_plan(cat: Catalogue, paths: list[str], missing: bool = False) -> list[int]:
+    """The photos a forget would erase: under the given files or folders (a symlink counts
+    for itself and for its target), and every missing photo with missing=True."""
+    photo_ids: set[int] = set(cat.missing_photo_ids()) if missing else set()
     for raw in paths:
-        found = cat.photo_ids_under(os.path.abspath(raw))
+        found = {i for p in {os.path.abspath(raw), os.path.realpath(raw)}
+                 for i in cat.photo_ids_under(p)}
         if not found:
             raise NotFound(f"{raw}: no photo of the library is there")
-        photo_ids.update(found)
+        photo_ids |= found
+    return sorted(photo_ids)
+
+
+def forget(cat: Catalogue, photo_ids: list[int], engine: Engine | None = None,
+           options: EngineOptions = DEFAULT_OPTIONS) -> dict:
+    """Erase photos with their faces, here and in the engine; later imports skip their content.
+
+    It is a change in 'history': undo takes the hashes off the forgotten list and keeps
+    each face's box and person, so the next import of those files brings the names back.
+    """
     ids = sorted(photo_ids)
     face_ids = cat.engine_face_ids_of_photos(ids)
     if face_ids:
         if engine is None:
             engine = engine_for(cat, options)
         engine.delete_faces(face_ids)  # the engine first: a failure leaves the catalogue whole
+    photos = cat.photos(ids)
+    restore = []
+    for p in photos:
+        restore.append({"sha256": p.sha256, "path": p.path, "faces": [
+            {"box": f.box.to_json(), "person": cat.person_row(f.person_id)}
+            for f in cat.faces_of_photo(p.id) if f.person_id is not None]})
     with cat.transaction():
         people_removed = cat.forget_photos(ids)
+        cat.log_change("forget", f"forgot {len(ids)} photo{'s' * (len(ids) != 1)} "
+                       f"({len(face_ids)} faces)", {"photos": restore})
     return {"photos": len(ids), "faces": len(face_ids), "people_removed": people_removed}

@@ -54,7 +54,10 @@ class Clusterer:
             if m.face_id in owners:
                 _vote(votes, owners[m.face_id], m.similarity)
         for person, similarity in self.claims.pop(face.face_id, []):
-            _vote(votes, person, similarity)
+            # the claiming person may have been merged away or removed since (a correction
+            # made while this import runs): a claim on someone gone is no vote
+            if self.cat.person_exists(person):
+                _vote(votes, person, similarity)
         if not votes:
             return None
         person = max(votes, key=lambda p: (votes[p][0], votes[p][1]))
@@ -106,8 +109,8 @@ def list_people(cat: Catalogue, *, named: bool | None = None, hidden: bool = Fal
     return cat.list_people(named=named, hidden=hidden)
 
 
-def person_details(cat: Catalogue, person: Person) -> PersonDetails:
-    return cat.person_details(person)
+def person_details(cat: Catalogue, person: Person, include_missing: bool = False) -> PersonDetails:
+    return cat.person_details(person, include_missing)
 
 
 def get_face(cat: Catalogue, face_id: int) -> Face:
@@ -198,7 +201,11 @@ def history(cat: Catalogue, limit: int = 50):
 
 
 def undo(cat: Catalogue) -> str:
-    """Revert the latest change not yet undone."""
+    """Revert the latest change not yet undone, as far as what it touched still exists.
+
+    Photos forgotten or people merged since may have taken some of it away: undo
+    restores the rest and says in one line what it could not. It never gets stuck.
+    """
     last = cat.last_change()
     if last is None:
         raise NothingToUndo("nothing to undo")
@@ -206,31 +213,63 @@ def undo(cat: Catalogue) -> str:
     if change.kind == "reindex":
         raise NothingToUndo("the last change is a reindex: the corrections before it "
                             "were carried into the new faces and cannot be undone")
+    lost: list[str] = []
     with cat.transaction():
         kind = change.kind
-        if kind == "rename":
-            cat.set_name(u["person"], u["name"], u["named"])
-        elif kind in ("hide", "unhide"):
-            cat.set_hidden(u["person"], u["hidden"])
+        if kind in ("rename", "hide", "unhide"):
+            if not cat.person_exists(u["person"]):
+                lost.append(f"person {u['person']} is gone")
+            elif kind == "rename":
+                cat.set_name(u["person"], u["name"], u["named"])
+            else:
+                cat.set_hidden(u["person"], u["hidden"])
         elif kind == "merge":
             for s in u["sources"]:
-                cat.restore_person(s["person"])
-                cat.assign_faces(s["faces"], s["person"]["id"])
-            cat.set_cover(u["target"], u["target_cover"])
+                row, faces = s["person"], cat.existing_faces(s["faces"])
+                if not faces:
+                    lost.append(f"{row['name']!r} has no face left")
+                elif not cat.restore_person(row):
+                    lost.append(f"{row['name']!r}: id {row['id']} is taken")
+                else:
+                    cat.assign_faces(faces, row["id"])
+                    cat.set_cover(row["id"], row["cover_face_id"])
+            if cat.person_exists(u["target"]):
+                cat.set_cover(u["target"], u["target_cover"])
+                cat.delete_faceless_people()
             cat.restore_suggestions(u["suggestions"])
         elif kind in ("move", "unassign"):
-            if u["removed"]:
-                cat.restore_person(u["from_row"])
-            current = cat.person_of_face(u["face"])
-            cat.assign_faces([u["face"]], u["from"])
-            if u["from_row"]:
-                cat.set_cover(u["from"], u["from_row"]["cover_face_id"])
-            if current is not None:
-                cat.tidy_after_face_left(current, u["face"])
+            _undo_move(cat, u, lost)
+        elif kind == "forget":
+            cat.unforget([p["sha256"] for p in u["photos"]])
+            for p in u["photos"]:
+                cat.add_restorable(p["sha256"], p["faces"])
         else:  # pragma: no cover - a newer photosense wrote this change
             raise PhotosenseError(f"cannot undo a change of kind {kind!r}")
         cat.mark_undone(change.id)
-    return f"undid: {change.summary}"
+    message = f"undid: {change.summary}"
+    if change.kind == "forget":
+        message += ("; import those files again to analyse them: their people come back "
+                    "where the faces match")
+    if lost:
+        message += f" (could not restore: {'; '.join(lost)})"
+    return message
+
+
+def _undo_move(cat: Catalogue, u: dict, lost: list[str]) -> None:
+    if not cat.existing_faces([u["face"]]):
+        lost.append(f"face {u['face']} is gone")
+        return
+    if u["removed"]:
+        cat.restore_person(u["from_row"])
+    if u["from"] is not None and not cat.person_exists(u["from"]):
+        lost.append(f"person {u['from']} is gone")
+        return
+    current = cat.person_of_face(u["face"])
+    cat.assign_faces([u["face"]], u["from"])
+    if u["from_row"]:
+        cat.set_cover(u["from"], u["from_row"]["cover_face_id"])
+    if current is not None:
+        cat.tidy_after_face_left(current, u["face"])
 
 
 # -- suggestions ---------------------------------------------------------------------

@@ -62,15 +62,20 @@ class Photo:
     taken_at: str | None
     taken_at_source: str | None
     engine: str | None
-    paths: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)  # where it is now
+    last_path: str | None = None  # where a missing photo was last seen
+
+    @property
+    def missing(self) -> bool:
+        return not self.paths
 
     @property
     def path(self) -> str | None:
-        """The path shown for the photo: the first of its paths in sorted order."""
-        return self.paths[0] if self.paths else None
+        """The path shown for the photo: the first of its paths, or where it was last seen."""
+        return self.paths[0] if self.paths else self.last_path
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "path": self.path, "paths": self.paths,
+        return {"id": self.id, "path": self.path, "paths": self.paths, "missing": self.missing,
                 "taken_at": self.taken_at, "taken_at_source": self.taken_at_source,
                 "sha256": self.sha256, "size": self.size, "width": self.width,
                 "height": self.height, "format": self.format, "engine": self.engine}
@@ -138,12 +143,14 @@ class SearchHit:
     taken_at: str | None
     people: list[tuple[int, str]]  # (id, name) of the visible people in the photo
     text: list[str]  # the matching lines
+    missing: bool = False  # only with --missing: path is where it was last seen
     marked: list[str] = field(default_factory=list)  # the same lines with match markers
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "path": self.path, "taken_at": self.taken_at,
                 "people": [name for _, name in self.people],
-                "people_ids": [pid for pid, _ in self.people], "text": self.text}
+                "people_ids": [pid for pid, _ in self.people], "text": self.text,
+                "missing": self.missing}
 
 
 @dataclass
@@ -186,6 +193,10 @@ class RunSummary:
     failed: int = 0
     ignored: int = 0
     forgotten: int = 0
+    excluded: int = 0
+    known_failures: int = 0  # failed before, unchanged since: not read, not reported again
+    gone: int = 0  # catalogued paths under the scanned folders that are no longer there
+    replaced: int = 0  # photos edited in place: the new content took the old one's place
     faces: int = 0
     people_created: int = 0
     text_lines: int = 0
@@ -214,7 +225,9 @@ class RunSummary:
             "dry_run": self.dry_run,
             "photos": {"new": self.new, "reanalysed": self.reanalysed, "known": self.known,
                        "skipped": self.skipped, "failed": self.failed, "ignored": self.ignored,
-                       "forgotten": self.forgotten},
+                       "forgotten": self.forgotten, "excluded": self.excluded,
+                       "known_failures": self.known_failures, "gone": self.gone,
+                       "replaced": self.replaced},
             "faces": self.faces,
             "people_created": self.people_created,
             "text_lines": self.text_lines,

@@ -55,7 +55,8 @@ def date_range(value: str, *, end: bool) -> str:
 
 def search(cat: Catalogue, text: str | None = None, *, person_ids: Sequence[int] = (),
            date_from: str | None = None, date_to: str | None = None,
-           path_glob: str | None = None, limit: int | None = 50) -> list[SearchHit]:
+           path_glob: str | None = None, limit: int | None = 50,
+           include_missing: bool = False) -> list[SearchHit]:
     """Photos matching every criterion given: by text rank (bm25), else newest first."""
     query = fts_query(text) if text else None
     f = SearchFilter(
@@ -66,7 +67,7 @@ def search(cat: Catalogue, text: str | None = None, *, person_ids: Sequence[int]
         taken_before=date_range(date_to, end=True) if date_to else None,
         path_glob=(path_glob if path_glob.startswith(("/", "*")) else "*" + path_glob)
         if path_glob else None,
-        limit=limit, ranked_lines=RANKED_LINES)
+        limit=limit, ranked_lines=RANKED_LINES, include_missing=include_missing)
     hits = cat.search(f)
     words = [fold(w) for w in _WORD.findall(text)] if query and text else []
     for hit in hits:

@@ -10,7 +10,7 @@ from PIL import Image
 from photosense_cli import engines
 from photosense_cli.catalogue import Catalogue, import_lock
 from photosense_cli.errors import BadImage, EngineError
-from tests.conftest import BOX, BOX2, TEXT_BOX, photo
+from tests.conftest import BOX, BOX2, NONE, TEXT_BOX, photo
 
 
 def db(cli) -> Catalogue:
@@ -25,8 +25,7 @@ def test_import_records_photos_faces_people_and_text(cli, fake, tmp_path):
 
     s = cli.import_(pics)
 
-    assert s["photos"] == {"new": 2, "reanalysed": 0, "known": 0, "skipped": 0, "failed": 0, "ignored": 1,
-                           "forgotten": 0}
+    assert s["photos"] == {**NONE, "new": 2, "ignored": 1}
     assert (s["faces"], s["people_created"], s["text_lines"]) == (3, 2, 1)
     assert s["calls"] == {"IndexFaces": 2, "DetectText": 2, "SearchFaces": 3}
     assert s["errors"] == []
@@ -314,7 +313,10 @@ def test_engine_failure_on_one_photo_cleans_its_faces_and_goes_on(cli, fake, tmp
     assert "InvalidImageFormat" in s["errors"][0]["reason"]
     assert sorted(fake.faces) == sorted(db(cli).engine_face_ids())
     fake.before_call = None
-    assert cli.import_(tmp_path / "pics")["photos"]["new"] == 1  # retried next run
+    again = cli.import_(tmp_path / "pics")  # the file is unchanged: remembered, not re-sent
+    assert again["photos"]["known_failures"] == 1 and again["calls"] == {}
+    retried = cli.import_(tmp_path / "pics", extra=["--retry-failed"])
+    assert retried["photos"]["new"] == 1 and retried["photos"]["known_failures"] == 0
 
 
 def test_fatal_engine_error_stops_the_run_with_exit_2_and_keeps_what_was_stored(cli, fake, tmp_path):
@@ -397,8 +399,19 @@ def test_quiet_prints_only_errors_and_exit_codes_tell_the_outcome(cli, fake, tmp
     bad = cli("import", tmp_path / "pics", "--quiet", code=1)
     assert bad.stdout == "" and bad.stderr.count("\n") == 1 and "b.jpg" in bad.stderr
     assert "new library" not in bad.stderr
-    missing = cli("import", tmp_path / "nowhere", code=1)
-    assert "No such file" in missing.stderr
+    # cron: a rerun over the unchanged tree, the bad file still there, says nothing, exit 0
+    again = cli("import", tmp_path / "pics", "--quiet")
+    assert again.stdout == again.stderr == ""
+    assert "1 known failure skipped" in cli("import", tmp_path / "pics").stderr
+    # one folder named, and it is not there: a usage error that makes no library
+    from tests.conftest import Cli
+
+    other = tmp_path / "other.db"
+    missing = Cli(other)("import", tmp_path / "nowhere", code=2)
+    assert missing.stderr == f"photosense: nothing to import: {tmp_path}/nowhere does not exist\n"
+    assert not other.exists()
+    partly = cli("import", tmp_path / "pics", tmp_path / "nowhere", code=1)
+    assert f"photosense: {tmp_path}/nowhere: cannot read: No such file" in partly.stderr
 
 
 def test_the_library_keeps_its_engine(cli, fake, tmp_path):
@@ -561,7 +574,5 @@ def test_a_copy_met_after_its_first_was_stored_is_a_path_not_a_call(cli, fake, t
 
     s = cli.json("import", tmp_path / "pics", "--engine", "fake", "--workers", "1")
 
-    assert fake.calls["IndexFaces"] == 1 and s["photos"] == {
-        "new": 1, "reanalysed": 0, "known": 1, "skipped": 0, "failed": 0, "ignored": 0,
-        "forgotten": 0}
+    assert fake.calls["IndexFaces"] == 1 and s["photos"] == {**NONE, "new": 1, "known": 1}
     assert sorted(cli.json("show", late)["paths"]) == [str(a), str(late)]

@@ -37,6 +37,13 @@ def import_command(
     s3_prefix: Annotated[str, typer.Option(help="Key prefix in the bucket.")] = "",
     wait: Annotated[float, typer.Option(min=0, help="If another import is running on this "
                     "library, wait up to this many seconds instead of refusing.")] = 0.0,
+    exclude: Annotated[Optional[List[str]], typer.Option(
+        "--exclude", "-x", show_default=False, help="Leave out files and folders matching "
+        "this gitignore-style pattern (repeatable), as a .photosenseignore file in a "
+        "scanned folder does. Excluded files are not read.")] = None,
+    retry_failed: Annotated[bool, typer.Option(
+        "--retry-failed", help="Try again the files that failed before and have not changed "
+        "since (they are skipped otherwise; 'photosense status' lists them).")] = False,
     library: LibraryOption = None,
 ):
     """Find new photos under PATHS, analyse them, and record faces, people and text.
@@ -53,7 +60,8 @@ def import_command(
 
     req = ImportRequest(paths=paths, engine=engine, workers=workers, dry_run=dry_run,
                         profile=profile, region=region_from_env(region), s3_bucket=s3_bucket,
-                        s3_prefix=s3_prefix, wait=wait)
+                        s3_prefix=s3_prefix, wait=wait, exclude=tuple(exclude or ()),
+                        retry_failed=retry_failed)
     err = err_console()
     show_progress = err.is_terminal and not quiet and not json_output
     progress = None
@@ -106,7 +114,19 @@ def describe(r: dict) -> str:
         head += f", {p['ignored']} other files ignored"
     if p["forgotten"]:
         head += f", {p['forgotten']} forgotten"
+    if p["excluded"]:
+        head += f", {p['excluded']} excluded"
     lines = [head + "."]
+    if p["known_failures"]:
+        lines.append(f"{p['known_failures']} known failure{'s' * (p['known_failures'] != 1)} "
+                     "skipped (unchanged since they failed); see 'photosense status', "
+                     "or --retry-failed.")
+    if p["gone"]:
+        lines.append(f"{p['gone']} catalogued file{'s' * (p['gone'] != 1)} no longer there; "
+                     "photos with no file left are missing (see 'photosense status').")
+    if p["replaced"]:
+        lines.append(f"{p['replaced']} edited photo{'s' * (p['replaced'] != 1)} replaced, "
+                     "keeping their people.")
     if not r["dry_run"] and p["new"]:
         lines.append(f"Found {r['faces']} faces ({r['people_created']} new people) and "
                      f"{r['text_lines']} lines of text in {r['seconds']:.1f} s.")

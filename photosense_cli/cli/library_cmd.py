@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, List
+from typing import Annotated, List, Optional
 
 import typer
 
@@ -57,33 +57,65 @@ def status_command(json_output: JsonOption = False, fmt: FormatOption = None,
                 ("text lines", str(s["text_lines"])),
                 ("engine calls", ", ".join(f"{k} {v}" for k, v in s["calls"].items()) or "none"),
                 ("estimated cost", f"${s['estimated_cost_usd']:.3f}"),
-                ("last run", f"{li['command']} {li['started_at']} ({li['status']})" if li else "none")]
-        out_console().print(table(["", ""], rows, show_header=False, box=None))
+                ("last run", f"{li['command']} {li['started_at']} ({li['status']})" if li else "none"),
+                ("missing photos", str(s["missing"])),
+                ("known failures", str(s["known_failures"]))]
+        out = out_console()
+        out.print(table(["", ""], rows, show_header=False, box=None))
+        if s["missing_photos"]:
+            out.print(table(["photo", "last seen at (missing)"],
+                            [(str(m["id"]), m["last_path"]) for m in s["missing_photos"]]))
+        if s["failures"]:
+            out.print(table(["failed file", "reason"],
+                            [(f["path"], f["reason"]) for f in s["failures"]]))
 
     emit(s, choose_format(fmt, json_output), show)
 
 
-def forget_command(paths: Annotated[List[str], typer.Argument(help="Files or folders.")],
-                   json_output: JsonOption = False, profile: ProfileOption = None,
-                   region: RegionOption = None, library: LibraryOption = None):
+def forget_command(
+    paths: Annotated[Optional[List[str]], typer.Argument(help="Files or folders.")] = None,
+    missing: Annotated[bool, typer.Option("--missing", help="Also erase every photo with no "
+                       "file left on disk (see 'photosense status').")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (scripts); on a "
+                   "terminal, forget shows what it will erase and asks first.")] = False,
+    json_output: JsonOption = False, profile: ProfileOption = None,
+    region: RegionOption = None, library: LibraryOption = None):
     """Erase photos and their faces from the library and the engine; later imports skip them.
+
+    'photosense undo' takes a forget back: the next import analyses those files again.
 
     Examples:
 
       photosense forget ~/Pictures/old-job
 
-      photosense forget ~/Pictures/2019/IMG_0042.jpg --json
+      photosense forget --missing --yes --json
     """
-    from photosense_cli.engines.base import EngineOptions
-    from photosense_cli.library import forget
+    import sys
 
-    r = forget(_open(library), paths,
-               options=EngineOptions(1, profile, region_from_env(region)))
+    from photosense_cli.engines.base import EngineOptions
+    from photosense_cli.errors import PhotosenseError
+    from photosense_cli.library import forget, forget_plan
+
+    if not paths and not missing:
+        raise PhotosenseError("name files or folders to forget, or pass --missing")
+    cat = _open(library)
+    ids = forget_plan(cat, paths or [], missing)
+    if not ids:
+        say("nothing to forget")
+        return
+    if not yes and sys.stdin.isatty():
+        faces = len(cat.engine_face_ids_of_photos(ids))
+        if not typer.confirm(f"Erase {len(ids)} photo{'s' * (len(ids) != 1)} and {faces} "
+                             "faces from the library and the engine?", default=False,
+                             err=True):
+            raise typer.Exit(1)
+    r = forget(cat, ids, options=EngineOptions(1, profile, region_from_env(region)))
     if json_output:
         print_json(r)
     else:
         say(f"forgot {r['photos']} photos and {r['faces']} faces; "
-            f"{r['people_removed']} people had no face left and were removed")
+            f"{r['people_removed']} people had no face left and were removed "
+            "('photosense undo' takes it back)")
 
 
 def undo_command(library: LibraryOption = None):

@@ -114,6 +114,8 @@ def show(ctx: typer.Context, person: PersonArg, json_output: JsonOption = False,
          fmt: FormatOption = None,
          sheet: Annotated[Optional[Path], typer.Option(help="Write a contact sheet of the "
                           "person's face crops to this PNG or JPEG file.")] = None,
+         missing: Annotated[bool, typer.Option("--missing", help="Include photos with no file "
+                            "left on disk, marked missing.")] = False,
          library: LibraryOption = None):
     """A person's photos and faces.
 
@@ -127,7 +129,7 @@ def show(ctx: typer.Context, person: PersonArg, json_output: JsonOption = False,
 
     cat = _open(ctx, library)
     p = people.resolve(cat, person)
-    details = people.person_details(cat, p)
+    details = people.person_details(cat, p, include_missing=missing)
     if sheet:
         _write_sheet(cat, p, sheet)
     data = details.to_json()
@@ -140,7 +142,8 @@ def show(ctx: typer.Context, person: PersonArg, json_output: JsonOption = False,
         photos = {ph.id: ph for ph in details.photos}
         out.print(table(["face", "photo", "taken", "path", "box (l, t, w, h)", "conf"], [
             (str(f.id), str(f.photo_id), photos[f.photo_id].taken_at or "",
-             literal(photos[f.photo_id].path),
+             literal(photos[f.photo_id].path).append(
+                 " (missing)" if photos[f.photo_id].missing else "", "red"),
              "{:.2f}, {:.2f}, {:.2f}, {:.2f}".format(*f.box.as_tuple()),
              f"{f.confidence:.1f}" if f.confidence is not None else "")
             for f in details.faces]))

@@ -36,7 +36,9 @@ def search_command(
     csv_output: Annotated[bool, typer.Option("--csv", help="Print CSV (same as --format "
                           "csv).")] = False,
     paths_output: Annotated[bool, typer.Option("--paths", help="Print one path per line, "
-                            "for xargs.")] = False,
+                            "for xargs (never a missing photo's).")] = False,
+    missing: Annotated[bool, typer.Option("--missing", help="Include photos with no file "
+                       "left on disk, marked missing, at their last known path.")] = False,
     library: LibraryOption = None,
 ):
     """Find photos by text, people, date and path. Exit code 1 when nothing is found.
@@ -62,17 +64,19 @@ def search_command(
     cat = open_existing(library_path(library))
     person_ids = [people.resolve(cat, p).id for p in person or []]
     hits = core.search(cat, text, person_ids=person_ids, date_from=date_from,
-                       date_to=date_to, path_glob=path, limit=limit or None)
+                       date_to=date_to, path_glob=path, limit=limit or None,
+                       include_missing=missing)
     if paths_output:
         for h in hits:
-            if h.path is not None:
+            if h.path is not None and not h.missing:
                 sys.stdout.write(f"{h.path}\n")
     else:
         def render():
             if not hits:
                 return
             out_console().print(table(["id", "path", "taken", "people", "text"], [
-                (str(h.id), literal(h.path), h.taken_at or "",
+                (str(h.id), literal(h.path).append(" (missing)" if h.missing else "", "red"),
+                 h.taken_at or "",
                  literal(", ".join(name for _, name in h.people)), _highlight(h.marked))
                 for h in hits]))
             say(f"{len(hits)} photo{'s' * (len(hits) != 1)}")
