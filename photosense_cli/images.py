@@ -158,9 +158,12 @@ def _prepare(data: bytes, min_side: int, long_side: int) -> Prepared:
         width, height = height, width
     if min(width, height) < min_side:
         raise BadImage(f"image is {width}x{height} px; faces and text need at least {min_side} px a side")
-    # The common case: an upright, RGB, small-enough JPEG goes out untouched (read once, sent as is).
+    # The common case: an upright, RGB, small-enough JPEG goes out untouched (read once, sent as
+    # is). A JPEG cut short has no end-of-image marker: it is decoded below, which says so,
+    # instead of being sent (and billed) to fail at the engine.
     if (fmt == "JPEG" and orientation == 1 and header.mode in ("RGB", "L")
-            and max(width, height) <= long_side and len(data) <= MAX_BYTES):
+            and max(width, height) <= long_side and len(data) <= MAX_BYTES
+            and data.rstrip(b"\x00")[-2:] == b"\xff\xd9"):
         return Prepared(data, width, height, fmt, taken_at(header))
     img, fmt, when = decode_upright(data, long_side)
     return Prepared(encode_jpeg(img), width, height, fmt, when)

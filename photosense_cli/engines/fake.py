@@ -30,6 +30,7 @@ from photosense_cli.engines.base import (
     Usage,
 )
 from photosense_cli.engines.timing import timed
+from photosense_cli.errors import BadImage
 
 FACE_COLOURS = [
     (255, 0, 0), (0, 200, 0), (0, 0, 255), (255, 255, 0), (255, 0, 255), (0, 255, 255),
@@ -74,7 +75,11 @@ class FakeEngine:
     def index_faces(self, image: bytes, external_id: str, usage: Usage) -> list[DetectedFace]:
         with timed(usage, "IndexFaces"):
             self._call("IndexFaces")
-            sent = Image.open(io.BytesIO(image))
+            try:
+                sent = Image.open(io.BytesIO(image))
+                sent.load()
+            except OSError as e:  # what Rekognition answers to bytes it cannot decode
+                raise BadImage(f"Rekognition InvalidImageFormatException: {e}") from None
             with self._lock:
                 self.received.append((sent.format or "", sent.size, len(image)))
             out = []
