@@ -241,12 +241,20 @@ class SearchFilter:
     include_missing: bool = False
 
 
-def _is_library(conn: sqlite3.Connection) -> bool:
+def _kind(conn: sqlite3.Connection) -> str:
+    """'library', 'empty' (no schema yet: a new library, maybe being made by another
+    process right now), or 'foreign' (someone else's database)."""
     if conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID:
-        return True
+        return "library"
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    if not tables:
+        return "empty"
     # Files written before photosense set its application id: known by their tables.
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    return {"meta", "photos", "faces", "people", "changes"} <= tables
+    return "library" if {"meta", "photos", "faces", "people", "changes"} <= tables else "foreign"
+
+
+def on_notice(message: str) -> None:
+    """Notices for the user (a library file tightened to 0600); the CLI replaces this."""
 
 
 class Catalogue:
@@ -254,23 +262,32 @@ class Catalogue:
 
     def __init__(self, path: Path, *, create: bool = True):
         self.path = Path(path)
-        fresh = not self.path.exists() or self.path.stat().st_size == 0
-        if fresh and not create:
-            raise PhotosenseError(f"no library at {self.path}: run 'photosense import PATH' first")
+        no_library = f"no library at {self.path}: run 'photosense import PATH' first"
         if not self.path.exists():
+            if not create:
+                raise PhotosenseError(no_library)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Faces are biometric data: the file is readable by its owner only.
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         try:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                    check_same_thread=False)
-            if not fresh and not _is_library(conn):
-                conn.close()
-                raise PhotosenseError(f"{self.path} is not a photosense library; "
-                                      "it was left untouched (pick another --library)")
-            conn.execute("PRAGMA journal_mode=WAL")
+            kind = _kind(conn)
         except sqlite3.DatabaseError as e:
-            raise PhotosenseError(f"{self.path} is not a photosense library: {e}") from None
+            raise PhotosenseError(f"{self.path} is not a photosense library ({e}); it was "
+                                  "left untouched (pick another --library)") from None
+        if kind == "foreign" or (kind == "empty" and not create):
+            conn.close()
+            if kind == "empty":
+                raise PhotosenseError(no_library)
+            raise PhotosenseError(f"{self.path} is not a photosense library; "
+                                  "it was left untouched (pick another --library)")
+        mode = self.path.stat().st_mode & 0o777
+        if mode & 0o077:
+            self.path.chmod(0o600)
+            on_notice(f"{self.path} was readable by others (mode {mode:o}); it holds face "
+                      "data, so it is now readable by you only (600)")
+        conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA synchronous=NORMAL")
         self.db = sqlite_utils.Database(conn)
@@ -377,9 +394,32 @@ class Catalogue:
             )
 
     def last_run(self) -> dict | None:
-        rows = self.query("SELECT command, started_at, finished_at, status FROM runs "
+        """The newest run; one still 'running' whose process is gone was interrupted."""
+        rows = self.query("SELECT command, pid, started_at, finished_at, status FROM runs "
                           "ORDER BY id DESC LIMIT 1")
-        return rows[0] if rows else None
+        if not rows:
+            return None
+        run = rows[0]
+        if run["status"] == "running" and not _alive(run.pop("pid")):
+            run["status"] = "interrupted"
+        run.pop("pid", None)
+        return run
+
+    # -- the file's health --------------------------------------------------------
+
+    def quick_check(self) -> list[str]:
+        """SQLite's quick_check: [] for a sound file, else what is damaged (fast: no index
+        cross-checks; ~0.1 s per 100 MB)."""
+        rows = [r[0] for r in self.conn.execute("PRAGMA quick_check")]
+        return [] if rows == ["ok"] else rows
+
+    def repair(self) -> dict:
+        """Rebuild the text index from the lines, then check the whole file."""
+        with self.transaction():
+            self.conn.execute("INSERT INTO text_lines_fts(text_lines_fts) VALUES ('rebuild')")
+        problems = [r[0] for r in self.conn.execute("PRAGMA integrity_check")]
+        return {"text_index_rebuilt": True,
+                "damage": [] if problems == ["ok"] else problems}
 
     def log_calls(self, run_id: int | None, engine: str, usage, sha256: str | None = None) -> None:
         """Record the engine calls of a Usage (for one photo when sha256 is given).
@@ -593,6 +633,14 @@ class Catalogue:
         ids = [r[0] for r in self.conn.execute(
             "SELECT id FROM photos WHERE engine IS NOT ? ORDER BY id", (engine,))]
         return self.photos(ids)
+
+    def has_faces_of(self, engine: str) -> bool:
+        return bool(self.scalar("SELECT 1 FROM faces f JOIN photos p ON p.id = f.photo_id "
+                                "WHERE p.engine = ? LIMIT 1", (engine,)))
+
+    def forget_photo_engines(self) -> None:
+        """Every photo is to be analysed again (a rebuild): no photo counts as done."""
+        self.conn.execute("UPDATE photos SET engine = NULL")
 
     def engine_face_ids_of_photos(self, photo_ids: Sequence[int]) -> list[str]:
         return [r[0] for r in self._in(
@@ -982,6 +1030,18 @@ def import_lock(db_path: Path, wait: float = 0.0) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: it exists
+    return True
 
 
 def _statements(script: str) -> list[str]:

@@ -19,6 +19,14 @@ class EngineError(PhotosenseError):
     """The engine cannot be used: no credentials, not installed, wrong engine."""
 
 
+class CollectionMissing(EngineError):
+    """The engine's face collection is gone though the catalogue holds faces in it."""
+
+
+class Stopped(Exception):
+    """Raised in a worker between engine calls once the run is stopping (Ctrl-C)."""
+
+
 class NotFound(PhotosenseError):
     """A person, face or photo named on the command line does not exist."""
 

@@ -36,7 +36,7 @@ from photosense_cli.engines.base import (
     Usage,
     cost_usd,
 )
-from photosense_cli.errors import BadImage, EngineError, os_reason
+from photosense_cli.errors import BadImage, CollectionMissing, EngineError, Stopped, os_reason
 from photosense_cli.people import Clusterer
 from photosense_cli.records import Box, Face, Photo, RunSummary
 
@@ -69,15 +69,29 @@ def text_path(path: str) -> str:
 
 
 def open_engine(cat: Catalogue, name: str, options: EngineOptions, *,
-                create: bool = True) -> Engine:
-    """The library's engine attached to its collection, primed with that engine's known faces."""
+                create: bool | None = None) -> Engine:
+    """The library's engine attached to its collection, primed with that engine's known faces.
+
+    create=None (imports): make the collection unless the catalogue holds faces in it,
+    in which case it must still be there. True (reindex): make it if missing. False
+    (forget, suggestions): it must be there.
+    """
     engine = engines.make_engine(name, options)
     collection = cat.collection_id()
+    if create is None:
+        create = not (engine.remote_faces and cat.has_faces_of(name))
     if create and cat.get_meta("collection_id") is None:
         with cat.transaction():
             cat.set_meta("collection_id", collection)
-    engine.open_collection(collection, (KnownFace(f, d) for f, d in cat.known_faces(name)),
-                           create=create)
+    try:
+        engine.open_collection(collection, (KnownFace(f, d) for f, d in cat.known_faces(name)),
+                               create=create)
+    except CollectionMissing as e:
+        raise CollectionMissing(
+            f"the face collection of this library is gone: {e} was deleted outside "
+            "photosense, and the faces in the catalogue cannot be matched any more. Rebuild "
+            f"it from your photos, keeping names and merges: photosense reindex --engine {name}"
+        ) from None
     return engine
 
 
@@ -245,11 +259,16 @@ class Analyser:
     """The work done for one file in a worker thread: read once, hash, prepare, call the engine."""
 
     def __init__(self, engine: Engine, index: ContentIndex | None = None, *,
-                 dry_run: bool = False, uploader=None):
+                 dry_run: bool = False, uploader=None, stop: threading.Event | None = None):
         self.engine = engine
         self.index = index
         self.dry_run = dry_run
         self.uploader = uploader
+        self.stop = stop or threading.Event()  # set on Ctrl-C: no new billed call starts
+
+    def _go_on(self) -> None:
+        if self.stop.is_set():
+            raise Stopped()
 
     def __call__(self, c: Candidate) -> Outcome:
         """An import's work on one scanned file."""
@@ -299,12 +318,15 @@ class Analyser:
         out = Outcome("analysed", c, sha, photo_id=photo_id, prepared=prepared)
         faces: list[DetectedFace] = []
         try:
+            self._go_on()
             faces = self.engine.index_faces(prepared.data, sha, out.usage)
+            self._go_on()
             out.lines = self.engine.detect_text(prepared.data, out.usage)
-            out.faces = [
-                (face, self.engine.search_faces(face.face_id, FACE_MATCH_THRESHOLD, out.usage))
-                for face in faces
-            ]
+            for face in faces:
+                self._go_on()
+                out.faces.append(
+                    (face, self.engine.search_faces(face.face_id, FACE_MATCH_THRESHOLD,
+                                                    out.usage)))
         except BadImage as e:
             out.kind, out.reason, out.permanent = "failed", e.reason, e.permanent
             out.orphans_left = not self._delete_quietly([f.face_id for f in faces])
@@ -373,6 +395,7 @@ class Pipeline(Generic[T]):
         self.on_progress = on_progress
         self.run_id: int | None = None
         self.orphans_left = False
+        self.stop = threading.Event()  # shared with the Analyser: set when the run must end
 
     def run(self, items: list[T], work: Callable[[T], Outcome],
             store: Callable[[Outcome], None]) -> RunSummary:
@@ -410,34 +433,39 @@ class Pipeline(Generic[T]):
     def _process(self, items: list[T], work: Callable[[T], Outcome],
                  store: Callable[[Outcome], None]) -> None:
         window = self.threads * 4  # bounds memory: at most this many photos' bytes in flight
-        with cf.ThreadPoolExecutor(self.threads, thread_name_prefix="photosense") as pool:
-            pending: set[cf.Future] = set()
-            queue = iter(items)
-            try:
-                while True:
-                    for item in queue:
-                        pending.add(pool.submit(work, item))
-                        if len(pending) >= window:
-                            break
-                    if not pending:
+        pool = cf.ThreadPoolExecutor(self.threads, thread_name_prefix="photosense")
+        pending: set[cf.Future] = set()
+        queue = iter(items)
+        try:
+            while True:
+                for item in queue:
+                    pending.add(pool.submit(work, item))
+                    if len(pending) >= window:
                         break
-                    done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-                    # Store every photo that finished before raising a fatal error of another.
-                    errors = []
-                    for future in done:
-                        error = future.exception()
-                        if error is not None:
-                            errors.append(error)
-                            continue
-                        outcome = future.result()
-                        store(outcome)
-                        self.on_progress(None, outcome.candidate.path)
-                    if errors:
-                        raise errors[0]
-            except BaseException:
-                for f in pending:
-                    f.cancel()
-                raise
+                if not pending:
+                    break
+                done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                # Store every photo that finished before raising a fatal error of another.
+                errors = []
+                for future in done:
+                    error = future.exception()
+                    if error is not None:
+                        errors.append(error)
+                        continue
+                    outcome = future.result()
+                    store(outcome)
+                    self.on_progress(None, outcome.candidate.path)
+                if errors:
+                    raise errors[0]
+        except BaseException:
+            # Ctrl-C or a fatal error: no new engine call starts (the workers check the flag
+            # between calls); the calls in flight finish on their own and are not waited for.
+            # Their faces are found and deleted by the next run's recovery.
+            self.stop.set()
+            self.orphans_left = True
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
 
     # -- what every job stores the same way ------------------------------------
 
@@ -494,7 +522,8 @@ class Importer:
             else:
                 todo.append(c)
         self.summary.excluded = scanner.excluded
-        analyser = Analyser(self.engine, self.index, dry_run=self.dry_run, uploader=self.uploader)
+        analyser = Analyser(self.engine, self.index, dry_run=self.dry_run, uploader=self.uploader,
+                            stop=self.pipeline.stop)
         self.pipeline.run(todo, analyser, self._write)
         self._mark_gone(scanner.folders, seen)
         if self.dry_run:

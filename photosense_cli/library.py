@@ -66,6 +66,10 @@ def _import(cat: Catalogue, req: ImportRequest, on_notice, on_error, on_progress
 
 def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
                 on_progress) -> RunSummary:
+    damage = cat.quick_check()  # once per import: cheap, and search would crash on it later
+    if damage:
+        raise PhotosenseError(f"the library file {cat.path} is damaged ({damage[0]}); "
+                              "run 'photosense repair'")
     recorded = cat.get_meta("engine")
     name = engines.choose_engine_name(recorded, req.engine)
     cls = engines.engine_class(name)

@@ -60,17 +60,21 @@ def _reindex(cat: Catalogue, target: str, options: EngineOptions, workers: int |
     if current is None:
         raise PhotosenseError("this library is empty: import photos with --engine instead")
     cls = engines.engine_class(target)
-    if target == current and not cat.get_meta("reindex_from"):
-        raise PhotosenseError(f"this library already uses the {target} engine")
     n = resolve_workers(cls, workers)
-    engine = open_engine(cat, target, EngineOptions(n, options.profile, options.region))
+    engine = open_engine(cat, target, EngineOptions(n, options.profile, options.region),
+                         create=True)
     with cat.transaction():
+        if target == current and not cat.get_meta("reindex_from"):
+            # A rebuild with the same engine (its collection was deleted outside photosense,
+            # or the user wants fresh faces): every photo is analysed again.
+            cat.forget_photo_engines()
         cat.set_meta("engine", target)
         cat.set_meta("reindex_from", previous)
     summary = RunSummary("reindex", target, str(cat.path), previous_engine=previous)
     pipeline: Pipeline[Photo] = Pipeline(cat, engine, summary, threads=importer_threads(cls, n),
                                          on_error=on_error, on_progress=on_progress)
     clusterer = Clusterer(cat)
+    stale: list[str] = []
 
     def store(o: Outcome) -> None:
         if o.kind != "analysed":
@@ -80,6 +84,8 @@ def _reindex(cat: Catalogue, target: str, options: EngineOptions, workers: int |
         assert o.photo_id is not None
         with cat.transaction():
             old = cat.replace_analysis(o.photo_id, engine.name)
+            if previous == target and engine.remote_faces:
+                stale.extend(f.engine_face_id for f in old)
             pairs = pair_faces([f.box for f, _ in o.faces], [f.box for f in old])
             for i, (face, matches) in enumerate(o.faces):
                 person = old[pairs[i]].person_id if i in pairs else None
@@ -88,13 +94,20 @@ def _reindex(cat: Catalogue, target: str, options: EngineOptions, workers: int |
                 summary.faces_kept_person += person is not None
             cat.insert_text_lines(o.photo_id, o.lines)
             cat.log_calls(pipeline.run_id, engine.name, o.usage, o.sha256)
+        if stale:  # a rebuild: the same collection may still hold the photo's old faces
+            try:
+                engine.delete_faces(stale)
+            except (BadImage, EngineError):
+                pipeline.orphans_left = True  # the next run's recovery deletes them
+            stale.clear()
         summary.reanalysed += 1
         summary.faces += len(o.faces)
         summary.text_lines += len(o.lines)
         pipeline.count_calls(o)
 
     try:
-        pipeline.run(cat.photos_not_on(target), Analyser(engine).reanalyse, store)
+        pipeline.run(cat.photos_not_on(target), Analyser(engine, stop=pipeline.stop).reanalyse,
+                     store)
     finally:
         engine.close()
     with cat.transaction():

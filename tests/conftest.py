@@ -80,6 +80,15 @@ def cli(library, fake) -> Cli:
     return Cli(library)
 
 
+def join_workers() -> None:
+    """After an interrupted run, its calls in flight finish in the background: wait for them."""
+    import threading
+
+    for t in threading.enumerate():
+        if t.name.startswith("photosense"):
+            t.join()
+
+
 def save(path: Path, image, **kw) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path, **kw)

@@ -10,7 +10,7 @@ from PIL import Image
 from photosense_cli import engines
 from photosense_cli.catalogue import Catalogue, import_lock
 from photosense_cli.errors import BadImage, EngineError
-from tests.conftest import BOX, BOX2, NONE, TEXT_BOX, photo
+from tests.conftest import BOX, BOX2, NONE, TEXT_BOX, join_workers, photo
 
 
 def db(cli) -> Catalogue:
@@ -266,6 +266,7 @@ def test_crash_between_engine_and_catalogue_loses_and_duplicates_nothing(cli, fa
     monkeypatch.setattr(Catalogue, "insert_photo", dies_on_the_fourth)
     result = cli("import", tmp_path / "pics", "--engine", "fake", "--workers", "1", code=130)
     assert "interrupted" in result.stderr
+    join_workers()
     in_engine = len(fake.faces)
     assert in_engine >= 4  # the photos in flight reached the engine, not the catalogue
     assert db(cli).scalar("SELECT count(*) FROM faces") == 3

@@ -3,9 +3,10 @@
 import pytest
 
 from photosense_cli.engines.fake import FakeEngine
+from photosense_cli.catalogue import Catalogue
 from photosense_cli.records import Box
 from photosense_cli.reindex import pair_faces
-from tests.conftest import BOX, BOX2, photo, register
+from tests.conftest import BOX, BOX2, join_workers, photo, register
 
 
 @pytest.fixture
@@ -72,8 +73,22 @@ def test_an_interrupted_reindex_resumes(cli, fake, other, taught, tmp_path):
     assert cli.json("status")["faces"] == 4
 
 
-def test_reindex_to_the_same_engine_is_refused(cli, taught):
-    assert "already uses the fake engine" in cli("reindex", "--engine", "fake", code=2).stderr
+def test_a_reindex_with_the_same_engine_rebuilds_its_collection(cli, fake, taught):
+    """The remedy for a collection deleted outside photosense: every photo again, names kept."""
+    fake.faces.clear()
+    fake.collection_exists = False
+    photo(taught / "d.jpg", faces=[(1, BOX)], size=(500, 500))
+    r = cli("import", taught, code=2)
+    assert r.stderr.startswith("photosense: the face collection of this library is gone: "
+                               "fake collection photosense-")
+    assert r.stderr.endswith("keeping names and merges: photosense reindex --engine fake\n")
+
+    s = cli.json("reindex", "--engine", "fake")
+
+    assert s["photos"]["reanalysed"] == 3 and s["reindex"]["faces_kept_person"] == 4
+    assert len(cli.json("people", "show", "Ann")["faces"]) == 3
+    assert cli.import_(taught)["people_created"] == 0  # d.jpg's face is Ann's again
+    assert sorted(fake.faces) == sorted(Catalogue(cli.library).engine_face_ids())
 
 
 def test_faces_pair_by_overlap():
@@ -130,6 +145,7 @@ def test_a_killed_reindex_is_a_run_whose_left_faces_the_next_run_removes(
     monkeypatch.setattr(Catalogue, "replace_analysis", dies_on_the_second)
     r = cli("reindex", "--engine", "other", "--workers", "1", code=130)
     assert "interrupted" in r.stderr
+    join_workers()
     c = Catalogue(cli.library)
     assert c.query("SELECT command, status FROM runs ORDER BY id DESC LIMIT 1") == [
         {"command": "reindex", "status": "interrupted"}]

@@ -18,7 +18,7 @@ from typer.core import TyperGroup
 from photosense_cli import __version__
 from photosense_cli.cli import import_cmd, library_cmd, people_cmd, search_cmd
 from photosense_cli.cli.output import display
-from photosense_cli.errors import PhotosenseError
+from photosense_cli.errors import BadImage, PhotosenseError
 
 
 def _fail(message: str, code: int) -> None:
@@ -30,10 +30,20 @@ class Boundary(TyperGroup):
     """The root group: the single place where errors become one line and an exit code."""
 
     def invoke(self, ctx):
+        from photosense_cli import catalogue
+        from photosense_cli.cli.output import say
+
+        catalogue.on_notice = lambda message: say(f"photosense: {message}")
+        for stream in (sys.stdout, sys.stderr):  # a name no encoding can show is escaped
+            reconfigure = getattr(stream, "reconfigure", None)
+            if reconfigure is not None:
+                reconfigure(errors="backslashreplace")
         try:
             return super().invoke(ctx)
         except PhotosenseError as e:
             _fail(str(e), e.exit_code)
+        except BadImage as e:  # an engine refusing a request outside an import (forget, suggest)
+            _fail(e.reason, 2)
         except BrokenPipeError:
             # `photosense search --paths | head -1`: the reader had enough, which is no failure.
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -42,6 +52,10 @@ class Boundary(TyperGroup):
         except OSError as e:
             where = f"{display(os.fsdecode(e.filename))}: " if e.filename else ""
             _fail(f"{where}{e.strerror or e}", 2)
+        except sqlite3.DatabaseError as e:
+            if "malformed" in str(e) or "corrupt" in str(e):
+                _fail(f"the library file is damaged ({e}); run 'photosense repair'", 2)
+            _fail(f"the library database failed: {e}", 2)
         except sqlite3.Error as e:
             _fail(f"the library database failed: {e}", 2)
         except KeyboardInterrupt:
@@ -81,6 +95,7 @@ app.command("forget")(library_cmd.forget_command)
 app.command("reindex")(library_cmd.reindex_command)
 app.command("undo")(library_cmd.undo_command)
 app.command("history")(library_cmd.history_command)
+app.command("repair")(library_cmd.repair_command)
 
 
 def main() -> None:

@@ -190,3 +190,27 @@ def reindex_command(
             "old faces; run 'photosense reindex' again once it can be")
     raise typer.Exit(1 if s.failed or not s.old_engine_cleaned else 0)
 
+
+
+def repair_command(json_output: JsonOption = False, library: LibraryOption = None):
+    """Rebuild the text index and check the whole library file for damage.
+
+    Exit code 0 when the file is sound afterwards, 1 when damage remains (restore a
+    backup, or re-import into a new library).
+
+    Examples:
+
+      photosense repair
+
+      photosense repair --json
+    """
+    r = _open(library).repair()
+    if json_output:
+        print_json(r)
+    else:
+        say("rebuilt the text index")
+        for problem in r["damage"]:
+            say(f"photosense: damaged: {problem}")
+        if not r["damage"]:
+            say("the library file is sound")
+    raise typer.Exit(1 if r["damage"] else 0)

@@ -89,7 +89,11 @@ class Engine(Protocol):
     # -- the collection --------------------------------------------------------------
     def open_collection(self, collection_id: str, known: Iterable[KnownFace], *,
                         create: bool = True) -> None:
-        """Attach to the collection (creating it if asked); `known` primes in-process indexes."""
+        """Attach to the collection; `known` primes in-process indexes.
+
+        create=True makes it if it does not exist. create=False means the catalogue
+        holds faces in it: a collection that is gone raises CollectionMissing.
+        """
 
     def index_faces(self, image: bytes, external_id: str, usage: Usage) -> list[DetectedFace]:
         """Detect the faces in an upright image and add them to the collection."""

@@ -30,7 +30,7 @@ from photosense_cli.engines.base import (
     Usage,
 )
 from photosense_cli.engines.timing import timed
-from photosense_cli.errors import BadImage
+from photosense_cli.errors import BadImage, CollectionMissing
 
 FACE_COLOURS = [
     (255, 0, 0), (0, 200, 0), (0, 0, 255), (255, 255, 0), (255, 0, 255), (0, 255, 255),
@@ -62,6 +62,7 @@ class FakeEngine:
         self.received: list[tuple[str, tuple[int, int], int]] = []  # (format, size, bytes) sent
         self.before_call: Callable[[str], None] | None = None  # fault injection for tests
         self.collection_id: str | None = None
+        self.collection_exists = True  # tests set False: "deleted outside photosense"
         self._ids = itertools.count(1)
         self._prefix = uuid.uuid4().hex[:8]  # ids never collide across engines, like real ones
         self._lock = threading.Lock()
@@ -70,6 +71,9 @@ class FakeEngine:
 
     def open_collection(self, collection_id: str, known: Iterable[KnownFace], *,
                         create: bool = True) -> None:
+        if not create and not self.collection_exists:
+            raise CollectionMissing(f"fake collection {collection_id}")
+        self.collection_exists = True
         self.collection_id = collection_id
 
     def index_faces(self, image: bytes, external_id: str, usage: Usage) -> list[DetectedFace]:

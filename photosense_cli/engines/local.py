@@ -79,10 +79,26 @@ def _load_ocr(threads: int | None = None):
     return _models["ocr"]
 
 
-def _init_worker() -> None:
+def _init_worker(parent: int | None = None) -> None:
     # One core per worker process: the processes give the parallelism.
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     _load_models()
     _load_ocr(threads=1)
+
+
+def _exit_with(parent: int) -> None:
+    """A model worker holds ~450 MB: it must not outlive its import, however that died.
+
+    ProcessPoolExecutor only stops workers its parent shuts down; after kill -9 or an
+    unhandled SIGTERM they would be re-parented and live on. Checking once a second
+    costs nothing and ends them within about a second of the parent.
+    """
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def _rgb(image: bytes) -> np.ndarray:
@@ -178,7 +194,7 @@ class LocalEngine:
                     # spawn, not fork: the importer's threads are running by now
                     self._pool = cf.ProcessPoolExecutor(
                         self.processes, mp_context=multiprocessing.get_context("spawn"),
-                        initializer=_init_worker)
+                        initializer=_init_worker, initargs=(os.getpid(),))
             return self._pool.submit(func, image).result()
         except BrokenProcessPool:
             raise EngineError("a local engine worker died (out of memory?); "

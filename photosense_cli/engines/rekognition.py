@@ -24,7 +24,7 @@ from photosense_cli.engines.base import (
     Usage,
 )
 from photosense_cli.engines.timing import timed
-from photosense_cli.errors import BadImage, EngineError
+from photosense_cli.errors import BadImage, CollectionMissing, EngineError
 
 # Errors that will fail every photo the same way: stop the run instead of reporting each file.
 _FATAL = {
@@ -86,11 +86,17 @@ class RekognitionEngine:
     def open_collection(self, collection_id: str, known: Iterable[KnownFace], *,
                         create: bool = True) -> None:
         self.collection_id = collection_id
-        if not create:
-            return
         try:
+            if not create:
+                # DescribeCollection is free; deleted outside photosense, the collection
+                # would otherwise be made anew and empty, and every person split in two.
+                self.client.describe_collection(CollectionId=collection_id)
+                return
             self.client.create_collection(CollectionId=collection_id)
         except botocore.exceptions.ClientError as e:
+            if not create and _code(e) == "ResourceNotFoundException":
+                raise CollectionMissing(f"Rekognition collection {collection_id} "
+                                        f"({self.client.meta.region_name})") from None
             if _code(e) != "ResourceAlreadyExistsException":
                 raise _translate(e) from None
         except botocore.exceptions.BotoCoreError as e:
