@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
 import warnings
 from dataclasses import dataclass
 
@@ -71,13 +72,22 @@ class Prepared:
     taken_at: str | None
 
 
+# Between 89 and 179 Mpx Pillow only warns: real cameras go there, so decode, and say
+# nothing. A process-wide filter: catch_warnings() is not safe across worker threads.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+# One decoded 169 Mpx photo takes ~0.5 GB as RGB and about twice that while it is turned
+# and scaled; four at once peaked at 3.8 GB. Photos over BIG_PIXELS are decoded one at a
+# time, which keeps the peak near 1.2 GB with any number of workers; the usual 12-50 Mpx
+# camera photos (draft-decoded JPEGs far smaller still) never wait.
+BIG_PIXELS = 60_000_000
+_big_decodes = threading.BoundedSemaphore(1)
+
+
 def open_image(data: bytes) -> Image.Image:
     """Decode with Pillow's decompression-bomb guard on; any failure is a BadImage."""
     try:
-        with warnings.catch_warnings():
-            # Between 89 and 179 Mpx Pillow only warns: real cameras go there, so decode.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            return Image.open(io.BytesIO(data))
+        return Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as e:
         raise BadImage(f"too large to decode safely ({e})") from None
     except UnidentifiedImageError:
@@ -158,6 +168,12 @@ def _prepare(data: bytes, min_side: int, long_side: int) -> Prepared:
         width, height = height, width
     if min(width, height) < min_side:
         raise BadImage(f"image is {width}x{height} px; faces and text need at least {min_side} px a side")
+    scale = min(1.0, long_side / max(width, height))
+    if min(width, height) * scale < min_side:
+        raise BadImage(f"image is {width}x{height} px, too narrow for its length: scaled to "
+                       f"{long_side} px on its long side for the engine, its short side would "
+                       f"be {min(width, height) * scale:.0f} px, and faces and text need "
+                       f"{min_side} px")
     # The common case: an upright, RGB, small-enough JPEG goes out untouched (read once, sent as
     # is). A JPEG cut short has no end-of-image marker: it is decoded below, which says so,
     # instead of being sent (and billed) to fail at the engine.
@@ -165,6 +181,10 @@ def _prepare(data: bytes, min_side: int, long_side: int) -> Prepared:
             and max(width, height) <= long_side and len(data) <= MAX_BYTES
             and data.rstrip(b"\x00")[-2:] == b"\xff\xd9"):
         return Prepared(data, width, height, fmt, taken_at(header))
+    if width * height > BIG_PIXELS:
+        with _big_decodes:
+            img, fmt, when = decode_upright(data, long_side)
+            return Prepared(encode_jpeg(img), width, height, fmt, when)
     img, fmt, when = decode_upright(data, long_side)
     return Prepared(encode_jpeg(img), width, height, fmt, when)
 
@@ -219,6 +239,8 @@ def save_private(img: Image.Image, path) -> None:
     from photosense_cli.errors import PhotosenseError
 
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise PhotosenseError(f"{path}: not a regular file; name a new .png, .jpg or .webp file")
     fmt = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}.get(
         path.suffix.lower())
     if fmt is None:

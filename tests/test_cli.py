@@ -129,3 +129,64 @@ def test_someone_elses_database_is_refused_and_left_untouched(cli, tmp_path):
     assert r.stderr == (f"photosense: {other} is not a photosense library; it was left "
                         "untouched (pick another --library)\n")
     assert other.read_bytes() == before
+
+
+def test_a_library_readable_by_others_is_tightened_with_a_notice(cli, two):
+    cli.library.chmod(0o644)
+    r = cli("status")
+    assert stat.S_IMODE(cli.library.stat().st_mode) == 0o600
+    assert r.stderr == (f"photosense: {cli.library} was readable by others (mode 644); it holds "
+                        "face data, so it is now readable by you only (600)\n")
+
+
+def test_repair_rebuilds_a_text_index_that_lost_its_lines(cli, fake, tmp_path):
+    from photosense_cli.catalogue import Catalogue
+
+    photo(tmp_path / "pics" / "a.jpg", texts=[(0, (0.3, 0.65, 0.4, 0.2))])
+    cli.import_(tmp_path / "pics")
+    c = Catalogue(cli.library)
+    c.conn.execute("INSERT INTO text_lines_fts(text_lines_fts) VALUES ('delete-all')")
+    assert cli.json("search", "whiteboard", code=1) == []
+
+    r = cli("repair")
+
+    assert r.stderr == "rebuilt the text index\nthe library file is sound\n"
+    assert len(cli.json("search", "whiteboard")) == 1
+
+
+def test_a_damaged_library_is_one_line_with_the_remedy(cli, two):
+    size = cli.library.stat().st_size
+    with open(cli.library, "r+b") as f:  # scribble over every page but the header
+        f.seek(4096)
+        f.write(b"\xde\xad\xbe\xef" * ((size - 4096) // 4))
+    r = cli("search", "x", code=2)
+    assert r.stderr.count("\n") == 1 and "damaged" in r.stderr and "photosense repair" in r.stderr
+
+
+def test_engine_refusals_outside_an_import_are_one_line(cli, fake, two):
+    from photosense_cli.errors import BadImage
+
+    def refuse(op):
+        if op == "DeleteFaces":
+            raise BadImage("Rekognition InternalServerError: try later", permanent=False)
+
+    fake.before_call = refuse
+    r = cli("forget", cli.json("people", "show", two[0])["photos"][0]["path"], "--yes", code=2)
+    assert r.stderr == "photosense: Rekognition InternalServerError: try later\n"
+    assert len(cli.json("people")) == 2  # the catalogue is whole: the engine goes first
+
+
+def test_a_malformed_region_is_one_line(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    photo(tmp_path / "pics" / "a.jpg", faces=[(0, BOX)])
+    r = cli("import", tmp_path / "pics", "--engine", "rekognition", "--region", "not a region!",
+            code=2)
+    assert r.stderr.startswith("photosense: Rekognition: ") and r.stderr.count("\n") == 1
+    assert "not a region!" in r.stderr
+
+
+def test_a_sheet_onto_a_device_is_refused(cli, two):
+    r = cli("people", "show", two[0], "--sheet", "/dev/full", code=2)
+    assert r.stderr == ("photosense: /dev/full: not a regular file; name a new .png, .jpg or "
+                        ".webp file\n")

@@ -1,6 +1,7 @@
 """images: recognising, decoding and preparing photos."""
 
 import io
+from multiprocessing.pool import ThreadPool
 
 import pytest
 from PIL import Image
@@ -50,3 +51,58 @@ def test_transparency_goes_onto_white():
 def test_an_upright_small_jpeg_is_sent_as_it_is():
     data = encoded(Image.new("RGB", (640, 480), (10, 20, 30)), "JPEG")
     assert images.prepare(data).data is data
+
+
+def test_a_long_panorama_names_its_real_problem():
+    data = encoded(Image.new("RGB", (20000, 200)), "PNG")
+    with pytest.raises(BadImage) as e:
+        images.prepare(data)
+    assert e.value.reason == ("image is 20000x200 px, too narrow for its length: scaled to "
+                              "1920 px on its long side for the engine, its short side would be "
+                              "19 px, and faces and text need 80 px")
+
+
+def test_big_photos_are_decoded_one_at_a_time(monkeypatch):
+    import threading
+    import time
+
+    monkeypatch.setattr(images, "BIG_PIXELS", 100 * 100)
+    real, now, most = images.decode_upright, [0], [0]
+    lock = threading.Lock()
+
+    def counting(data, long_side=None):
+        with lock:
+            now[0] += 1
+            most[0] = max(most[0], now[0])
+        time.sleep(0.05)
+        try:
+            return real(data, long_side)
+        finally:
+            with lock:
+                now[0] -= 1
+
+    monkeypatch.setattr(images, "decode_upright", counting)
+    big = encoded(Image.new("RGB", (300, 200)), "PNG")
+    small = encoded(Image.new("RGB", (90, 90)), "PNG")
+    threads = [threading.Thread(target=images.prepare, args=(big,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] == 1
+    with ThreadPool(4) as pool:  # small ones are not held back
+        pool.map(lambda _: images.prepare(small), range(8))
+    assert most[0] >= 2
+
+
+def test_the_decompression_bomb_warning_never_reaches_the_terminal():
+    import subprocess
+    import sys
+
+    code = ("import io; from PIL import Image; from photosense_cli import images\n"
+            "Image.MAX_IMAGE_PIXELS = 100 * 100  # warns above this, refuses above twice it\n"
+            "buf = io.BytesIO(); Image.new('RGB', (150, 100)).save(buf, 'PNG')\n"
+            "images.prepare(buf.getvalue())\n")
+    out = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True,
+                         text=True)
+    assert out.returncode == 0 and out.stderr == ""

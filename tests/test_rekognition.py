@@ -110,14 +110,19 @@ def test_delete_faces_in_batches_of_4096_and_list_faces_pages(client, stub):
 
 def test_errors_for_one_photo_are_bad_images_and_errors_for_all_are_fatal(client, stub):
     stub.add_client_error("detect_text", "InvalidImageFormatException", "Request has invalid image format")
+    stub.add_client_error("detect_text", "ProvisionedThroughputExceededException", "slow down")
     stub.add_client_error("detect_text", "AccessDeniedException", "not allowed")
     e = engine(client)
     usage = Usage()
-    with pytest.raises(BadImage, match="InvalidImageFormatException"):
+    with pytest.raises(BadImage, match="InvalidImageFormatException") as bad:
         e.detect_text(IMAGE, usage)
+    assert bad.value.permanent  # the file is the problem: remembered until it changes
+    with pytest.raises(BadImage, match="ProvisionedThroughput") as busy:
+        e.detect_text(IMAGE, usage)
+    assert not busy.value.permanent
     with pytest.raises(EngineError, match="AccessDenied"):
         e.detect_text(IMAGE, usage)
-    assert [c[2] is not None for c in usage.calls] == [True, True]  # failed calls are logged too
+    assert [c[2] is not None for c in usage.calls] == [True, True, True]  # failed calls logged too
 
 
 def test_the_pipeline_through_stubbed_rekognition(client, stub, tmp_path):
@@ -208,6 +213,16 @@ def test_a_timeout_fails_the_photo_not_the_run(client, monkeypatch):
 
     monkeypatch.setattr(client, "detect_text", times_out)
     usage = Usage()
-    with pytest.raises(BadImage, match="Read timeout"):
+    with pytest.raises(BadImage, match="Read timeout") as e:
         engine(client).detect_text(IMAGE, usage)
+    assert e.value.permanent is False  # the next run tries that photo again
     assert usage.calls[0][0] == "DetectText" and "ReadTimeout" in usage.calls[0][2]
+
+
+def test_a_collection_deleted_outside_photosense_is_not_made_anew(client, stub):
+    from photosense_cli.errors import CollectionMissing
+
+    stub.add_client_error("describe_collection", "ResourceNotFoundException",
+                          expected_params={"CollectionId": "photosense-lib1"})
+    with pytest.raises(CollectionMissing, match="photosense-lib1"):
+        engine(client, None).open_collection("photosense-lib1", [], create=False)

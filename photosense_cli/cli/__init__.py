@@ -39,7 +39,9 @@ class Boundary(TyperGroup):
             if reconfigure is not None:
                 reconfigure(errors="backslashreplace")
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # inside the boundary: a reader that went away is handled here
+            return result
         except PhotosenseError as e:
             _fail(str(e), e.exit_code)
         except BadImage as e:  # an engine refusing a request outside an import (forget, suggest)

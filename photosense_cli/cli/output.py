@@ -62,8 +62,13 @@ def choose_format(fmt: Format | None, json_flag: bool) -> Format:
     return Format.json if json_flag else (fmt or Format.table)
 
 
+def _ascii_only() -> bool:
+    """JSON stays valid on a terminal that cannot show UTF-8: \\u escapes, not replacements."""
+    return (sys.stdout.encoding or "").lower().replace("-", "") != "utf8"
+
+
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=_ascii_only()) + "\n")
 
 
 def emit(data: Any, fmt: Format, table: Callable[[], None],
@@ -73,7 +78,7 @@ def emit(data: Any, fmt: Format, table: Callable[[], None],
         print_json(data)
     elif fmt is Format.jsonl:
         for item in data if isinstance(data, list) else [data]:
-            sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
+            sys.stdout.write(json.dumps(item, ensure_ascii=_ascii_only()) + "\n")
     elif fmt is Format.csv:
         rows = data if isinstance(data, list) else [data]
         columns = list(csv_columns or (rows[0].keys() if rows else []))

@@ -60,6 +60,8 @@ def make_client(profile: str | None, region: str | None, workers: int):
         return session.client("rekognition", config=config)
     except botocore.exceptions.NoRegionError:
         raise EngineError("no AWS region: pass --region or set AWS_REGION") from None
+    except botocore.exceptions.BotoCoreError as e:  # a malformed --region, a bad endpoint URL
+        raise EngineError(f"Rekognition: {e}") from None
 
 
 class RekognitionEngine:
@@ -160,18 +162,26 @@ class RekognitionEngine:
                 botocore.exceptions.NoCredentialsError) as e:
             raise EngineError(f"Rekognition: {e}") from None
         except botocore.exceptions.BotoCoreError as e:  # a timeout: this photo, next run
-            raise BadImage(f"Rekognition: {e}") from None
+            raise BadImage(f"Rekognition: {e}", permanent=False) from None
 
 
 def _code(e: botocore.exceptions.ClientError) -> str:
     return e.response.get("Error", {}).get("Code", "")
 
 
+# Faults of the service, not of the photo: still failing after botocore's retries, the
+# photo fails this run but is not remembered as a bad file; the next run tries it again.
+_TRANSIENT = {
+    "ThrottlingException", "ProvisionedThroughputExceededException", "InternalServerError",
+    "ServiceUnavailableException", "LimitExceededException", "ServiceQuotaExceededException",
+}
+
+
 def _translate(e: botocore.exceptions.ClientError) -> Exception:
     code, message = _code(e), e.response.get("Error", {}).get("Message", "")
     if code in _FATAL:
         return EngineError(f"Rekognition refused the request ({code}): {message}")
-    return BadImage(f"Rekognition {code}: {message}")
+    return BadImage(f"Rekognition {code}: {message}", permanent=code not in _TRANSIENT)
 
 
 def _box(b: dict) -> Box:
