@@ -6,8 +6,10 @@ the project is in this module, with bound parameters; other modules call the
 named methods below and get typed records (records.py) back.
 
 sqlite-utils earns its place for inserts (`table.insert`, no hand-built column
-lists), dict rows (`db.query`, `rows_where`) and an FTS index that its own
+lists, savepoints inside our transactions) and for an FTS index that its own
 tools and Datasette recognise (`sqlite-utils search library.db text_lines WORD`).
+It is imported only by commands that write photos or people: importing it costs
+~130 ms (it loads numpy and its plugins), more than all of `photosense search`.
 Schema changes stay as explicit SQL migrations, appended and never edited.
 """
 
@@ -26,8 +28,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence, Union
-
-import sqlite_utils
 
 from photosense_cli.errors import LibraryBusy, PhotosenseError
 from photosense_cli.records import (
@@ -262,6 +262,7 @@ class Catalogue:
 
     def __init__(self, path: Path, *, create: bool = True):
         self.path = Path(path)
+        self._db: Any = None
         no_library = f"no library at {self.path}: run 'photosense import PATH' first"
         if not self.path.exists():
             if not create:
@@ -290,7 +291,6 @@ class Catalogue:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA synchronous=NORMAL")
-        self.db = sqlite_utils.Database(conn)
         self.conn = conn
         self._migrate()
 
@@ -334,8 +334,19 @@ class Catalogue:
     def close(self) -> None:
         self.conn.close()
 
+    @property
+    def db(self):
+        """sqlite-utils over the same connection, for inserts (loaded on first use)."""
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
+
     def query(self, sql: str, params: Sequence | dict = ()) -> list[dict]:
-        return list(self.db.query(sql, params))
+        cur = self.conn.execute(sql, params)
+        names = [d[0] for d in cur.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cur]
 
     def scalar(self, sql: str, params: Sequence = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()
@@ -726,8 +737,8 @@ class Catalogue:
                       r.get("cover_face_id"), r.get("photos", 0), r.get("faces", 0))
 
     def person(self, person_id: int) -> Person | None:
-        rows = list(self.db.table("people").rows_where("id = ?", [person_id]))
-        return self._person(rows[0]) if rows else None
+        row = self.person_row(person_id)
+        return self._person(row) if row else None
 
     def person_exists(self, person_id: int) -> bool:
         return bool(self.scalar("SELECT 1 FROM people WHERE id = ?", (person_id,)))
@@ -746,17 +757,18 @@ class Catalogue:
 
     def person_row(self, person_id: int) -> dict | None:
         """The raw row, kept in the undo log to restore a deleted person exactly."""
-        rows = list(self.db.table("people").rows_where("id = ?", [person_id]))
+        rows = self.query("SELECT * FROM people WHERE id = ?", (person_id,))
         return rows[0] if rows else None
 
     def people_named(self, name: str) -> list[Person]:
-        return [self._person(r) for r in self.db.table("people").rows_where(
-            "name = ? COLLATE NOCASE", [name], order_by="id")]
+        return [self._person(r) for r in self.query(
+            "SELECT * FROM people WHERE name = ? COLLATE NOCASE ORDER BY id", (name,))]
 
     def people_name_contains(self, text: str, limit: int = 10) -> list[Person]:
         like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        return [self._person(r) for r in self.db.table("people").rows_where(
-            "name LIKE ? ESCAPE '\\'", [like], order_by="id", limit=limit)]
+        return [self._person(r) for r in self.query(
+            "SELECT * FROM people WHERE name LIKE ? ESCAPE '\\' ORDER BY id LIMIT ?",
+            (like, limit))]
 
     def list_people(self, *, named: bool | None = None, hidden: bool = False) -> list[Person]:
         """Unnamed people first ("Who's this?"), most photos first; then named people by name."""
@@ -1054,6 +1066,11 @@ def _statements(script: str) -> list[str]:
                 out.append(buf.strip())
             buf = ""
     return out
+
+
+def open_existing(path: Path) -> Catalogue:
+    """A library that must exist already (every command but import)."""
+    return Catalogue(path, create=False)
 
 
 def chunks(items: list, size: int) -> Iterator[list]:

@@ -15,7 +15,6 @@ from photosense_cli import engines
 from photosense_cli.catalogue import Catalogue, import_lock
 from photosense_cli.engines.base import Engine, EngineOptions, importer_threads, resolve_workers
 from photosense_cli.errors import NotFound, PhotosenseError
-from photosense_cli.importer import Importer, open_engine
 from photosense_cli.records import RunSummary
 
 DEFAULT_OPTIONS = EngineOptions()  # frozen: safe as a default
@@ -81,6 +80,8 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
 
         uploader = S3Copy.from_config(req.s3_bucket, req.s3_prefix, cat.library_id,
                                       profile=req.profile, region=req.region)
+    from photosense_cli.importer import Importer, open_engine
+
     if req.dry_run:
         # estimates need no credentials and no engine: only what the engine says of itself
         engine: Engine = _Estimator(cls)  # type: ignore[assignment]
@@ -119,12 +120,10 @@ class _Estimator:
         pass
 
 
-def open_existing(library: Path) -> Catalogue:
-    return Catalogue(library, create=False)
-
-
 def engine_for(cat: Catalogue, options: EngineOptions = DEFAULT_OPTIONS) -> Engine:
     """The library's engine attached to its existing collection (forget, suggestions)."""
+    from photosense_cli.importer import open_engine
+
     name = cat.get_meta("engine")
     if name is None:
         raise PhotosenseError("this library has no engine yet: import some photos first")

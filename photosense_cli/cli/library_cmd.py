@@ -29,7 +29,7 @@ from photosense_cli.cli.output import (
 
 
 def _open(library):
-    from photosense_cli.library import open_existing
+    from photosense_cli.catalogue import open_existing
 
     return open_existing(library_path(library))
 

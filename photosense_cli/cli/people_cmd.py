@@ -40,7 +40,7 @@ HiddenOpt = Annotated[bool, typer.Option("--hidden", help="List hidden people in
 def _open(ctx: typer.Context, library: str | None):
     """The library: this command's --library, else the one given to 'people' itself
     (`people --library X show 1`), else $PHOTOSENSE_LIBRARY or the default."""
-    from photosense_cli.library import open_existing
+    from photosense_cli.catalogue import open_existing
 
     def typed(c) -> bool:
         source = c.get_parameter_source("library")

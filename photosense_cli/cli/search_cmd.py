@@ -53,8 +53,8 @@ def search_command(
     """
     from photosense_cli import people
     from photosense_cli import search as core
+    from photosense_cli.catalogue import open_existing
     from photosense_cli.cli.common import Format
-    from photosense_cli.library import open_existing
 
     if csv_output and (json_output or fmt not in (None, Format.csv)):
         raise PhotosenseError("--csv contradicts the other output option given")
@@ -117,7 +117,7 @@ def show_command(photo: Annotated[str, typer.Argument(help="A photo's path or id
       photosense show 42 --json
     """
     from photosense_cli import search as core
-    from photosense_cli.library import open_existing
+    from photosense_cli.catalogue import open_existing
 
     cat = open_existing(library_path(library))
     d = core.photo_details(cat, core.resolve_photo(cat, photo))

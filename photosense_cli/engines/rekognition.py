@@ -7,11 +7,12 @@ Rekognition never needs access to the user's storage.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
-import boto3
-import botocore.config
-import botocore.exceptions
+if TYPE_CHECKING:
+    import botocore.exceptions
+# boto3 and botocore load inside the functions that use them: ~200 ms that `photosense
+# status` on a Rekognition library (which reads this class's prices) must not pay.
 
 from photosense_cli.engines.base import (
     TEXT_MIN_CONFIDENCE,
@@ -35,6 +36,8 @@ _FATAL = {
 
 
 def aws_credentials_available(profile: str | None = None) -> bool:
+    import boto3
+    import botocore.exceptions
     try:
         return boto3.Session(profile_name=profile).get_credentials() is not None
     except botocore.exceptions.BotoCoreError:
@@ -42,6 +45,9 @@ def aws_credentials_available(profile: str | None = None) -> bool:
 
 
 def make_client(profile: str | None, region: str | None, workers: int):
+    import boto3
+    import botocore.config
+    import botocore.exceptions
     try:
         session = boto3.Session(profile_name=profile, region_name=region)
     except botocore.exceptions.ProfileNotFound as e:
@@ -87,6 +93,8 @@ class RekognitionEngine:
 
     def open_collection(self, collection_id: str, known: Iterable[KnownFace], *,
                         create: bool = True) -> None:
+        import botocore.exceptions
+
         self.collection_id = collection_id
         try:
             if not create:
@@ -142,6 +150,8 @@ class RekognitionEngine:
         pass
 
     def list_faces(self) -> Iterator[tuple[str, str]]:
+        import botocore.exceptions
+
         paginator = self.client.get_paginator("list_faces")
         try:
             for page in paginator.paginate(CollectionId=self.collection_id, MaxResults=4096):
@@ -151,6 +161,8 @@ class RekognitionEngine:
             raise _translate(e) from None
 
     def _call(self, usage: Usage | None, operation: str, method, **params):
+        import botocore.exceptions
+
         try:
             if usage is None:
                 return method(**params)
