@@ -984,10 +984,9 @@ class Catalogue:
 
     def _hits(self, rows: list[tuple[int, str | None]],
               line_ids: dict[int, list[int]]) -> list[SearchHit]:
-        """Hydrate search rows with three batched queries, not three per hit."""
+        """Hydrate search rows with a few batched queries, not queries per hit."""
         ids = [pid for pid, _ in rows]
-        paths = self.paths_of(ids)
-        last = self.last_paths_of([i for i in ids if i not in paths])
+        photos = {p.id: p for p in self.photos(ids)}
         people: dict[int, list[tuple[int, str]]] = defaultdict(list)
         for photo_id, pid, name in self._in(
                 "SELECT DISTINCT f.photo_id, pe.id, pe.name FROM faces f "
@@ -996,10 +995,10 @@ class Catalogue:
             people[photo_id].append((pid, name))
         wanted = [i for lines in line_ids.values() for i in lines]
         texts = dict(self._in("SELECT id, text FROM text_lines WHERE id IN ({ids})", wanted))
-        return [SearchHit(pid, paths[pid][0] if pid in paths else last.get(pid), taken,
-                          people.get(pid, []),
+        return [SearchHit(pid, photos[pid].path, taken, people.get(pid, []),
                           [texts[i] for i in line_ids.get(pid, []) if i in texts],
-                          missing=pid not in paths)
+                          taken_at_source=photos[pid].taken_at_source,
+                          missing=photos[pid].missing)
                 for pid, taken in rows]
 
     def face_crops_plan(self, person_id: int) -> dict[str, list[Face]]:

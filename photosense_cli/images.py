@@ -97,18 +97,24 @@ def open_image(data: bytes) -> Image.Image:
 
 
 def taken_at(img: Image.Image) -> str | None:
-    """DateTimeOriginal, else DateTime, as ISO 8601 (local time as the camera wrote it)."""
+    """DateTimeOriginal, else DateTime, as ISO 8601: the camera's local time, with its UTC
+    offset when the photo records one (OffsetTimeOriginal, EXIF 2.31)."""
     try:
         exif = img.getexif()
-        raw = exif.get_ifd(0x8769).get(0x9003) or exif.get(0x0132)
+        sub = exif.get_ifd(0x8769)
+        raw = sub.get(0x9003) or exif.get(0x0132)
+        offset = str(sub.get(0x9011) or "").strip("\x00 ")
     except Exception:
         return None
     if not raw:
         return None
     try:
-        return dt.datetime.strptime(str(raw).strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S").isoformat()
+        when = dt.datetime.strptime(str(raw).strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
     except ValueError:
         return None
+    if len(offset) == 6 and offset[0] in "+-" and offset[3] == ":":
+        return when.isoformat() + offset
+    return when.isoformat()
 
 
 def to_rgb(img: Image.Image) -> Image.Image:

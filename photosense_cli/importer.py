@@ -697,4 +697,5 @@ class Importer:
 
 
 def _mtime_iso(mtime_ns: int) -> str:
-    return dt.datetime.fromtimestamp(mtime_ns / 1e9).replace(microsecond=0).isoformat()
+    """The file's mtime in this machine's local time, with its offset (no EXIF date)."""
+    return dt.datetime.fromtimestamp(mtime_ns / 1e9).astimezone().replace(microsecond=0).isoformat()

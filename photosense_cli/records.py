@@ -143,11 +143,13 @@ class SearchHit:
     taken_at: str | None
     people: list[tuple[int, str]]  # (id, name) of the visible people in the photo
     text: list[str]  # the matching lines
+    taken_at_source: str | None = None  # exif, or file (the file's mtime: no date inside)
     missing: bool = False  # only with --missing: path is where it was last seen
     marked: list[str] = field(default_factory=list)  # the same lines with match markers
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "path": self.path, "taken_at": self.taken_at,
+                "taken_at_source": self.taken_at_source,
                 "people": [name for _, name in self.people],
                 "people_ids": [pid for pid, _ in self.people], "text": self.text,
                 "missing": self.missing}
@@ -223,7 +225,7 @@ class RunSummary:
             "library": self.library,
             "engine": self.engine,
             "dry_run": self.dry_run,
-            "photos": {"new": self.new, "reanalysed": self.reanalysed, "known": self.known,
+            "files": {"new": self.new, "reanalysed": self.reanalysed, "known": self.known,
                        "skipped": self.skipped, "failed": self.failed, "ignored": self.ignored,
                        "forgotten": self.forgotten, "excluded": self.excluded,
                        "known_failures": self.known_failures, "gone": self.gone,

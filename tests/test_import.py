@@ -25,7 +25,7 @@ def test_import_records_photos_faces_people_and_text(cli, fake, tmp_path):
 
     s = cli.import_(pics)
 
-    assert s["photos"] == {**NONE, "new": 2, "ignored": 1}
+    assert s["files"] == {**NONE, "new": 2, "ignored": 1}
     assert (s["faces"], s["people_created"], s["text_lines"]) == (3, 2, 1)
     assert s["calls"] == {"IndexFaces": 2, "DetectText": 2, "SearchFaces": 3}
     assert s["errors"] == []
@@ -49,7 +49,7 @@ def test_rerun_over_unchanged_tree_calls_nothing(cli, fake, tmp_path):
     s = cli.import_(tmp_path / "pics")
 
     assert dict(fake.calls) == calls
-    assert s["photos"]["skipped"] == 5 and s["photos"]["new"] == 0 and s["calls"] == {}
+    assert s["files"]["skipped"] == 5 and s["files"]["new"] == 0 and s["calls"] == {}
 
 
 def test_copies_moves_and_touched_files_are_never_sent_again(cli, fake, tmp_path):
@@ -64,8 +64,8 @@ def test_copies_moves_and_touched_files_are_never_sent_again(cli, fake, tmp_path
     s2 = cli.import_(tmp_path / "moved.jpg")
 
     assert fake.calls["IndexFaces"] == index_calls
-    assert s["photos"]["known"] == 2 and s["photos"]["new"] == 0
-    assert s2["photos"]["known"] == 1
+    assert s["files"]["known"] == 2 and s["files"]["new"] == 0
+    assert s2["files"]["known"] == 1
     c = db(cli)
     assert c.scalar("SELECT count(*) FROM photos") == 1
     assert c.scalar("SELECT count(*) FROM locations") == 3
@@ -79,7 +79,7 @@ def test_two_copies_in_one_run_are_analysed_once(cli, fake, tmp_path):
     s = cli.import_(tmp_path / "pics")
 
     assert fake.calls["IndexFaces"] == 1
-    assert s["photos"]["new"] == 1 and s["photos"]["known"] == 6
+    assert s["files"]["new"] == 1 and s["files"]["known"] == 6
     assert db(cli).scalar("SELECT count(*) FROM locations") == 7
 
 
@@ -129,7 +129,7 @@ def test_every_format_is_converted_to_what_the_engine_takes(cli, fake, tmp_path)
 
     s = cli.import_(pics)
 
-    assert s["errors"] == [] and s["photos"]["new"] == 7
+    assert s["errors"] == [] and s["files"]["new"] == 7
     assert {fmt for fmt, _, _ in fake.received} == {"JPEG"}
     formats = {r[0] for r in db(cli).conn.execute("SELECT format FROM photos")}
     assert formats == {"WEBP", "TIFF", "BMP", "GIF", "JPEG", "PNG"}
@@ -200,7 +200,7 @@ def test_bad_files_are_reported_one_line_each_and_the_run_goes_on(cli, fake, tmp
     assert "No such file" in reasons["dangling.jpg"]
     assert "directory loop" in reasons["loop"]
     assert any("not valid UTF-8" in r for r in reasons.values())
-    assert s["photos"]["new"] == 2 and s["photos"]["failed"] == 8
+    assert s["files"]["new"] == 2 and s["files"]["failed"] == 8
     stderr = [ln for ln in result.stderr.splitlines() if not ln.startswith("new library")]
     assert len(stderr) == 8 and all(line.startswith("photosense: /") for line in stderr)
     # the newline is shown escaped: the failure stays one line, whole
@@ -310,14 +310,14 @@ def test_engine_failure_on_one_photo_cleans_its_faces_and_goes_on(cli, fake, tmp
     fake.before_call = second_detect_text_fails
     s = cli.import_(tmp_path / "pics", code=1)
 
-    assert s["photos"]["new"] == 1 and s["photos"]["failed"] == 1
+    assert s["files"]["new"] == 1 and s["files"]["failed"] == 1
     assert "InvalidImageFormat" in s["errors"][0]["reason"]
     assert sorted(fake.faces) == sorted(db(cli).engine_face_ids())
     fake.before_call = None
     again = cli.import_(tmp_path / "pics")  # the file is unchanged: remembered, not re-sent
-    assert again["photos"]["known_failures"] == 1 and again["calls"] == {}
+    assert again["files"]["known_failures"] == 1 and again["calls"] == {}
     retried = cli.import_(tmp_path / "pics", extra=["--retry-failed"])
-    assert retried["photos"]["new"] == 1 and retried["photos"]["known_failures"] == 0
+    assert retried["files"]["new"] == 1 and retried["files"]["known_failures"] == 0
 
 
 def test_fatal_engine_error_stops_the_run_with_exit_2_and_keeps_what_was_stored(cli, fake, tmp_path):
@@ -356,7 +356,7 @@ def test_a_second_import_refuses_while_one_runs(cli, fake, tmp_path):
     finally:
         release.set()
         t.join()
-    assert cli.import_(tmp_path / "pics")["photos"]["new"] == 1
+    assert cli.import_(tmp_path / "pics")["files"]["new"] == 1
 
 
 def test_dry_run_calls_nothing_and_changes_nothing(cli, fake, tmp_path):
@@ -365,13 +365,13 @@ def test_dry_run_calls_nothing_and_changes_nothing(cli, fake, tmp_path):
 
     s = cli.import_(tmp_path / "pics", extra=["--dry-run"])
 
-    assert s["dry_run"] is True and s["photos"]["new"] == 3
+    assert s["dry_run"] is True and s["files"]["new"] == 3
     assert s["calls"] == {"IndexFaces": 3, "DetectText": 3, "SearchFaces": 3}
     assert sum(fake.calls.values()) == 0
     assert not cli.library.exists()  # not even an empty library was created
     cli.import_(tmp_path / "pics" / "0.jpg")
     again = cli.import_(tmp_path / "pics", extra=["--dry-run"])
-    assert again["photos"]["new"] == 2 and again["photos"]["skipped"] == 1
+    assert again["files"]["new"] == 2 and again["files"]["skipped"] == 1
     assert Catalogue(cli.library).scalar("SELECT count(*) FROM photos") == 1
 
 
@@ -496,7 +496,7 @@ def test_huge_files_and_decoder_surprises_fail_one_file_only(cli, fake, tmp_path
     reasons = {os.path.basename(e["path"]): e["reason"] for e in s["errors"]}
     assert reasons["huge.tif"].startswith("file too large (600 MB")
     assert reasons["odd.png"] == "cannot decode: ValueError: corrupt EXIF directory"
-    assert s["photos"]["new"] == 1 and good.exists()
+    assert s["files"]["new"] == 1 and good.exists()
 
 
 def test_an_unexpected_engine_error_fails_that_photo_only(tmp_path, monkeypatch):
@@ -544,7 +544,7 @@ def test_an_import_in_another_process_holds_the_library(cli, fake, tmp_path):
     finally:
         holder.kill()
         holder.wait()
-    assert cli.import_(tmp_path / "pics")["photos"]["new"] == 1  # the kernel let go of the lock
+    assert cli.import_(tmp_path / "pics")["files"]["new"] == 1  # the kernel let go of the lock
 
 
 def test_one_owner_knows_each_content_hash_in_a_run():
@@ -575,5 +575,5 @@ def test_a_copy_met_after_its_first_was_stored_is_a_path_not_a_call(cli, fake, t
 
     s = cli.json("import", tmp_path / "pics", "--engine", "fake", "--workers", "1")
 
-    assert fake.calls["IndexFaces"] == 1 and s["photos"] == {**NONE, "new": 1, "known": 1}
+    assert fake.calls["IndexFaces"] == 1 and s["files"] == {**NONE, "new": 1, "known": 1}
     assert sorted(cli.json("show", late)["paths"]) == [str(a), str(late)]

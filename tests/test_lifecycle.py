@@ -27,7 +27,7 @@ def test_moved_photos_keep_their_people_and_old_paths_are_never_printed(cli, fak
 
     s = cli.import_(pics)
 
-    assert s["photos"]["known"] == 2 and s["photos"]["gone"] == 2 and dict(fake.calls) == calls
+    assert s["files"]["known"] == 2 and s["files"]["gone"] == 2 and dict(fake.calls) == calls
     assert cli("search", "whiteboard", "--paths").stdout == f"{pics}/album/a.jpg\n"
     shown = cli.json("people", "show", "Ann")
     assert sorted(p["path"] for p in shown["photos"]) == [f"{pics}/album/a.jpg",
@@ -77,7 +77,7 @@ def test_a_photo_edited_in_place_replaces_itself_and_keeps_its_people(cli, fake,
 
     s = cli.import_(pics)
 
-    assert s["photos"]["new"] == 1 and s["photos"]["replaced"] == 1
+    assert s["files"]["new"] == 1 and s["files"]["replaced"] == 1
     ann_now = cli.json("people", "show", "Ann")
     assert ann_now["id"] == ann and len(ann_now["photos"]) == 2 and len(ann_now["faces"]) == 2
     assert len(cli.json("people")) == 2  # no new person for the other face either
@@ -106,11 +106,11 @@ def test_a_file_that_always_fails_is_reported_once(cli, fake, tmp_path):
     assert "photosense: " not in again.stderr
     listed = {os.path.basename(f["path"]) for f in cli.json("status")["failures"]}
     assert listed == {"letter.jpg", "tiny.png", "dangling.jpg"}
-    assert cli.json("import", pics, "--retry-failed", code=1)["photos"]["failed"] == 3
+    assert cli.json("import", pics, "--retry-failed", code=1)["files"]["failed"] == 3
     # a failed file that changes is tried again, and once it imports it is no failure
     photo(tiny, size=(200, 200), faces=[(1, BOX)])
     fixed = cli.import_(pics)
-    assert fixed["photos"]["new"] == 1 and fixed["photos"]["known_failures"] == 2
+    assert fixed["files"]["new"] == 1 and fixed["files"]["known_failures"] == 2
     assert "tiny.png" not in json.dumps(cli.json("status")["failures"])
 
 
@@ -125,7 +125,7 @@ def test_a_truncated_photo_is_not_billed_again(cli, fake, tmp_path):
 
     s = cli.import_(tmp_path / "pics")
 
-    assert sum(fake.calls.values()) == 0 and s["photos"]["known_failures"] == 1
+    assert sum(fake.calls.values()) == 0 and s["files"]["known_failures"] == 1
 
 
 def test_videos_are_never_failures_whatever_their_size(cli, fake, tmp_path):
@@ -135,7 +135,7 @@ def test_videos_are_never_failures_whatever_their_size(cli, fake, tmp_path):
         f.write(b"\x00\x00\x00\x18ftypisom\x00\x00\x00\x00")
         f.truncate(600 * 1024 * 1024)
     s = cli.import_(pics)
-    assert s["photos"]["ignored"] == 1 and s["photos"]["failed"] == 0
+    assert s["files"]["ignored"] == 1 and s["files"]["failed"] == 0
 
 
 def test_excluded_files_are_never_read(cli, fake, tmp_path):
@@ -148,11 +148,11 @@ def test_excluded_files_are_never_read(cli, fake, tmp_path):
 
     s = cli.import_(pics, extra=["--exclude", "*.png"])
 
-    assert s["photos"]["new"] == 2 and s["photos"]["excluded"] == 2
+    assert s["files"]["new"] == 2 and s["files"]["excluded"] == 2
     assert len(fake.received) == 2
     paths = {os.path.basename(h["path"]) for h in cli.json("search")}
     assert paths == {"a.jpg", "d.jpg"}
-    assert cli.import_(pics, extra=["-x", "*.png"])["photos"]["gone"] == 0  # excluded is not gone
+    assert cli.import_(pics, extra=["-x", "*.png"])["files"]["gone"] == 0  # excluded is not gone
 
 
 def test_forget_can_be_taken_back_and_the_names_return(cli, fake, tmp_path):
@@ -168,13 +168,13 @@ def test_forget_can_be_taken_back_and_the_names_return(cli, fake, tmp_path):
     r = cli.json("forget", link, "--yes")  # through a symlink: its target is forgotten
 
     assert r == {"photos": 2, "faces": 2, "people_removed": 1}
-    assert cli.import_(pics)["photos"]["forgotten"] == 2
+    assert cli.import_(pics)["files"]["forgotten"] == 2
     assert cli.json("history")[0]["kind"] == "forget"
     assert "import those files again" in cli("undo").stderr
 
     s = cli.import_(pics)
 
-    assert s["photos"]["new"] == 2 and s["people_created"] == 0
+    assert s["files"]["new"] == 2 and s["people_created"] == 0
     back = cli.json("people")
     assert [(p["id"], p["name"], p["faces"]) for p in back] == [(ann, "Ann", 2)]
 

@@ -50,7 +50,7 @@ def faces_library(tmp_path_factory):
 @needs_shared
 def test_every_label_is_one_person_and_no_person_mixes_two(faces_library):
     cli, s = faces_library
-    assert s["errors"] == [] and s["photos"]["new"] == 23
+    assert s["errors"] == [] and s["files"]["new"] == 23
     labels, by_label, by_person = labelled_people(cli, SHARED / "faces")
     for label, persons in by_label.items():
         assert len(persons) == 1, f"{label} split across people {persons}"
@@ -69,7 +69,7 @@ def test_every_label_is_one_person_and_no_person_mixes_two(faces_library):
 def test_a_rerun_is_free_and_the_library_remembers_its_engine(faces_library):
     cli, _ = faces_library
     s = cli.json("import", SHARED / "faces")
-    assert s["engine"] == "local" and s["photos"]["skipped"] == 23 and s["calls"] == {}
+    assert s["engine"] == "local" and s["files"]["skipped"] == 23 and s["calls"] == {}
 
 
 @needs_shared
@@ -136,7 +136,7 @@ def test_kill_9_in_the_middle_of_an_import_then_a_rerun_loses_and_duplicates_not
     cli = Cli(lib)
     s = cli.json("import", SHARED / "faces")
 
-    assert s["errors"] == [] and s["photos"]["new"] + s["photos"]["skipped"] == 23
+    assert s["errors"] == [] and s["files"]["new"] + s["files"]["skipped"] == 23
     reference, _ = faces_library
     assert cli.json("status")["faces"] == reference.json("status")["faces"]
     _, by_label, by_person = labelled_people(cli, SHARED / "faces")

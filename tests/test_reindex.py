@@ -38,7 +38,7 @@ def test_reindex_keeps_names_and_merges_and_clears_the_old_engine(cli, fake, oth
     r = cli.json("reindex", "--engine", "other")
 
     assert r["command"] == "reindex" and r["engine"] == "other"
-    assert (r["photos"]["reanalysed"], r["faces"], r["photos"]["failed"]) == (3, 4, 0)
+    assert (r["files"]["reanalysed"], r["faces"], r["files"]["failed"]) == (3, 4, 0)
     assert r["reindex"] == {"from": "fake", "faces_kept_person": 4, "people_removed": 0,
                             "old_engine_cleaned": True}
     assert r["people_created"] == 0
@@ -51,7 +51,7 @@ def test_reindex_keeps_names_and_merges_and_clears_the_old_engine(cli, fake, oth
     assert cli.json("search", "whiteboard")[0]["people"] == ["Ann"]
     # the library now belongs to the new engine, for good
     s = cli.json("import", taught, "--engine", "other")
-    assert s["photos"]["skipped"] == 3
+    assert s["files"]["skipped"] == 3
     assert "built with the other engine" in cli("import", taught, "--engine", "fake", code=2).stderr
     # and the new engine clusters new photos into the same people
     photo(taught / "d.jpg", faces=[(1, BOX)], size=(500, 500))
@@ -69,7 +69,7 @@ def test_an_interrupted_reindex_resumes(cli, fake, other, taught, tmp_path):
     assert "again" in r.stderr
     (tmp_path / "away.jpg").rename(taught / "c.jpg")
     r = cli.json("reindex", "--engine", "other")
-    assert r["photos"]["reanalysed"] == 1 and r["photos"]["failed"] == 0
+    assert r["files"]["reanalysed"] == 1 and r["files"]["failed"] == 0
     assert cli.json("status")["faces"] == 4
 
 
@@ -85,7 +85,7 @@ def test_a_reindex_with_the_same_engine_rebuilds_its_collection(cli, fake, taugh
 
     s = cli.json("reindex", "--engine", "fake")
 
-    assert s["photos"]["reanalysed"] == 3 and s["reindex"]["faces_kept_person"] == 4
+    assert s["files"]["reanalysed"] == 3 and s["reindex"]["faces_kept_person"] == 4
     assert len(cli.json("people", "show", "Ann")["faces"]) == 3
     assert cli.import_(taught)["people_created"] == 0  # d.jpg's face is Ann's again
     assert sorted(fake.faces) == sorted(Catalogue(cli.library).engine_face_ids())
@@ -124,7 +124,7 @@ def test_calls_for_a_photo_that_failed_are_logged_too(cli, fake, other, taught):
     other.before_call = refuse_text
     r = cli.json("reindex", "--engine", "other", code=1)
 
-    assert r["photos"]["failed"] == 3 and r["calls"] == {"IndexFaces": 3, "DetectText": 3}
+    assert r["files"]["failed"] == 3 and r["calls"] == {"IndexFaces": 3, "DetectText": 3}
     logged = cli.json("status")["calls"]
     assert logged["IndexFaces"] == 3 + 3 and logged["DetectText"] == 3 + 3  # import + reindex
 
@@ -155,7 +155,7 @@ def test_a_killed_reindex_is_a_run_whose_left_faces_the_next_run_removes(
 
     s = cli.json("reindex", "--engine", "other")
 
-    assert s["recovered_faces"] >= 1 and s["photos"]["failed"] == 0
+    assert s["recovered_faces"] >= 1 and s["files"]["failed"] == 0
     assert sorted(other.faces) == sorted(Catalogue(cli.library).engine_face_ids())
     assert fake.faces == {}
     assert len(cli.json("people", "show", "Ann")["faces"]) == 3

@@ -132,7 +132,7 @@ def test_forget_erases_photos_faces_and_lonely_people_here_and_in_the_engine(cli
 
     s = cli.import_(shelf)  # forgotten photos stay forgotten
 
-    assert s["photos"]["forgotten"] == 3 and s["photos"]["new"] == 0
+    assert s["files"]["forgotten"] == 3 and s["files"]["new"] == 0
     assert "no photo of the library" in cli("forget", shelf / "nowhere", code=2).stderr
 
 

@@ -106,7 +106,7 @@ def import_command(
 
 
 def describe(r: dict) -> str:
-    p = r["photos"]
+    p = r["files"]
     verb = "Would analyse" if r["dry_run"] else "Analysed"
     head = (f"{verb} {p['new']} new photo{'s' * (p['new'] != 1)}; {p['known']} already known, "
             f"{p['skipped']} unchanged, {p['failed']} failed")
