@@ -930,25 +930,7 @@ class Catalogue:
 
     def search(self, f: SearchFilter) -> list[SearchHit]:
         """Photos matching every criterion: by text rank (bm25), else newest first."""
-        where: list[str] = []
-        params: list[Any] = []
-        for pid in f.person_ids:
-            where.append("p.id IN (SELECT photo_id FROM faces WHERE person_id = ?)")
-            params.append(pid)
-        if f.taken_from:
-            where.append("p.taken_at >= ?")
-            params.append(f.taken_from)
-        if f.taken_before:
-            where.append("p.taken_at < ?")
-            params.append(f.taken_before)
-        if f.path_glob:
-            where.append("EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = p.id "
-                         "AND l.path GLOB ?)")
-            params.append(f.path_glob)
-        if not f.include_missing:
-            where.append("EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = p.id "
-                         "AND l.gone_at IS NULL)")
-        filters = "".join(" AND " + w for w in where)
+        filters, params = self._filters(f)
         limit_sql, tail = ("LIMIT ?", [f.limit]) if f.limit else ("", [])
         if f.fts:
             # Rank the newest ranked_lines matching lines (all of them when fewer match, or
@@ -981,6 +963,41 @@ class Catalogue:
                 ORDER BY p.taken_at DESC, p.id {limit_sql}""", [*params, *tail]).fetchall()
             line_ids = {}
         return self._hits([(pid, taken) for pid, taken, _ in rows], line_ids)
+
+    def search_count(self, f: SearchFilter) -> int:
+        """How many photos match in all, for saying what a --limit left out."""
+        filters, params = self._filters(f)
+        if f.fts:
+            return self.scalar(
+                "SELECT count(DISTINCT t.photo_id) FROM text_lines_fts f JOIN text_lines t "
+                f"ON t.id = f.rowid JOIN photos p ON p.id = t.photo_id "
+                f"WHERE text_lines_fts MATCH ? {filters}", [f.fts, *params])
+        if f.substring:
+            return self.scalar(
+                "SELECT count(*) FROM photos p WHERE p.id IN (SELECT photo_id FROM text_lines "
+                f"WHERE instr(lower(text), lower(?)) > 0) {filters}", [f.substring, *params])
+        return self.scalar(f"SELECT count(*) FROM photos p WHERE 1 {filters}", params)
+
+    def _filters(self, f: SearchFilter) -> tuple[str, list[Any]]:
+        where: list[str] = []
+        params: list[Any] = []
+        for pid in f.person_ids:
+            where.append("p.id IN (SELECT photo_id FROM faces WHERE person_id = ?)")
+            params.append(pid)
+        if f.taken_from:
+            where.append("p.taken_at >= ?")
+            params.append(f.taken_from)
+        if f.taken_before:
+            where.append("p.taken_at < ?")
+            params.append(f.taken_before)
+        if f.path_glob:
+            where.append("EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = p.id "
+                         "AND l.path GLOB ?)")
+            params.append(f.path_glob)
+        if not f.include_missing:
+            where.append("EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = p.id "
+                         "AND l.gone_at IS NULL)")
+        return "".join(" AND " + w for w in where), params
 
     def _hits(self, rows: list[tuple[int, str | None]],
               line_ids: dict[int, list[int]]) -> list[SearchHit]:

@@ -35,6 +35,12 @@ class Ambiguous(PhotosenseError):
     """A name matches more than one person."""
 
 
+class Cancelled(PhotosenseError):
+    """The user answered no."""
+
+    exit_code = 1
+
+
 class NothingToUndo(PhotosenseError):
     pass
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from photosense_cli import engines
 from photosense_cli.catalogue import Catalogue, import_lock
 from photosense_cli.engines.base import Engine, EngineOptions, importer_threads, resolve_workers
-from photosense_cli.errors import NotFound, PhotosenseError
+from photosense_cli.errors import Cancelled, NotFound, PhotosenseError
 from photosense_cli.records import RunSummary
 
 DEFAULT_OPTIONS = EngineOptions()  # frozen: safe as a default
@@ -33,6 +33,9 @@ class ImportRequest:
     wait: float = 0.0
     exclude: tuple[str, ...] = ()
     retry_failed: bool = False
+    # Asked before the first billed call of a new library's first cloud import; False
+    # cancels. None: the question is only told (scripts), not asked.
+    consent: Callable[[str], bool] | None = None
 
 
 def import_photos(library: Path, req: ImportRequest, *,
@@ -80,23 +83,45 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
 
         uploader = S3Copy.from_config(req.s3_bucket, req.s3_prefix, cat.library_id,
                                       profile=req.profile, region=req.region)
-    from photosense_cli.importer import Importer, open_engine
+    from photosense_cli.importer import ASSUMED_FACES, Importer, attach
 
     if req.dry_run:
         # estimates need no credentials and no engine: only what the engine says of itself
         engine: Engine = _Estimator(cls)  # type: ignore[assignment]
     else:
-        engine = open_engine(cat, name, options)
+        engine = engines.make_engine(name, options)  # no call yet: the collection comes later
     if recorded is None and not req.dry_run:
         with cat.transaction():
             cat.set_meta("engine", name)
         on_notice(f"new library {cat.path} uses the {name} engine")
+
+    def before_calls(new_files: int) -> None:
+        """Nothing leaves the machine unasked: the first cloud import says what it sends."""
+        if req.dry_run:
+            return
+        if recorded is None and engine.prices_usd and new_files:
+            per_photo = sum(engine.prices_usd.get(op, 0.0) for op in ("IndexFaces", "DetectText"))
+            per_photo += engine.prices_usd.get("SearchFaces", 0.0) * ASSUMED_FACES
+            question = (f"{new_files} photo{'s' * (new_files != 1)} will be sent to "
+                        f"{engine.where()} for faces and text, for about "
+                        f"${new_files * per_photo:.2f} ({ASSUMED_FACES:.0f} face a photo assumed)")
+            if req.consent is None:
+                on_notice(question)
+            elif not req.consent(question + ". Go on?"):
+                raise Cancelled("nothing was sent; the library is not bound to an engine")
+        attach(cat, engine)
+
     importer = Importer(cat, engine, threads=importer_threads(cls, workers),
                         dry_run=req.dry_run, uploader=uploader, exclude=req.exclude,
-                        retry_failed=req.retry_failed, on_error=on_error,
-                        on_progress=on_progress)
+                        retry_failed=req.retry_failed, before_calls=before_calls,
+                        on_error=on_error, on_progress=on_progress)
     try:
-        return importer.run(req.paths)
+        summary = importer.run(req.paths)
+        if req.dry_run:
+            per_photo, measured = importer.faces_per_photo
+            basis = "this library's average" if measured else "assumed: no photo analysed yet"
+            on_notice(f"SearchFaces estimated at {per_photo:.2f} faces a photo ({basis})")
+        return summary
     finally:
         engine.close()
         if recorded is None and not req.dry_run and not cat.counts()["photos"]:
@@ -118,6 +143,9 @@ class _Estimator:
 
     def close(self) -> None:
         pass
+
+    def where(self) -> str:
+        return self.name
 
 
 def engine_for(cat: Catalogue, options: EngineOptions = DEFAULT_OPTIONS) -> Engine:

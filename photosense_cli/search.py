@@ -33,24 +33,47 @@ def fts_query(text: str) -> str | None:
     return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
 
 
-def date_range(value: str, *, end: bool) -> str:
-    """YYYY, YYYY-MM or YYYY-MM-DD to an ISO bound; --to is inclusive of the whole period."""
+DATE_FORMS = ("YYYY, YYYY-MM, YYYY-MM-DD, an ISO timestamp (with an offset if you like), "
+              "today, yesterday, or 7d, 2w, 3m, 1y for that long ago")
+_UNITS = {"d": "days", "w": "weeks", "m": "months", "y": "years"}
+
+
+def date_range(value: str, *, end: bool, now: dt.datetime | None = None) -> str:
+    """A --from (start) or --to (end) bound, as ISO local time.
+
+    A day, month or year given as such covers the whole of it: --to 2019-06 includes
+    June. Timestamps are parsed by dateutil (ISO 8601, offsets turned into this
+    machine's local time, as EXIF dates are); "7d" means seven days ago.
+    """
+    from dateutil.parser import isoparse
+    from dateutil.relativedelta import relativedelta
+
+    now = now or dt.datetime.now()
+    text = value.strip().lower()
     try:
-        if re.fullmatch(r"\d{4}", value):
-            start = dt.datetime(int(value), 1, 1)
-            nxt = dt.datetime(int(value) + 1, 1, 1) if value != "9999" else dt.datetime.max
-        elif re.fullmatch(r"\d{4}-\d{2}", value):
-            y, m = map(int, value.split("-"))
-            start = dt.datetime(y, m, 1)
-            nxt = (dt.datetime(y + (m == 12), m % 12 + 1, 1) if (y, m) != (9999, 12)
-                   else dt.datetime.max)
+        if text in ("today", "yesterday"):
+            start = dt.datetime.combine(now.date(), dt.time()) - dt.timedelta(
+                days=text == "yesterday")
+            period = relativedelta(days=1)
+        elif text[:-1].isdigit() and text[-1:] in _UNITS:
+            start = now - relativedelta(**{_UNITS[text[-1]]: int(text[:-1])})  # type: ignore[arg-type]
+            period = relativedelta()
         else:
-            start = dt.datetime.fromisoformat(value)
-            step = dt.timedelta(days=1) if len(value) <= 10 else dt.timedelta(seconds=1)
-            nxt = start + step if start < dt.datetime.max - step else dt.datetime.max
-    except ValueError:
-        raise PhotosenseError(f"not a date: {value!r} (use YYYY, YYYY-MM or YYYY-MM-DD)") from None
-    return (nxt if end else start).isoformat()
+            start = isoparse(value.strip())
+            if start.tzinfo is not None:
+                start = start.astimezone().replace(tzinfo=None)
+            digits = sum(c.isdigit() for c in value)
+            period = (relativedelta(years=1) if digits == 4 else relativedelta(months=1)
+                      if digits == 6 else relativedelta(days=1) if digits == 8
+                      else relativedelta(seconds=1))
+        if not end:
+            return start.isoformat()
+        try:
+            return (start + period).isoformat()
+        except (OverflowError, ValueError):
+            return dt.datetime.max.isoformat()  # --to 9999-12-31: to the end of time
+    except (ValueError, OverflowError):
+        raise PhotosenseError(f"not a date: {value!r} (use {DATE_FORMS})") from None
 
 
 def search(cat: Catalogue, text: str | None = None, *, person_ids: Sequence[int] = (),
@@ -58,18 +81,36 @@ def search(cat: Catalogue, text: str | None = None, *, person_ids: Sequence[int]
            path_glob: str | None = None, limit: int | None = 50,
            include_missing: bool = False) -> list[SearchHit]:
     """Photos matching every criterion given: by text rank (bm25), else newest first."""
+    return mark(cat.search(search_filter(text, person_ids, date_from, date_to, path_glob, limit,
+                                         include_missing)), text)
+
+
+def search_filter(text: str | None, person_ids: Sequence[int] = (), date_from: str | None = None,
+                  date_to: str | None = None, path_glob: str | None = None,
+                  limit: int | None = 50, include_missing: bool = False) -> SearchFilter:
+    """What the user asked, checked and turned into what the Catalogue is given."""
+    if text is not None and not text.strip():
+        raise PhotosenseError("an empty search: give words to find, or --person, --from, "
+                              "--to or --path alone")
+    taken_from = date_range(date_from, end=False) if date_from else None
+    taken_before = date_range(date_to, end=True) if date_to else None
+    if taken_from and taken_before and taken_from >= taken_before:
+        raise PhotosenseError(f"--from {date_from} is later than --to {date_to}")
     query = fts_query(text) if text else None
-    f = SearchFilter(
+    return SearchFilter(
         fts=query,
-        substring=text.strip() if text and text.strip() and not query else None,
+        substring=text.strip() if text and not query else None,
         person_ids=person_ids,
-        taken_from=date_range(date_from, end=False) if date_from else None,
-        taken_before=date_range(date_to, end=True) if date_to else None,
+        taken_from=taken_from,
+        taken_before=taken_before,
         path_glob=(path_glob if path_glob.startswith(("/", "*")) else "*" + path_glob)
         if path_glob else None,
         limit=limit, ranked_lines=RANKED_LINES, include_missing=include_missing)
-    hits = cat.search(f)
-    words = [fold(w) for w in _WORD.findall(text)] if query and text else []
+
+
+def mark(hits: list[SearchHit], text: str | None) -> list[SearchHit]:
+    """Fill each hit's marked lines: the words the query matched, between markers."""
+    words = [fold(w) for w in _WORD.findall(text)] if text else []
     for hit in hits:
         hit.marked = [highlight(t, words) for t in hit.text] if words else list(hit.text)
     return hits

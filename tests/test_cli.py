@@ -41,7 +41,13 @@ def test_face_crops_and_sheets_are_private_files(cli, two, tmp_path):
     (["people", "show", "²"], "photosense: no person called '²' (see 'photosense people')\n"),
     (["show", "²"], "photosense: ² is not in the library (import it first)\n"),
     (["search", "--from", "tomorrowish"],
-     "photosense: not a date: 'tomorrowish' (use YYYY, YYYY-MM or YYYY-MM-DD)\n"),
+     "photosense: not a date: 'tomorrowish' (use YYYY, YYYY-MM, YYYY-MM-DD, an ISO timestamp "
+     "(with an offset if you like), today, yesterday, or 7d, 2w, 3m, 1y for that long ago)\n"),
+    (["search", "   "], "photosense: an empty search: give words to find, or --person, "
+     "--from, --to or --path alone\n"),
+    (["search", "--from", "2020", "--to", "2019"],
+     "photosense: --from 2020 is later than --to 2019\n"),
+    (["search", "--print0"], "photosense: --print0 goes with --paths\n"),
     (["people", "--json", "show", "1"],
      "photosense: put listing options after 'people', not before 'show'\n"),
     (["people", "--format", "csv", "--json"],
@@ -190,3 +196,53 @@ def test_a_sheet_onto_a_device_is_refused(cli, two):
     r = cli("people", "show", two[0], "--sheet", "/dev/full", code=2)
     assert r.stderr == ("photosense: /dev/full: not a regular file; name a new .png, .jpg or "
                         ".webp file\n")
+
+
+def test_settings_come_from_flag_then_environment_then_config_then_default(fake, tmp_path,
+                                                                          monkeypatch):
+    from typer.testing import CliRunner
+
+    from photosense_cli.cli import app
+    from tests.conftest import register
+
+    seen: list = []
+    register(monkeypatch, "fake", fake, seen)
+    photo(tmp_path / "pics" / "a.jpg", faces=[(0, BOX)])
+    photo(tmp_path / "pics" / "skip.png", faces=[(1, BOX)])
+    config = tmp_path / "config.toml"
+    config.write_text(f'engine = "fake"\nworkers = 3\nexclude = ["*.png"]\n'
+                      f'library = "{tmp_path}/from-config/"\n')
+    monkeypatch.setenv("PHOTOSENSE_CONFIG", str(config))
+    monkeypatch.delenv("PHOTOSENSE_LIBRARY")
+    run = lambda *a, **kw: CliRunner().invoke(app, [*map(str, a)], catch_exceptions=False, **kw)  # noqa: E731
+
+    first = run("import", tmp_path / "pics", "--json")
+    assert first.exit_code == 0, first.output
+    s = __import__("json").loads(first.stdout)
+    assert s["engine"] == "fake" and s["files"]["excluded"] == 1
+    assert s["library"] == f"{tmp_path}/from-config/library.db"
+    run("import", tmp_path / "pics", "-q", env={"PHOTOSENSE_WORKERS": "5"})
+    run("import", tmp_path / "pics", "-q", "--workers", "7", env={"PHOTOSENSE_WORKERS": "5"})
+    assert [o.workers for o in seen] == [3, 5, 7]
+    assert run("people", "--json").exit_code == 0  # the library from the config, for all
+
+    config.write_text('engin = "local"\n')
+    r = run("status")
+    assert r.exit_code == 2 and r.stderr == (
+        f"photosense: {config}: unknown setting 'engin' (known: engine, exclude, library, "
+        "profile, region, workers)\n")
+
+
+def test_help_shows_defaults_envvars_and_examples(monkeypatch):
+    from typer.testing import CliRunner
+
+    from photosense_cli.cli import app
+
+    monkeypatch.setenv("COLUMNS", "200")
+    text = CliRunner().invoke(app, ["import", "-h"]).stdout
+    assert "env var: PHOTOSENSE_ENGINE" in text and "env var: PHOTOSENSE_WORKERS" in text
+    assert "env var: PHOTOSENSE_LIBRARY" in text
+    assert "photosense import ~/Pictures --dry-run --engine rekognition" in text
+    assert "default: 0.0" in text  # --wait: defaults are shown, not eaten as markup
+    assert "--install-completion" in CliRunner().invoke(app, ["--help"]).stdout
+    assert CliRunner().invoke(app, ["--version"]).stdout.startswith("photosense ")

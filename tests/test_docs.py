@@ -74,3 +74,11 @@ def test_the_workers_help_states_what_the_engines_say():
     help_text = {p.name: p.help for p in COMMANDS[("import",)].params}["workers"]
     assert f"{RekognitionEngine.default_workers} for Rekognition" in help_text
     assert LocalEngine.default_workers is None and "one per core for local" in help_text
+
+
+@pytest.mark.parametrize("path", sorted(COMMANDS), ids=" ".join)
+def test_every_option_and_argument_says_what_it_is(path):
+    command = COMMANDS[path]
+    assert command.help and "Examples:" in command.help or hasattr(command, "commands"), path
+    for param in command.params:
+        assert getattr(param, "help", None), f"{param.name} of {' '.join(path)} has no help"

@@ -3,7 +3,7 @@ against the real service model and against the exact parameters we expect."""
 
 import boto3
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from photosense_cli import engines
 from photosense_cli.engines.base import FACE_MATCH_THRESHOLD, Usage, cost_usd
@@ -226,3 +226,93 @@ def test_a_collection_deleted_outside_photosense_is_not_made_anew(client, stub):
                           expected_params={"CollectionId": "photosense-lib1"})
     with pytest.raises(CollectionMissing, match="photosense-lib1"):
         engine(client, None).open_collection("photosense-lib1", [], create=False)
+
+
+@pytest.fixture
+def aws_in_env(monkeypatch):
+    """Credentials and AWS_REGION as the AWS CLI reads them; the client is stubbed."""
+    from photosense_cli.engines import rekognition
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_REGION", "eu-west-2")
+    made = {}
+
+    def stubbed(profile, region, workers):
+        client = boto3.client("rekognition", region_name=region)
+        made["stub"] = Stubber(client)
+        made["stub"].activate()
+        made["region"] = region
+        return client
+
+    monkeypatch.setattr(rekognition, "make_client", stubbed)
+    return made
+
+
+def test_the_first_cloud_import_asks_before_sending_anything(aws_in_env, tmp_path, monkeypatch):
+    from photosense_cli.catalogue import Catalogue
+    from photosense_cli.cli import import_cmd
+    from tests.conftest import BOX, Cli, photo
+
+    for i in range(3):
+        photo(tmp_path / "pics" / f"{i}.jpg", faces=[(i, BOX)], size=(640 + i, 480))
+    monkeypatch.setattr(import_cmd, "interactive", lambda: True)
+    cli = Cli(tmp_path / "lib.db")
+
+    r = cli.runner.invoke(__import__("photosense_cli.cli", fromlist=["app"]).app,
+                          ["import", str(tmp_path / "pics"), "--engine", "rekognition",
+                           "--library", str(cli.library)], input="n\n", catch_exceptions=False)
+
+    assert r.exit_code == 1
+    assert ("3 photos will be sent to Amazon Rekognition in eu-west-2 for faces and text, for "
+            "about $0.01 (1 face a photo assumed). Go on? [y/N]") in r.stderr
+    assert r.stderr.endswith("photosense: nothing was sent; the library is not bound to an "
+                             "engine\n")
+    assert aws_in_env["region"] == "eu-west-2"
+    c = Catalogue(cli.library)
+    assert c.get_meta("engine") is None and c.scalar("SELECT count(*) FROM photos") == 0
+
+
+def test_a_script_is_told_and_the_import_goes_on(aws_in_env, tmp_path, monkeypatch):
+    import hashlib
+
+    from photosense_cli.catalogue import Catalogue
+    from photosense_cli.engines import rekognition
+    from tests.conftest import BOX, Cli, photo
+
+    p = photo(tmp_path / "pics" / "a.jpg", faces=[(0, BOX)])
+    cli = Cli(tmp_path / "lib.db")
+
+    def stubbed(profile, region, workers):
+        client = boto3.client("rekognition", region_name=region)
+        stub = Stubber(client)
+        collection = f"photosense-{Catalogue(cli.library).library_id}"
+        stub.add_response("create_collection", {"StatusCode": 200}, {"CollectionId": collection})
+        stub.add_response("index_faces", {"FaceRecords": []},
+                          {"CollectionId": collection, "Image": ANY,
+                           "ExternalImageId": hashlib.sha256(p.read_bytes()).hexdigest(),
+                           "DetectionAttributes": ["DEFAULT"], "QualityFilter": "AUTO"})
+        stub.add_response("detect_text", {"TextDetections": []}, {"Image": ANY})
+        stub.activate()
+        return client
+
+    monkeypatch.setattr(rekognition, "make_client", stubbed)
+    r = cli("import", tmp_path / "pics", "--engine", "rekognition")
+
+    assert ("1 photo will be sent to Amazon Rekognition in eu-west-2 for faces and text, for "
+            "about $0.00 (1 face a photo assumed)\n") in r.stderr
+    assert Catalogue(cli.library).get_meta("engine") == "rekognition"
+
+
+def test_a_dry_run_estimates_the_cloud_without_credentials(tmp_path):
+    from tests.conftest import BOX, Cli, photo
+
+    for i in range(4):
+        photo(tmp_path / "pics" / f"{i}.jpg", faces=[(i, BOX)], size=(640 + i, 480))
+    r = Cli(tmp_path / "lib.db")("import", tmp_path / "pics", "--engine", "rekognition",
+                                 "--dry-run")
+    assert r.stderr.splitlines() == [
+        "SearchFaces estimated at 1.00 faces a photo (assumed: no photo analysed yet)",
+        "Would analyse 4 new photos; 0 already known, 0 unchanged, 0 failed.",
+        "rekognition calls (estimated): DetectText 4, IndexFaces 4, SearchFaces 4 ≈ $0.012."]
+    assert not (tmp_path / "lib.db").exists()

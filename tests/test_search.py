@@ -153,3 +153,51 @@ def test_highlight_marks_what_the_index_matched():
     marked = highlight("Café de la Gare, CAFÉS", [fold("cafe")])
     assert marked == f"{MARK_START}Café{MARK_END} de la Gare, {MARK_START}CAFÉS{MARK_END}"
     assert highlight("Palais du LOUVRE", [fold("louv")]).count(MARK_START) == 1
+
+
+def test_dates_as_people_write_them():
+    import datetime as dt
+
+    from photosense_cli.search import date_range
+
+    now = dt.datetime(2026, 11, 26, 15, 30)
+    assert date_range("today", end=False, now=now) == "2026-11-26T00:00:00"
+    assert date_range("today", end=True, now=now) == "2026-11-27T00:00:00"
+    assert date_range("yesterday", end=False, now=now) == "2026-11-25T00:00:00"
+    assert date_range("7d", end=False, now=now) == "2026-11-19T15:30:00"
+    assert date_range("2w", end=False, now=now) == "2026-11-12T15:30:00"
+    assert date_range("3m", end=False, now=now) == "2026-08-26T15:30:00"
+    assert date_range("1y", end=False, now=now) == "2025-11-26T15:30:00"
+    assert date_range("2019-02", end=True) == "2019-03-01T00:00:00"
+    assert date_range("2020-02-29", end=True) == "2020-03-01T00:00:00"
+    assert date_range("2019-07-14T10:30:00", end=False) == "2019-07-14T10:30:00"
+    utc = dt.datetime(2019, 7, 14, 8, 30, tzinfo=dt.timezone.utc)
+    assert date_range("2019-07-14T08:30:00+00:00", end=False) == (
+        utc.astimezone().replace(tzinfo=None).isoformat())
+
+
+def test_a_cut_listing_says_so_and_paths_can_end_with_nul(cli, shelf):
+    r = cli("search", "--limit", "2", "--json")
+    assert len(json.loads(r.stdout)) == 2 and r.stderr == "2 of 4 shown; --limit 0 for all\n"
+    assert cli("search", "--limit", "0", "--json").stderr == ""
+    out = cli("search", "whiteboard", "--paths", "-0").stdout
+    assert out.split("\0") == [str(shelf / "2020" / "team.jpg"), str(shelf / "2019" / "board.jpg"), ""]
+    ann = cli("people", "show", "Ann", "--paths", "--print0").stdout
+    assert sorted(ann.split("\0")[:-1]) == [str(shelf / "2019" / "board.jpg"),
+                                            str(shelf / "2020" / "team.jpg")]
+
+
+def test_piped_tables_never_cut_a_path_and_narrow_ones_keep_ids(cli, shelf, tmp_path,
+                                                                monkeypatch):
+    from photosense_cli.cli import output
+
+    deep = tmp_path / ("a-very-long-folder-name-" * 4) / "deeper" / "still"
+    photo(deep / "far.jpg", faces=[(2, BOX)])
+    cli.import_(deep)
+    piped = cli("search", "--path", "*far.jpg", env={"COLUMNS": "40"}).stdout
+    assert str(deep / "far.jpg") in piped  # not a terminal: the whole path, on one line
+    monkeypatch.setattr(output, "stdout_is_terminal", lambda: True)
+    narrow = cli("people", "show", "Ann", env={"COLUMNS": "20"}).stdout
+    ids = [f["id"] for f in cli.json("people", "show", "Ann")["faces"]]
+    assert all(f"face: {i}\n" in narrow for i in ids)  # one record a block, ids whole
+    assert max(len(line) for line in narrow.splitlines()) <= 20

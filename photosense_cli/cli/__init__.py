@@ -70,7 +70,7 @@ app = typer.Typer(
     cls=Boundary,
     help="Find photos by who is in them and by the text in them.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -83,9 +83,26 @@ def _version(value: bool):
 
 
 @app.callback()
-def root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+def root(ctx: typer.Context,
+         version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                       help="Print the version and exit.")):
-    """Find photos by who is in them and by the text in them."""
+    """Find photos by who is in them and by the text in them.
+
+    Settings you make once (engine, region, profile, workers, exclude, library) can
+    live in config.toml in the user config directory (~/.config/photosense on Linux,
+    or $PHOTOSENSE_CONFIG); a flag beats an environment variable, which beats the file.
+    """
+    from photosense_cli.cli.common import load_config
+
+    ctx.default_map = load_config(list(_command_names(ctx.command)))
+
+
+def _command_names(group, prefix: str = ""):
+    """'import', 'people', 'people.show'...: the keys of click's default_map."""
+    for name, command in group.commands.items():
+        yield prefix + name
+        if hasattr(command, "commands"):
+            yield from _command_names(command, f"{prefix}{name}.")
 
 
 app.command("import")(import_cmd.import_command)

@@ -29,6 +29,10 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (same as --
 FormatOption = Annotated[Optional[Format], typer.Option(
     "--format", "-f", show_default=False, help="Output format: table (the default on a "
     "terminal), json, jsonl (one object a line) or csv.")]
+PathsOption = Annotated[bool, typer.Option("--paths", help="Print one path per line, for "
+                                          "xargs (never a missing photo's).")]
+Print0Option = Annotated[bool, typer.Option("--print0", "-0", help="With --paths: end each "
+                                            "path with NUL instead of a newline (xargs -0).")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 ProfileOption = Annotated[Optional[str], typer.Option(
     envvar="AWS_PROFILE", show_envvar=False, help="AWS profile (Rekognition only).")]
@@ -54,6 +58,64 @@ def library_path(value: str | None) -> Path:
     if raw.endswith(os.sep) or path.is_dir():
         return path / "library.db"
     return path
+
+
+ENV_CONFIG = "PHOTOSENSE_CONFIG"
+# config.toml keys -> the commands and options they set. The config file sits below the
+# environment and the command line: flag > environment variable > config file > default.
+CONFIG_KEYS = {
+    "engine": {"import": "engine"},
+    "workers": {"import": "workers", "reindex": "workers"},
+    "region": {"import": "region", "reindex": "region", "forget": "region",
+               "people.suggest": "region"},
+    "profile": {"import": "profile", "reindex": "profile", "forget": "profile",
+                "people.suggest": "profile"},
+    "exclude": {"import": "exclude"},
+    "library": {"*": "library"},
+}
+CONFIG_TYPES = {"engine": str, "workers": int, "region": str, "profile": str, "exclude": list,
+                "library": str}
+
+
+def config_path() -> Path:
+    env = os.environ.get(ENV_CONFIG)
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("photosense")) / "config.toml"
+
+
+def load_config(commands: list[str]) -> dict:
+    """click's default_map for these commands from config.toml; {} when there is none."""
+    from photosense_cli.errors import PhotosenseError
+
+    path = config_path()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    import tomllib
+
+    try:
+        config = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise PhotosenseError(f"{path}: not valid TOML: {e}") from None
+    out: dict = {}
+    for key, value in config.items():
+        if key not in CONFIG_KEYS:
+            raise PhotosenseError(f"{path}: unknown setting {key!r} (known: "
+                                  f"{', '.join(sorted(CONFIG_KEYS))})")
+        if not isinstance(value, CONFIG_TYPES[key]) or isinstance(value, bool):
+            raise PhotosenseError(f"{path}: {key} must be a "
+                                  f"{CONFIG_TYPES[key].__name__}, not {value!r}")
+        for where, option in CONFIG_KEYS[key].items():
+            for command in commands if where == "*" else [where]:
+                node = out
+                for part in command.split("."):
+                    node = node.setdefault(part, {})
+                node[option] = value
+    return out
 
 
 def region_from_env(region: str | None) -> str | None:

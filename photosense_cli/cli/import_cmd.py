@@ -16,7 +16,7 @@ from photosense_cli.cli.common import (
     library_path,
     region_from_env,
 )
-from photosense_cli.cli.output import err_console, error_line, print_json, say
+from photosense_cli.cli.output import ask, err_console, error_line, interactive, print_json, say
 
 
 def import_command(
@@ -41,6 +41,8 @@ def import_command(
         "--exclude", "-x", show_default=False, help="Leave out files and folders matching "
         "this gitignore-style pattern (repeatable), as a .photosenseignore file in a "
         "scanned folder does. Excluded files are not read.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before the first "
+                   "import of a new library sends photos to a cloud engine.")] = False,
     retry_failed: Annotated[bool, typer.Option(
         "--retry-failed", help="Try again the files that failed before and have not changed "
         "since (they are skipped otherwise; 'photosense status' lists them).")] = False,
@@ -61,7 +63,8 @@ def import_command(
     req = ImportRequest(paths=paths, engine=engine, workers=workers, dry_run=dry_run,
                         profile=profile, region=region_from_env(region), s3_bucket=s3_bucket,
                         s3_prefix=s3_prefix, wait=wait, exclude=tuple(exclude or ()),
-                        retry_failed=retry_failed)
+                        retry_failed=retry_failed,
+                        consent=None if yes or not interactive() else ask)
     err = err_console()
     show_progress = err.is_terminal and not quiet and not json_output
     progress = None

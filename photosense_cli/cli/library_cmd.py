@@ -18,9 +18,11 @@ from photosense_cli.cli.common import (
     region_from_env,
 )
 from photosense_cli.cli.output import (
+    ask,
     choose_format,
     emit,
     error_line,
+    interactive,
     out_console,
     print_json,
     say,
@@ -90,8 +92,6 @@ def forget_command(
 
       photosense forget --missing --yes --json
     """
-    import sys
-
     from photosense_cli.engines.base import EngineOptions
     from photosense_cli.errors import PhotosenseError
     from photosense_cli.library import forget, forget_plan
@@ -103,11 +103,10 @@ def forget_command(
     if not ids:
         say("nothing to forget")
         return
-    if not yes and sys.stdin.isatty():
+    if not yes and interactive():
         faces = len(cat.engine_face_ids_of_photos(ids))
-        if not typer.confirm(f"Erase {len(ids)} photo{'s' * (len(ids) != 1)} and {faces} "
-                             "faces from the library and the engine?", default=False,
-                             err=True):
+        if not ask(f"Erase {len(ids)} photo{'s' * (len(ids) != 1)} and {faces} faces from "
+                   "the library and the engine?"):
             raise typer.Exit(1)
     r = forget(cat, ids, options=EngineOptions(1, profile, region_from_env(region)))
     if json_output:

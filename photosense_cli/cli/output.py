@@ -38,12 +38,27 @@ def err_console():
     return Console(stderr=True, highlight=False, markup=False, emoji=False)
 
 
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
 def out_console():
     from rich.console import Console
 
     # Piped output is for other programs: never wrap or cut a path to fit a width.
-    width = None if sys.stdout.isatty() else 10_000
+    width = None if stdout_is_terminal() else 10_000
     return Console(highlight=False, markup=False, emoji=False, width=width)
+
+
+def interactive() -> bool:
+    """A person at a terminal who can answer a question (not a script, not cron)."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def ask(question: str) -> bool:
+    import typer
+
+    return typer.confirm(question, default=False, err=True)
 
 
 def say(message: str) -> None:
@@ -54,6 +69,16 @@ def say(message: str) -> None:
 def error_line(path: str, reason: str) -> None:
     """The one form of a per-file failure: 'photosense: PATH: REASON' on stderr."""
     sys.stderr.write(f"photosense: {display(path)}: {reason}\n")
+
+
+def print_paths(paths, nul: bool = False) -> None:
+    """One path a line for xargs, or NUL-terminated (-0) for names with spaces and newlines.
+
+    A missing photo's path is never printed: scripts act on what is there.
+    """
+    end = "\0" if nul else "\n"
+    for path in paths:
+        sys.stdout.write(f"{path}{end}")
 
 
 def choose_format(fmt: Format | None, json_flag: bool) -> Format:
@@ -103,14 +128,37 @@ def _csv_cell(value: Any) -> str:
     return str(value)
 
 
-def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], **kw):
-    """A rich table whose cells are literal text; ids never wrap."""
-    from rich.table import Table
+# Below this many columns of terminal per table column, a table would squeeze its cells
+# to nothing: each row is shown as "column: value" lines instead.
+MIN_CELL_WIDTH = 12
 
-    t = Table(**kw)
-    for c in columns:
-        t.add_column(c, no_wrap=c in ("id", "face", "photo", "person"), overflow="fold")
-    for row in rows:
-        t.add_row(*(cell if not isinstance(cell, (str, type(None))) else literal(cell)
-                    for cell in row))
-    return t
+
+def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], **kw):
+    """A table whose cells are literal text; ids never wrap; stacked on narrow terminals."""
+    cells = [[cell if not isinstance(cell, (str, type(None))) else literal(cell) for cell in row]
+             for row in rows]
+    return _Adaptive(list(columns), cells, kw)
+
+
+class _Adaptive:
+    def __init__(self, columns: list[str], rows: list[list], kw: dict):
+        self.columns, self.rows, self.kw = columns, rows, kw
+
+    def __rich_console__(self, console, options):
+        from rich.table import Table
+        from rich.text import Text
+
+        if options.max_width >= MIN_CELL_WIDTH * len(self.columns):
+            t = Table(**self.kw)
+            for c in self.columns:
+                t.add_column(c, no_wrap=c in ("id", "face", "photo", "person"), overflow="fold")
+            for row in self.rows:
+                t.add_row(*row)
+            yield t
+            return
+        for i, row in enumerate(self.rows):
+            if i:
+                yield Text("")
+            for name, cell in zip(self.columns, row, strict=True):
+                yield Text(f"{name}: " if name else "", style="bold").append_text(
+                    cell if isinstance(cell, Text) else Text(str(cell)))

@@ -11,6 +11,8 @@ from photosense_cli.cli.common import (
     FormatOption,
     JsonOption,
     LibraryOption,
+    PathsOption,
+    Print0Option,
     ProfileOption,
     RegionOption,
     library_path,
@@ -23,6 +25,7 @@ from photosense_cli.cli.output import (
     error_line,
     literal,
     out_console,
+    print_paths,
     say,
     table,
 )
@@ -116,6 +119,7 @@ def show(ctx: typer.Context, person: PersonArg, json_output: JsonOption = False,
                           "person's face crops to this PNG or JPEG file.")] = None,
          missing: Annotated[bool, typer.Option("--missing", help="Include photos with no file "
                             "left on disk, marked missing.")] = False,
+         paths: PathsOption = False, print0: Print0Option = False,
          library: LibraryOption = None):
     """A person's photos and faces.
 
@@ -132,6 +136,11 @@ def show(ctx: typer.Context, person: PersonArg, json_output: JsonOption = False,
     details = people.person_details(cat, p, include_missing=missing)
     if sheet:
         _write_sheet(cat, p, sheet)
+    if print0 and not paths:
+        raise PhotosenseError("--print0 goes with --paths")
+    if paths:
+        print_paths((ph.path for ph in details.photos if ph.path and not ph.missing), print0)
+        return
     data = details.to_json()
 
     def render():

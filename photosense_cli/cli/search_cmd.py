@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, List, Optional
 
 import typer
 
-from photosense_cli.cli.common import FormatOption, JsonOption, LibraryOption, library_path
+from photosense_cli.cli.common import (
+    FormatOption,
+    JsonOption,
+    LibraryOption,
+    PathsOption,
+    Print0Option,
+    library_path,
+)
 from photosense_cli.cli.output import (
     choose_format,
     emit,
     literal,
     out_console,
+    print_paths,
     say,
     table,
 )
@@ -24,10 +31,11 @@ def search_command(
                     "case and accents do not matter).")] = None,
     person: Annotated[Optional[List[str]], typer.Option("--person", "-p", help="A person in "
                       "the photo; repeat for photos with all of them.")] = None,
-    date_from: Annotated[Optional[str], typer.Option("--from", help="Taken on or after "
-                         "(YYYY, YYYY-MM or YYYY-MM-DD).")] = None,
-    date_to: Annotated[Optional[str], typer.Option("--to", help="Taken on or before "
-                       "(YYYY, YYYY-MM or YYYY-MM-DD).")] = None,
+    date_from: Annotated[Optional[str], typer.Option("--from", help="Taken on or after: "
+                         "YYYY, YYYY-MM, YYYY-MM-DD, an ISO timestamp, today, yesterday, "
+                         "or 7d, 2w, 3m, 1y ago.")] = None,
+    date_to: Annotated[Optional[str], typer.Option("--to", help="Taken on or before (the "
+                       "whole day, month or year given); the same forms as --from.")] = None,
     path: Annotated[Optional[str], typer.Option("--path", help="A glob on the photo's path, "
                     "e.g. '*/2019/*'.")] = None,
     limit: Annotated[int, typer.Option(min=0, help="At most this many results; 0 for all.")] = 50,
@@ -35,8 +43,8 @@ def search_command(
     fmt: FormatOption = None,
     csv_output: Annotated[bool, typer.Option("--csv", help="Print CSV (same as --format "
                           "csv).")] = False,
-    paths_output: Annotated[bool, typer.Option("--paths", help="Print one path per line, "
-                            "for xargs (never a missing photo's).")] = False,
+    paths_output: PathsOption = False,
+    print0: Print0Option = False,
     missing: Annotated[bool, typer.Option("--missing", help="Include photos with no file "
                        "left on disk, marked missing, at their last known path.")] = False,
     library: LibraryOption = None,
@@ -61,15 +69,19 @@ def search_command(
     chosen = choose_format(Format.csv if csv_output else fmt, json_output)
     if paths_output and (json_output or csv_output or fmt):
         raise PhotosenseError("--paths contradicts the other output option given")
+    if print0 and not paths_output:
+        raise PhotosenseError("--print0 goes with --paths")
     cat = open_existing(library_path(library))
     person_ids = [people.resolve(cat, p).id for p in person or []]
-    hits = core.search(cat, text, person_ids=person_ids, date_from=date_from,
-                       date_to=date_to, path_glob=path, limit=limit or None,
-                       include_missing=missing)
+    query = core.search_filter(text, person_ids, date_from, date_to, path, limit or None,
+                               missing)
+    hits = core.mark(cat.search(query), text)
+    if query.limit and len(hits) == query.limit:
+        total = cat.search_count(query)
+        if total > len(hits):
+            say(f"{len(hits)} of {total} shown; --limit 0 for all")
     if paths_output:
-        for h in hits:
-            if h.path is not None and not h.missing:
-                sys.stdout.write(f"{h.path}\n")
+        print_paths((h.path for h in hits if h.path and not h.missing), print0)
     else:
         def render():
             if not hits:

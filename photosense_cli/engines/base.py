@@ -113,6 +113,9 @@ class Engine(Protocol):
     def close(self) -> None:
         """Release workers and connections."""
 
+    def where(self) -> str:
+        """Where photos go for analysis, in words, for the consent question."""
+
 
 def resolve_workers(engine: type[Engine] | Engine, requested: int | None) -> int:
     """--workers if given, else the engine's default, else one per core."""

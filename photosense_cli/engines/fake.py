@@ -127,6 +127,9 @@ class FakeEngine:
     def close(self) -> None:
         pass
 
+    def where(self) -> str:
+        return f"the {self.name} engine"
+
     def list_faces(self) -> Iterator[tuple[str, str]]:
         self._call("ListFaces")
         with self._lock:

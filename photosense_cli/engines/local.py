@@ -206,6 +206,9 @@ class LocalEngine:
         if self._pool:
             self._pool.shutdown()
 
+    def where(self) -> str:
+        return "the offline engine on this machine"
+
     def open_collection(self, collection_id: str, known: Iterable[KnownFace], *,
                         create: bool = True) -> None:
         for face in known:

@@ -149,6 +149,9 @@ class RekognitionEngine:
     def close(self) -> None:
         pass
 
+    def where(self) -> str:
+        return f"Amazon Rekognition in {self.client.meta.region_name}"
+
     def list_faces(self) -> Iterator[tuple[str, str]]:
         import botocore.exceptions
 
