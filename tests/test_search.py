@@ -171,7 +171,7 @@ def test_dates_as_people_write_them():
     assert date_range("2019-02", end=True) == "2019-03-01T00:00:00"
     assert date_range("2020-02-29", end=True) == "2020-03-01T00:00:00"
     assert date_range("2019-07-14T10:30:00", end=False) == "2019-07-14T10:30:00"
-    utc = dt.datetime(2019, 7, 14, 8, 30, tzinfo=dt.timezone.utc)
+    utc = dt.datetime(2019, 7, 14, 8, 30, tzinfo=dt.UTC)
     assert date_range("2019-07-14T08:30:00+00:00", end=False) == (
         utc.astimezone().replace(tzinfo=None).isoformat())
 
