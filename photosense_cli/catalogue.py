@@ -221,6 +221,15 @@ MIGRATIONS: list[Migration] = [
     );
     CREATE TABLE restorable (sha256 TEXT PRIMARY KEY, faces TEXT NOT NULL, at TEXT NOT NULL);
     """,
+    # 5: pairs of people the user said are not one person: never suggested again.
+    """
+    CREATE TABLE rejected_pairs (
+        person_a INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        person_b INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        at TEXT NOT NULL,
+        PRIMARY KEY (person_a, person_b)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -734,7 +743,8 @@ class Catalogue:
     @staticmethod
     def _person(r: dict) -> Person:
         return Person(r["id"], r["name"], bool(r["named"]), bool(r["hidden"]),
-                      r.get("cover_face_id"), r.get("photos", 0), r.get("faces", 0))
+                      r.get("cover_face_id"), r.get("photos", 0), r.get("faces", 0),
+                      r.get("sample"))
 
     def person(self, person_id: int) -> Person | None:
         row = self.person_row(person_id)
@@ -780,7 +790,9 @@ class Catalogue:
         return [self._person(r) for r in self.query(
             f"""
             SELECT p.id, p.name, p.named, p.hidden, p.cover_face_id,
-                   coalesce(c.photos, 0) AS photos, coalesce(c.faces, 0) AS faces
+                   coalesce(c.photos, 0) AS photos, coalesce(c.faces, 0) AS faces,
+                   (SELECT min(l.path) FROM faces cf JOIN locations l ON l.photo_id = cf.photo_id
+                    WHERE cf.id = p.cover_face_id AND l.gone_at IS NULL) AS sample
             FROM people p LEFT JOIN (
                 SELECT person_id, count(DISTINCT photo_id) AS photos, count(*) AS faces
                 FROM faces WHERE person_id IS NOT NULL GROUP BY person_id
@@ -871,15 +883,31 @@ class Catalogue:
     # -- suggestions ----------------------------------------------------------
 
     def add_suggestion(self, a: int, b: int, score: float, source: str) -> None:
+        """Record a pair as probably one person, unless the user said they are not."""
         a, b = min(a, b), max(a, b)
         if a == b:
             return
         self.conn.execute(
             "INSERT INTO suggestions(person_a, person_b, score, source, created_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(person_a, person_b) DO UPDATE SET "
-            "score = max(score, excluded.score)",
-            (a, b, score, source, now()),
+            "SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM rejected_pairs "
+            "WHERE person_a = ? AND person_b = ?) ON CONFLICT(person_a, person_b) DO UPDATE "
+            "SET score = max(score, excluded.score)",
+            (a, b, score, source, now(), a, b),
         )
+
+    def reject_pair(self, a: int, b: int) -> list[dict]:
+        """Remember that two people are not one; returns the suggestion rows it removed."""
+        a, b = min(a, b), max(a, b)
+        removed = self.query("SELECT * FROM suggestions WHERE person_a = ? AND person_b = ?",
+                             (a, b))
+        self.conn.execute("INSERT OR IGNORE INTO rejected_pairs(person_a, person_b, at) "
+                          "VALUES (?, ?, ?)", (a, b, now()))
+        self.conn.execute("DELETE FROM suggestions WHERE person_a = ? AND person_b = ?", (a, b))
+        return removed
+
+    def unreject_pair(self, a: int, b: int) -> None:
+        self.conn.execute("DELETE FROM rejected_pairs WHERE person_a = ? AND person_b = ?",
+                          (min(a, b), max(a, b)))
 
     def suggestion_rows_of(self, person_id: int) -> list[dict]:
         return self.query("SELECT * FROM suggestions WHERE person_a = ? OR person_b = ?",

@@ -219,17 +219,30 @@ def face_crop(img: Image.Image, box: Box, margin: float = 0.25, size: int = 160)
     return crop.resize((size, size), Image.Resampling.LANCZOS)
 
 
-def contact_sheet(crops: list[Image.Image], columns: int = 6, gap: int = 4) -> Image.Image:
-    """Crops of one size laid out in a grid on white."""
+LABEL_HEIGHT = 16  # a line of Pillow's built-in font under each face
+
+
+def contact_sheet(crops: list[Image.Image], labels: list[str] | None = None, columns: int = 6,
+                  gap: int = 4) -> Image.Image:
+    """Crops of one size laid out in a grid on white, each with its label under it (the
+    face id, so a wrong face can be picked out for 'people unassign' from the picture)."""
+    from PIL import ImageDraw
+
     if not crops:
         raise ValueError("no crops")
     size = crops[0].size[0]
+    band = LABEL_HEIGHT if labels else 0
     rows = (len(crops) + columns - 1) // columns
     cols = min(columns, len(crops))
-    sheet = Image.new("RGB", (cols * (size + gap) + gap, rows * (size + gap) + gap), "white")
+    sheet = Image.new("RGB", (cols * (size + gap) + gap, rows * (size + band + gap) + gap),
+                      "white")
+    draw = ImageDraw.Draw(sheet)
     for i, crop in enumerate(crops):
         r, c = divmod(i, columns)
-        sheet.paste(crop, (gap + c * (size + gap), gap + r * (size + gap)))
+        x, y = gap + c * (size + gap), gap + r * (size + band + gap)
+        sheet.paste(crop, (x, y))
+        if labels:
+            draw.text((x + 2, y + size + 2), labels[i], fill="black")
     return sheet
 
 

@@ -140,6 +140,7 @@ class _Estimator:
         self.models_in_processes = cls.models_in_processes
         self.remote_faces = cls.remote_faces
         self.prices_usd = cls.prices_usd
+        self.suggest_threshold = cls.suggest_threshold
 
     def close(self) -> None:
         pass

@@ -15,8 +15,6 @@ from photosense_cli.engines.base import DetectedFace, Engine, Match, Usage
 from photosense_cli.errors import Ambiguous, NotFound, NothingToUndo, PhotosenseError
 from photosense_cli.records import Face, Person, PersonDetails
 
-SUGGEST_THRESHOLD = 80.0  # below the 90 rule on purpose: these are for a human to confirm
-
 
 class Clusterer:
     """Assigns each new face to a person; lives for one import run.
@@ -123,12 +121,18 @@ def get_face(cat: Catalogue, face_id: int) -> Face:
 # -- corrections, each with its undo ---------------------------------------------
 
 
-def rename(cat: Catalogue, person: Person, name: str) -> str:
+def rename(cat: Catalogue, person: Person, name: str, allow_duplicate: bool = False) -> str:
     name = " ".join(name.split())
     if not name:
         raise PhotosenseError("a name cannot be empty")
     if name.isdigit():
         raise PhotosenseError("a name cannot be only digits: it would read as an id")
+    others = [p for p in cat.people_named(name) if p.id != person.id]
+    if others and not allow_duplicate:
+        raise PhotosenseError(
+            f"{others[0].name!r} is already person {others[0].id}: if they are one person, "
+            f"merge them (photosense people merge {others[0].id} {person.id}); to have two "
+            "people of that name, pass --allow-duplicate")
     with cat.transaction():
         cat.set_name(person.id, name, True)
         cat.log_change("rename", f"renamed {person.name!r} to {name!r}",
@@ -169,6 +173,22 @@ def merge(cat: Catalogue, target: Person, sources: list[Person]) -> str:
         cat.set_cover_if_none(target.id)
         cat.log_change("merge", f"merged {names} into {target.name!r}", undo)
     return f"merged {names} into {target.name!r} (id {target.id})"
+
+
+def named_sources(target: Person, sources: list[Person]) -> list[Person]:
+    """Sources whose names a merge into a named target would drop: worth a question."""
+    return [s for s in sources if s.named and target.named and s.name != target.name]
+
+
+def reject(cat: Catalogue, a: Person, b: Person) -> str:
+    """The user says a and b are two people: never suggest them again (undo takes it back)."""
+    if a.id == b.id:
+        raise PhotosenseError("a person cannot be rejected as a match of itself")
+    with cat.transaction():
+        removed = cat.reject_pair(a.id, b.id)
+        cat.log_change("reject", f"{a.name!r} and {b.name!r} are two people",
+                       {"a": a.id, "b": b.id, "suggestions": removed})
+    return f"{a.name!r} and {b.name!r} will not be suggested as one person again"
 
 
 def move_face(cat: Catalogue, face_id: int, person: Person | None) -> str:
@@ -239,6 +259,9 @@ def undo(cat: Catalogue) -> str:
             cat.restore_suggestions(u["suggestions"])
         elif kind in ("move", "unassign"):
             _undo_move(cat, u, lost)
+        elif kind == "reject":
+            cat.unreject_pair(u["a"], u["b"])
+            cat.restore_suggestions(u["suggestions"])
         elif kind == "forget":
             cat.unforget([p["sha256"] for p in u["photos"]])
             for p in u["photos"]:
@@ -276,14 +299,15 @@ def _undo_move(cat: Catalogue, u: dict, lost: list[str]) -> None:
 
 
 def find_suggestions(cat: Catalogue, engine: Engine, faces_per_person: int = 3) -> int:
-    """Search the engine with a few faces of each person at 80 %; record cross-person matches.
+    """Search the engine with a few faces of each person at its suggestion threshold (below
+    the 90 that clusters); record the matches that cross people.
 
     Costs one SearchFaces per face searched; returns the number of calls made.
     """
     usage = Usage()
     for person in cat.all_person_ids():
         for face_id in cat.best_engine_faces(person, faces_per_person):
-            matches = engine.search_faces(face_id, SUGGEST_THRESHOLD, usage)
+            matches = engine.search_faces(face_id, engine.suggest_threshold, usage)
             owners = cat.people_of_engine_faces([m.face_id for m in matches])
             with cat.transaction():
                 for m in matches:

@@ -105,10 +105,11 @@ class Person:
     cover_face_id: int | None = None
     photos: int = 0  # counts; people show lists them in PersonDetails
     faces: int = 0
+    sample: str | None = None  # the path of the photo of the person's cover face
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "named": self.named, "hidden": self.hidden,
-                "photos": self.photos, "faces": self.faces}
+                "photos": self.photos, "faces": self.faces, "sample": self.sample}
 
 
 @dataclass

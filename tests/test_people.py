@@ -29,7 +29,9 @@ def test_people_list_unnamed_first_with_counts_and_filters(cli, family):
     assert [r["name"] for r in cli.json("people", "--named")] == ["Bea"]
     assert len(cli.json("people", "list", "--unnamed")) == 2
     table = cli("people").stdout
-    assert "who's this?" in table and table.index("Unknown person") < table.index("Bea")
+    assert table.index("Unnamed") < table.index("who's this?") < table.index("Named") < table.index("Bea")
+    assert all(r["sample"].startswith(str(family["pics"])) for r in rows)
+    assert all(r["sample"] in table for r in rows if not r["named"])  # a photo to look at
 
 
 def test_show_lists_photos_and_faces_with_boxes(cli, family):
@@ -153,7 +155,8 @@ def test_contact_sheet_and_face_crops_come_from_the_upright_photo(cli, fake, tmp
     cli("people", "faces", person, "--out", tmp_path / "crops")
 
     sheet = Image.open(tmp_path / "sheet.png")
-    assert sheet.size == (168, 168)
+    assert sheet.size == (168, 184)  # one face, its id under it
+    assert sheet.crop((4, 166, 164, 180)).convert("L").getextrema()[0] < 100  # the label
     crops = list((tmp_path / "crops").glob("face-*.jpg"))
     assert len(crops) == 1
     crop = Image.open(crops[0]).convert("RGB")
@@ -184,3 +187,44 @@ def test_a_face_matched_before_it_was_written_joins_the_person_that_matched_it(t
     owners = dict(cat.conn.execute("SELECT engine_face_id, person_id FROM faces").fetchall())
     assert (created_a, created_b) == (1, 0)
     assert owners["A"] == owners["B"]
+
+
+def test_naming_is_fast_and_safe(cli, family, monkeypatch):
+    from photosense_cli.cli import people_cmd
+
+    cli("people", "rename", family["zero"], "Ann")
+    r = cli("people", "rename", family["one"], "ann", code=2)
+    assert r.stderr == (f"photosense: 'Ann' is already person {family['zero']}: if they are one "
+                        f"person, merge them (photosense people merge {family['zero']} "
+                        f"{family['one']}); to have two people of that name, pass "
+                        "--allow-duplicate\n")
+    cli("people", "rename", family["one"], "Bea")
+    r = cli("people", "merge", "Ann", "Bea", code=2)  # a script: both named, no --force
+    assert r.stderr == ("photosense: 'Bea' and 'Ann' both have names; merging keeps 'Ann'. "
+                        "Pass --force if they are one person\n")
+    monkeypatch.setattr(people_cmd, "interactive", lambda: True)
+    no = cli.runner.invoke(__import__("photosense_cli.cli", fromlist=["app"]).app,
+                           ["people", "merge", "Ann", "Bea", "--library", str(cli.library)],
+                           input="n\n", catch_exceptions=False)
+    assert no.exit_code == 1 and "Merge 'Bea' into 'Ann'?" in no.stderr
+    assert len(cli.json("people")) == 3
+    cli("people", "merge", "Ann", "Bea", "--force")
+    assert [p["name"] for p in cli.json("people", "--named")] == ["Ann"]
+    cli("people", "rename", family["two"], "Ann", "--allow-duplicate")
+    assert len(cli.json("people", "--named")) == 2
+    assert cli("people", "--unnamed").stderr == ("Everyone has a name. 'photosense people' "
+                                                 "lists them.\n")
+
+
+def test_a_rejected_suggestion_is_never_made_again_until_undone(cli, family, fake):
+    fake.similar[(0, 2)] = 85.0
+    assert len(cli.json("people", "suggest", "--search")) == 1
+
+    r = cli("people", "suggest", "--reject", family["zero"], "--reject", family["two"])
+
+    assert "will not be suggested as one person again" in r.stderr
+    assert cli.json("people", "suggest") == []
+    assert cli.json("people", "suggest", "--search") == []  # searched again: still not
+    assert cli.json("history")[0]["kind"] == "reject"
+    cli("undo")
+    assert len(cli.json("people", "suggest")) == 1

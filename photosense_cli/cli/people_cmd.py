@@ -19,10 +19,12 @@ from photosense_cli.cli.common import (
     region_from_env,
 )
 from photosense_cli.cli.output import (
+    ask,
     choose_format,
     display,
     emit,
     error_line,
+    interactive,
     literal,
     out_console,
     print_paths,
@@ -64,12 +66,24 @@ def _list(cat, unnamed, named, hidden, fmt):
 
     def show():
         if not rows:
-            say("No hidden people." if hidden else "No people yet.")
+            if hidden:
+                say("No hidden people.")
+            elif unnamed and cat.counts()["people"]:
+                say("Everyone has a name. 'photosense people' lists them.")
+            else:
+                say("No people yet.")
             return
-        out_console().print(table(["id", "name", "photos", "faces"], [
-            (str(r["id"]), literal(r["name"]) if r["named"] else
-             literal(r["name"], "yellow").append(" (who's this?)", style="dim"),
-             str(r["photos"]), str(r["faces"])) for r in rows]))
+        out = out_console()
+        who = [r for r in rows if not r["named"]]
+        if who:  # "Who's this?": how often they appear, and a photo to look at
+            out.print(table(["id", "faces", "photos", "who's this? (a photo of them)"], [
+                (str(r["id"]), str(r["faces"]), str(r["photos"]), literal(r["sample"]))
+                for r in who], title="Unnamed"))
+        known = [r for r in rows if r["named"]]
+        if known:
+            out.print(table(["id", "name", "photos", "faces"], [
+                (str(r["id"]), literal(r["name"]), str(r["photos"]), str(r["faces"]))
+                for r in known], title="Named" if who else None))
 
     emit(rows, fmt, show)
 
@@ -173,7 +187,7 @@ def _write_sheet(cat, person, sheet: Path):
     if not crops:
         raise PhotosenseError(f"no face of {person.name!r} could be cropped: "
                               "the photos are not readable")
-    save_private(contact_sheet([c for _, c in crops]), sheet)
+    save_private(contact_sheet([c for _, c in crops], [f"face {f.id}" for f, _ in crops]), sheet)
     say(f"wrote {len(crops)} faces to {sheet}")
 
 
@@ -203,6 +217,9 @@ def faces(ctx: typer.Context, person: PersonArg,
 @app.command()
 def rename(ctx: typer.Context, person: PersonArg,
            name: Annotated[str, typer.Argument(help="The new name.")],
+           allow_duplicate: Annotated[bool, typer.Option(
+               "--allow-duplicate", help="Give a name another person already has (two "
+               "people of one name); without it, that is refused with a hint to merge.")] = False,
            library: LibraryOption = None):
     """Name a person (or rename them).
 
@@ -215,7 +232,7 @@ def rename(ctx: typer.Context, person: PersonArg,
     from photosense_cli import people
 
     cat = _open(ctx, library)
-    say(people.rename(cat, people.resolve(cat, person, exact=True), name))
+    say(people.rename(cat, people.resolve(cat, person, exact=True), name, allow_duplicate))
 
 
 @app.command()
@@ -252,6 +269,9 @@ def unhide(ctx: typer.Context, person: PersonArg, library: LibraryOption = None)
 def merge(ctx: typer.Context,
           target: Annotated[str, typer.Argument(help="The person who stays.")],
           sources: Annotated[List[str], typer.Argument(help="People merged into TARGET.")],
+          force: Annotated[bool, typer.Option("--force", help="Merge even when the sources "
+                           "have names of their own (the target keeps its name); on a "
+                           "terminal you are asked instead.")] = False,
           library: LibraryOption = None):
     """Merge people the clustering split: SOURCES' faces move to TARGET, for good.
 
@@ -265,7 +285,16 @@ def merge(ctx: typer.Context,
 
     cat = _open(ctx, library)
     t = people.resolve(cat, target, exact=True)
-    say(people.merge(cat, t, [people.resolve(cat, s, exact=True) for s in sources]))
+    srcs = [people.resolve(cat, s, exact=True) for s in sources]
+    lose = people.named_sources(t, srcs)
+    if lose and not force:
+        names = ", ".join(repr(s.name) for s in lose)
+        if not interactive():
+            raise PhotosenseError(f"{names} and {t.name!r} both have names; merging keeps "
+                                  f"{t.name!r}. Pass --force if they are one person")
+        if not ask(f"Merge {names} into {t.name!r}? The name {names} goes."):
+            raise typer.Exit(1)
+    say(people.merge(cat, t, srcs))
 
 
 @app.command()
@@ -302,8 +331,12 @@ def move(ctx: typer.Context,
 @app.command()
 def suggest(ctx: typer.Context,
             search: Annotated[bool, typer.Option("--search", help="First search the engine "
-                              "with up to 3 faces per person at 80 % (one engine call per "
-                              "face; billed on Rekognition).")] = False,
+                              "with up to 3 faces per person at its suggestion threshold (one "
+                              "engine call per face; billed on Rekognition).")] = False,
+            reject: Annotated[Optional[List[str]], typer.Option(
+                "--reject", help="Two people who are not one: never suggest them again "
+                "(give it twice: --reject A --reject B; 'photosense undo' takes it back).",
+                show_default=False)] = None,
             limit: Annotated[int, typer.Option(min=1, help="Show at most this many pairs.")] = 50,
             json_output: JsonOption = False, fmt: FormatOption = None,
             profile: ProfileOption = None, region: RegionOption = None,
@@ -321,6 +354,11 @@ def suggest(ctx: typer.Context,
     from photosense_cli.library import engine_for
 
     cat = _open(ctx, library)
+    if reject:
+        if len(reject) != 2:
+            raise PhotosenseError("--reject takes two people: --reject A --reject B")
+        say(people.reject(cat, *(people.resolve(cat, r, exact=True) for r in reject)))
+        return
     if search:
         engine = engine_for(cat, EngineOptions(1, profile, region_from_env(region)))
         say(f"searched with {people.find_suggestions(cat, engine)} faces")

@@ -81,6 +81,9 @@ class Engine(Protocol):
     remote_faces: ClassVar[bool]
     # USD per call, by operation; missing operations are free.
     prices_usd: ClassVar[Mapping[str, float]]
+    # `people suggest --search` asks for faces this similar (below the 90 that clusters):
+    # calibrated per engine so that what it suggests is mostly one person.
+    suggest_threshold: ClassVar[float]
 
     @classmethod
     def create(cls, options: EngineOptions) -> Engine:

@@ -47,6 +47,7 @@ class FakeEngine:
     models_in_processes = False
     remote_faces = True  # its "collection" outlives a crashed run, as Rekognition's does
     prices_usd: dict[str, float] = {}
+    suggest_threshold = 80.0
 
     @classmethod
     def create(cls, options: EngineOptions) -> FakeEngine:

@@ -82,6 +82,9 @@ class RekognitionEngine:
     # DetectText are billed per image processed; ListFaces, DeleteFaces and
     # CreateCollection are free. Face storage ($0.00001 per face-month) is not counted.
     prices_usd = {"IndexFaces": 0.001, "SearchFaces": 0.001, "DetectText": 0.001}
+    # Not calibrated here (no network): AWS documents 80 as the level below which matches
+    # are mostly different people; the user confirms each suggestion anyway.
+    suggest_threshold = 80.0
 
     def __init__(self, client, collection_id: str | None = None):
         self.client = client
