@@ -106,3 +106,26 @@ def test_the_decompression_bomb_warning_never_reaches_the_terminal():
     out = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True,
                          text=True)
     assert out.returncode == 0 and out.stderr == ""
+
+
+def test_boxes_are_numbers_whatever_the_engine_hands_over(tmp_path):
+    """Round one stored the offline OCR's numpy float32 boxes as blobs; never again, and
+    migration 3 turns the old ones into numbers."""
+    import struct
+
+    import numpy as np
+
+    from photosense_cli.catalogue import Catalogue, _fix_blob_boxes
+    from photosense_cli.records import Box, TextLine
+
+    cat = Catalogue(tmp_path / "lib.db")
+    with cat.transaction():
+        pid = cat.insert_photo({"sha256": "a" * 64, "size": 1})
+        cat.insert_text_lines(pid, [TextLine("EXIT", 99.0, Box(*np.float32([0.1, 0.2, 0.3, 0.4])))])
+        cat.conn.execute('UPDATE text_lines SET "left" = ? WHERE photo_id = ?',
+                         (struct.pack("<f", 0.25), pid))  # as round one wrote it
+    assert cat.scalar('SELECT typeof(top) FROM text_lines') == "real"
+    _fix_blob_boxes(cat.conn)
+    row = cat.query('SELECT "left", top FROM text_lines')[0]
+    assert row == {"left": 0.25, "top": pytest.approx(0.2)}
+    assert cat.photo_details(pid).to_json()["text"][0]["box"]["left"] == 0.25

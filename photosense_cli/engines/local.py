@@ -164,9 +164,9 @@ class LocalEngine:
     remote_faces = False  # descriptors live in the catalogue's rows, nowhere else
     prices_usd: dict[str, float] = {}  # runs on the user's machine
     # Calibrated on ../shared/data/faces: different people lie at distance >= 0.641
-    # (similarity <= 88.9), one person at <= 0.523 (>= 91.0). At 80, the 11 correctly
-    # separated people there gave 50 suggestions, all wrong; from 89 on, only pairs closer
-    # than any two different people seen are suggested.
+    # (similarity <= 88.9), one person at <= 0.523 (>= 91.0). 'suggest --search' on the 11
+    # correctly separated people there gave 55 suggestions at 80 and 30 at 85, all wrong,
+    # and none at 89: from 89 on, only pairs closer than any two different people seen.
     suggest_threshold = 89.0
 
     @classmethod
