@@ -230,6 +230,21 @@ MIGRATIONS: list[Migration] = [
         PRIMARY KEY (person_a, person_b)
     );
     """,
+    # 6: views for sqlite-utils and Datasette users: who is where, and each person's counts.
+    # No view shows a face descriptor (biometric, and of no use outside photosense).
+    """
+    CREATE VIEW photo_people AS
+        SELECT l.path, p.id AS photo_id, p.taken_at, pe.id AS person_id, pe.name AS person,
+               f."left", f.top, f.width, f.height
+        FROM faces f JOIN photos p ON p.id = f.photo_id
+        JOIN people pe ON pe.id = f.person_id
+        JOIN locations l ON l.photo_id = p.id AND l.gone_at IS NULL
+        WHERE pe.hidden = 0;
+    CREATE VIEW person_summary AS
+        SELECT pe.id, pe.name, pe.named, pe.hidden, count(DISTINCT f.photo_id) AS photos,
+               count(f.id) AS faces
+        FROM people pe LEFT JOIN faces f ON f.person_id = pe.id GROUP BY pe.id;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -1045,6 +1060,39 @@ class Catalogue:
                           taken_at_source=photos[pid].taken_at_source,
                           missing=photos[pid].missing)
                 for pid, taken in rows]
+
+    def photo_ids(self, under: Sequence[str] = (), person_ids: Sequence[int] = ()) -> list[int]:
+        """Photos under any of these paths (all when none), with any of these people."""
+        ids: set[int] | None = None
+        if under:
+            ids = {i for path in under for i in self.photo_ids_under(path)}
+        if person_ids:
+            with_people = {r[0] for r in self._in(
+                "SELECT DISTINCT photo_id FROM faces WHERE person_id IN ({ids})", person_ids)}
+            ids = with_people if ids is None else ids & with_people
+        if ids is None:
+            ids = {r[0] for r in self.conn.execute("SELECT id FROM photos")}
+        return sorted(ids)
+
+    def people_on(self, photo_ids: Sequence[int]) -> dict[int, list[tuple[Face, Person]]]:
+        """Each photo's faces that belong to someone, with that person."""
+        out: dict[int, list[tuple[Face, Person]]] = defaultdict(list)
+        for r in self._in(
+                'SELECT f.id, f.photo_id, f.person_id, pe.name, f."left", f.top, f.width, '
+                "f.height, f.confidence, f.engine_face_id, pe.named, pe.hidden "
+                "FROM faces f JOIN people pe ON pe.id = f.person_id "
+                "WHERE f.photo_id IN ({ids}) ORDER BY f.photo_id, f.id", photo_ids):
+            face = Face(r[0], r[1], r[2], r[3], Box(r[4], r[5], r[6], r[7]), r[8], r[9])
+            out[r[1]].append((face, Person(r[2], r[3], bool(r[10]), bool(r[11]))))
+        return out
+
+    def lines_of(self, photo_ids: Sequence[int]) -> dict[int, list[TextLine]]:
+        out: dict[int, list[TextLine]] = defaultdict(list)
+        for pid, text, conf, x, y, w, h in self._in(
+                'SELECT photo_id, text, confidence, "left", top, width, height FROM text_lines '
+                "WHERE photo_id IN ({ids}) ORDER BY photo_id, top, \"left\"", photo_ids):
+            out[pid].append(TextLine(text, conf, Box(x or 0, y or 0, w or 0, h or 0)))
+        return out
 
     def face_crops_plan(self, person_id: int) -> dict[str, list[Face]]:
         """A person's faces grouped by the path to crop them from (the photo's first path)."""

@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from photosense_cli import __version__
-from photosense_cli.cli import import_cmd, library_cmd, people_cmd, search_cmd
+from photosense_cli.cli import import_cmd, library_cmd, people_cmd, search_cmd, xmp_cmd
 from photosense_cli.cli.output import display
 from photosense_cli.errors import BadImage, PhotosenseError
 
@@ -115,6 +115,8 @@ app.command("reindex")(library_cmd.reindex_command)
 app.command("undo")(library_cmd.undo_command)
 app.command("history")(library_cmd.history_command)
 app.command("repair")(library_cmd.repair_command)
+app.add_typer(xmp_cmd.app, name="xmp")
+app.command("export")(xmp_cmd.export_command)
 
 
 def main() -> None:

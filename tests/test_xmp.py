@@ -1,0 +1,206 @@
+"""XMP sidecars, read back with exiv2 (pyexiv2), the library digiKam uses: never only with
+photosense's own parser."""
+
+import os
+import stat
+
+import pyexiv2
+import pytest
+from PIL import Image
+
+from photosense_cli import xmp
+from photosense_cli.records import Box
+from tests.conftest import BOX, BOX2, photo
+
+DIGIKAM = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+    xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+    xmlns:digiKam="http://www.digikam.org/ns/1.0/"
+    xmlns:dc="http://purl.org/dc/elements/1.1/"
+    xmlns:mwg-rs="http://www.metadataworkinggroup.com/schemas/regions/"
+    xmlns:stArea="http://ns.adobe.com/xmp/sType/Area#"
+    xmlns:stDim="http://ns.adobe.com/xap/1.0/sType/Dimensions#"
+    xmp:Rating="4" xmp:Label="Red">
+   <digiKam:TagsList><rdf:Seq><rdf:li>Places/Paris</rdf:li></rdf:Seq></digiKam:TagsList>
+   <dc:subject><rdf:Bag><rdf:li>Paris</rdf:li></rdf:Bag></dc:subject>
+   <mwg-rs:Regions rdf:parseType="Resource">
+    <mwg-rs:AppliedToDimensions stDim:w="640" stDim:h="480" stDim:unit="pixel"/>
+    <mwg-rs:RegionList><rdf:Bag><rdf:li><rdf:Description mwg-rs:Name="Eiffel Tower"
+      mwg-rs:Type="Focus"><mwg-rs:Area stArea:x="0.8" stArea:y="0.2" stArea:w="0.1"
+      stArea:h="0.3" stArea:unit="normalized"/></rdf:Description></rdf:li></rdf:Bag>
+    </mwg-rs:RegionList>
+   </mwg-rs:Regions>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>"""
+
+LIGHTROOM = """<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="Adobe XMP Core 7.0">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about="" xmlns:crs="http://ns.adobe.com/camera-raw-settings/1.0/"
+    xmlns:lr="http://ns.adobe.com/lightroom/1.0/" crs:Exposure2012="+0.35"
+    crs:WhiteBalance="As Shot">
+   <lr:hierarchicalSubject><rdf:Bag><rdf:li>Trips|Norway</rdf:li></rdf:Bag>
+   </lr:hierarchicalSubject>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>"""
+
+
+def read(path) -> dict:
+    img = pyexiv2.Image(str(path))
+    try:
+        return img.read_xmp()
+    finally:
+        img.close()
+
+
+def regions(data: dict) -> dict[str, Box]:
+    """name -> box of the MWG regions, as exiv2 read them (centre x, y -> left, top)."""
+    out = {}
+    for i in range(1, 20):
+        base = f"Xmp.mwg-rs.Regions/mwg-rs:RegionList[{i}]"
+        if f"{base}/mwg-rs:Name" not in data:
+            break
+        a = {k: float(data[f"{base}/mwg-rs:Area/stArea:{k}"]) for k in "xywh"}
+        out[data[f"{base}/mwg-rs:Name"]] = Box(a["x"] - a["w"] / 2, a["y"] - a["h"] / 2,
+                                                a["w"], a["h"])
+    return out
+
+
+def close(a: Box, b: Box) -> bool:
+    return all(abs(x - y) <= 0.005 for x, y in zip(a.as_tuple(), b.as_tuple(), strict=True))
+
+
+@pytest.fixture
+def named(cli, fake, tmp_path):
+    pics = tmp_path / "pics"
+    p = photo(pics / "IMG_0042.jpg", faces=[(0, BOX), (1, BOX2)])
+    cli.import_(pics)
+    faces = {f["person_id"]: f for f in cli.json("show", p)["faces"]}
+    ann = next(iter(faces))
+    cli("people", "rename", ann, "Ann Lee")
+    return {"photo": p, "ann": ann, "faces": faces}
+
+
+def test_write_puts_named_faces_where_other_tools_read_them(cli, named):
+    r = cli.json("xmp", "write")
+
+    side = named["photo"].with_name("IMG_0042.jpg.xmp")
+    assert r == {"written": [str(side)], "unchanged": [], "failed": []}
+    assert stat.S_IMODE(side.stat().st_mode) == 0o600
+    data = read(side)
+    box = Box(**named["faces"][named["ann"]]["box"])
+    assert list(regions(data)) == ["Ann Lee"]  # the unnamed person is left out
+    assert close(regions(data)["Ann Lee"], box)
+    assert data["Xmp.mwg-rs.Regions/mwg-rs:AppliedToDimensions/stDim:w"] == "640"
+    assert data["Xmp.MP.RegionInfo/MPRI:Regions[1]/MPReg:PersonDisplayName"] == "Ann Lee"
+    mp = [float(v) for v in data["Xmp.MP.RegionInfo/MPRI:Regions[1]/MPReg:Rectangle"].split(",")]
+    assert close(Box(*mp), box)
+    assert data["Xmp.iptcExt.PersonInImage"] == ["Ann Lee"]
+    assert "Xmp.dc.subject" not in data  # keywords only when asked
+    assert named["photo"].read_bytes() == named["photo"].read_bytes()  # originals untouched
+
+    again = cli.json("xmp", "write")
+    assert again == {"written": [], "unchanged": [str(side)], "failed": []}
+
+
+def test_changes_to_people_reach_the_sidecar_on_the_next_write(cli, named):
+    cli("xmp", "write", "--include-unnamed", "--keywords")
+    side = named["photo"].with_name("IMG_0042.jpg.xmp")
+    other = next(p for p in named["faces"] if p != named["ann"])
+    assert sorted(regions(read(side))) == ["Ann Lee", f"Unknown person {other}"]
+
+    cli("people", "rename", named["ann"], "Ann Smith")
+    cli("people", "unassign", named["faces"][other]["id"])
+    before = side.read_bytes()
+    cli("xmp", "write", "--keywords")
+
+    data = read(side)
+    assert side.read_bytes() != before
+    assert list(regions(data)) == ["Ann Smith"]
+    assert data["Xmp.iptcExt.PersonInImage"] == ["Ann Smith"]
+    assert data["Xmp.dc.subject"] == ["Ann Smith"]
+    assert data["Xmp.lr.hierarchicalSubject"] == ["People|Ann Smith"]
+    assert data["Xmp.digiKam.TagsList"] == ["People/Ann Smith"]
+
+
+def test_a_digikam_sidecar_keeps_everything_photosense_does_not_own(cli, named):
+    side = named["photo"].with_name("IMG_0042.jpg.xmp")
+    side.write_text(DIGIKAM)
+    side.chmod(0o644)
+
+    cli("xmp", "write", "--keywords")
+
+    data = read(side)
+    assert data["Xmp.xmp.Rating"] == "4" and data["Xmp.xmp.Label"] == "Red"
+    assert data["Xmp.digiKam.TagsList"] == ["Places/Paris", "People/Ann Lee"]
+    assert data["Xmp.dc.subject"] == ["Paris", "Ann Lee"]
+    assert sorted(regions(data)) == ["Ann Lee", "Eiffel Tower"]
+    assert stat.S_IMODE(side.stat().st_mode) == 0o644  # an existing file keeps its mode
+    cli("people", "rename", named["ann"], "Ann Smith")
+    cli("xmp", "write")  # without --keywords: photosense's keywords go, the others stay
+    data = read(side)
+    assert data["Xmp.digiKam.TagsList"] == ["Places/Paris"]
+    assert data["Xmp.dc.subject"] == ["Paris"]
+    assert sorted(regions(data)) == ["Ann Smith", "Eiffel Tower"]
+
+
+def test_a_lightroom_sidecar_is_updated_where_it_is(cli, named):
+    side = named["photo"].with_suffix(".xmp")
+    side.write_text(LIGHTROOM)
+
+    r = cli.json("xmp", "write", "--keywords")
+
+    assert r["written"] == [str(side)] and not named["photo"].with_name("IMG_0042.jpg.xmp").exists()
+    data = read(side)
+    assert data["Xmp.crs.Exposure2012"] == "+0.35" and data["Xmp.crs.WhiteBalance"] == "As Shot"
+    assert data["Xmp.lr.hierarchicalSubject"] == ["Trips|Norway", "People|Ann Lee"]
+    assert "Ann Lee" in regions(data)
+
+
+def test_stem_names_for_new_sidecars(cli, named):
+    cli("xmp", "write", "--sidecar-name", "stem")
+    assert named["photo"].with_suffix(".xmp").exists()
+
+
+def test_regions_follow_mwg_orientation(cli, fake, tmp_path):
+    """MWG areas are relative to the stored pixels: an EXIF-rotated photo's regions are
+    turned back, and turn upright again exactly as a viewer does."""
+    img = Image.open(photo(tmp_path / "src.png", faces=[(0, (0.1, 0.1, 0.25, 0.3))]))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    (tmp_path / "pics").mkdir()
+    p = tmp_path / "pics" / "r.jpg"
+    img.save(p, exif=exif, quality=95)
+    cli.import_(tmp_path / "pics")
+    face = cli.json("show", p)["faces"][0]
+    cli("people", "rename", face["person_id"], "Rot")
+
+    cli("xmp", "write")
+
+    data = read(p.with_name("r.jpg.xmp"))
+    stored = regions(data)["Rot"]
+    assert data["Xmp.mwg-rs.Regions/mwg-rs:AppliedToDimensions/stDim:w"] == "640"  # as stored
+    # where the square was drawn in the stored pixels (the fake engine sees at 256 px: ±1.5 %)
+    assert all(abs(x - y) <= 0.015 for x, y in zip(stored.as_tuple(), (0.1, 0.1, 0.25, 0.3),
+                                                   strict=True))
+    assert close(xmp.to_upright(stored, 6), Box(**face["box"]))
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_orientation_turns_are_inverse(orientation):
+    b = Box(0.1, 0.2, 0.3, 0.15)
+    assert close(xmp.to_upright(xmp.to_stored(b, orientation), orientation), b)
+
+
+def test_a_broken_sidecar_fails_alone(cli, named, tmp_path):
+    photo(tmp_path / "pics" / "other.jpg", faces=[(0, BOX)], size=(600, 400))
+    cli.import_(tmp_path / "pics")
+    named["photo"].with_name("IMG_0042.jpg.xmp").write_text("<x:xmpmeta><rdf:RDF")
+    r = cli("xmp", "write", "--json", code=1)
+    assert "IMG_0042.jpg.xmp: cannot update: ParseError" in r.stderr
+    assert len(__import__("json").loads(r.stdout)["written"]) == 1
+    assert os.path.exists(tmp_path / "pics" / "other.jpg.xmp")
