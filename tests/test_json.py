@@ -64,6 +64,7 @@ def test_every_json_output_matches_its_schema(cli, lived_in):
     valid("history", cli.json("history"))
     valid("suggest", cli.json("people", "suggest"))
     valid("repair", cli.json("repair"))
+    valid("xmp-write", cli.json("xmp", "write", "--include-unnamed"))
     valid("forget", cli.json("forget", "--missing", "--yes"))
 
 

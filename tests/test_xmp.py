@@ -204,3 +204,43 @@ def test_a_broken_sidecar_fails_alone(cli, named, tmp_path):
     assert "IMG_0042.jpg.xmp: cannot update: ParseError" in r.stderr
     assert len(__import__("json").loads(r.stdout)["written"]) == 1
     assert os.path.exists(tmp_path / "pics" / "other.jpg.xmp")
+
+
+def test_export_streams_one_record_a_photo_in_both_formats(cli, named, tmp_path):
+    import csv
+    import io
+    import json
+
+    from tests.test_json import valid
+
+    lines = cli("export").stdout.splitlines()
+    records = [json.loads(line) for line in lines]
+    valid("export", records)
+    assert [r["path"] for r in records] == [str(named["photo"])]
+    people = {p["name"]: p for p in records[0]["people"]}
+    assert people["Ann Lee"]["id"] == named["ann"]
+    assert people["Ann Lee"]["box"] == named["faces"][named["ann"]]["box"]
+    out = tmp_path / "lib.csv"
+    r = cli("export", "--format", "csv", "--out", out)
+    assert r.stderr == f"exported 1 photos to {out}\n"
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert rows[0]["path"] == str(named["photo"]) and "Ann Lee" in rows[0]["people"]
+
+
+def test_the_catalogue_opens_in_sqlite_utils(cli, fake, named, tmp_path):
+    import sqlite_utils
+
+    photo(tmp_path / "more" / "sign.jpg", texts=[(1, (0.3, 0.65, 0.4, 0.2))])
+    cli.import_(tmp_path / "more")
+    db = sqlite_utils.Database(cli.library)
+    assert db["text_lines"].detect_fts() == "text_lines_fts"
+    assert [r["text"] for r in db["text_lines"].search("exit")] == ["EXIT"]
+    views = set(db.view_names())
+    assert {"photo_people", "person_summary"} <= views
+    assert {r["person"] for r in db["photo_people"].rows} == {"Ann Lee", *{
+        p["name"] for p in cli.json("people") if not p["named"]}}
+    for view in views:
+        assert "descriptor" not in db[view].columns_dict
+    summary = {r["name"]: r for r in db["person_summary"].rows}
+    assert summary["Ann Lee"]["faces"] == 1
