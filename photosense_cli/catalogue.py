@@ -245,6 +245,27 @@ MIGRATIONS: list[Migration] = [
                count(f.id) AS faces
         FROM people pe LEFT JOIN faces f ON f.person_id = pe.id GROUP BY pe.id;
     """,
+    # 7: names other tools wrote into the photos. Where a name came from ('typed', or
+    # 'xmp:<file>'); names a region gave a person who already had another (hints, for the
+    # user to decide); and named regions no detected face lies under, kept for later.
+    """
+    ALTER TABLE people ADD COLUMN name_source TEXT;
+    CREATE TABLE name_hints (
+        person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        source TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (person_id, name)
+    );
+    CREATE TABLE xmp_regions (
+        id INTEGER PRIMARY KEY,
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        "left" REAL, top REAL, width REAL, height REAL,
+        source TEXT NOT NULL
+    );
+    CREATE INDEX xmp_regions_photo ON xmp_regions(photo_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -661,7 +682,7 @@ class Catalogue:
                 for r in self.query('SELECT text, confidence, "left", top, width, height '
                                     "FROM text_lines WHERE photo_id = ? ORDER BY top, left",
                                     (photo_id,))]
-        return PhotoDetails(photo, faces, text)
+        return PhotoDetails(photo, faces, text, self.xmp_regions(photo_id))
 
     def photos_not_on(self, engine: str) -> list[Photo]:
         """Photos a switch to `engine` has still to re-analyse, with their paths."""
@@ -759,7 +780,7 @@ class Catalogue:
     def _person(r: dict) -> Person:
         return Person(r["id"], r["name"], bool(r["named"]), bool(r["hidden"]),
                       r.get("cover_face_id"), r.get("photos", 0), r.get("faces", 0),
-                      r.get("sample"))
+                      r.get("sample"), r.get("name_source"))
 
     def person(self, person_id: int) -> Person | None:
         row = self.person_row(person_id)
@@ -827,7 +848,7 @@ class Catalogue:
         photos = [p for p in self.photos(ids) if include_missing or not p.missing]
         shown = {p.id for p in photos}
         faces = [f for f in self.faces_of_person(person.id) if f.photo_id in shown]
-        return PersonDetails(person, photos, faces)
+        return PersonDetails(person, photos, faces, self.name_hints(person.id))
 
     def create_person(self) -> int:
         cur = self.conn.execute(
@@ -847,9 +868,30 @@ class Catalogue:
         self.set_cover(row["id"], row["cover_face_id"])
         return True
 
-    def set_name(self, person_id: int, name: str, named: bool) -> None:
-        self.conn.execute("UPDATE people SET name = ?, named = ? WHERE id = ?",
-                          (name, int(named), person_id))
+    def set_name(self, person_id: int, name: str, named: bool,
+                 source: str | None = "typed") -> None:
+        self.conn.execute("UPDATE people SET name = ?, named = ?, name_source = ? WHERE id = ?",
+                          (name, int(named), source if named else None, person_id))
+
+    def add_name_hint(self, person_id: int, name: str, source: str) -> None:
+        self.conn.execute("INSERT OR IGNORE INTO name_hints(person_id, name, source, at) "
+                          "VALUES (?, ?, ?, ?)", (person_id, name, source, now()))
+
+    def name_hints(self, person_id: int) -> list[dict]:
+        return self.query("SELECT name, source FROM name_hints WHERE person_id = ? ORDER BY name",
+                          (person_id,))
+
+    def add_xmp_region(self, photo_id: int, name: str, box: Box | None, source: str) -> None:
+        b = box.as_tuple() if box else (None, None, None, None)
+        self.conn.execute('INSERT INTO xmp_regions(photo_id, name, "left", top, width, height, '
+                          "source) VALUES (?, ?, ?, ?, ?, ?, ?)", (photo_id, name, *b, source))
+
+    def xmp_regions(self, photo_id: int) -> list[dict]:
+        return [{"name": r["name"], "source": r["source"],
+                 "box": None if r["left"] is None else Box(r["left"], r["top"], r["width"],
+                                                           r["height"]).to_json()}
+                for r in self.query('SELECT name, "left", top, width, height, source FROM '
+                                    "xmp_regions WHERE photo_id = ? ORDER BY id", (photo_id,))]
 
     def set_hidden(self, person_id: int, hidden: bool) -> None:
         self.conn.execute("UPDATE people SET hidden = ? WHERE id = ?", (int(hidden), person_id))

@@ -70,6 +70,7 @@ class Prepared:
     height: int
     format: str
     taken_at: str | None
+    orientation: int = 1  # EXIF: how the stored pixels turn upright
 
 
 # Between 89 and 179 Mpx Pillow only warns: real cameras go there, so decode, and say
@@ -186,13 +187,13 @@ def _prepare(data: bytes, min_side: int, long_side: int) -> Prepared:
     if (fmt == "JPEG" and orientation == 1 and header.mode in ("RGB", "L")
             and max(width, height) <= long_side and len(data) <= MAX_BYTES
             and data.rstrip(b"\x00")[-2:] == b"\xff\xd9"):
-        return Prepared(data, width, height, fmt, taken_at(header))
+        return Prepared(data, width, height, fmt, taken_at(header), orientation)
     if width * height > BIG_PIXELS:
         with _big_decodes:
             img, fmt, when = decode_upright(data, long_side)
-            return Prepared(encode_jpeg(img), width, height, fmt, when)
+            return Prepared(encode_jpeg(img), width, height, fmt, when, orientation)
     img, fmt, when = decode_upright(data, long_side)
-    return Prepared(encode_jpeg(img), width, height, fmt, when)
+    return Prepared(encode_jpeg(img), width, height, fmt, when, orientation)
 
 
 def encode_jpeg(img: Image.Image) -> bytes:

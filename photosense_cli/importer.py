@@ -59,6 +59,7 @@ class Outcome:
     lines: list[TextLine] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     reason: str = ""
+    regions: list = field(default_factory=list)  # xmp.NamedRegion: names other tools wrote
     permanent: bool = True  # a failure of the file itself: remembered until it changes
     orphans_left: bool = False
 
@@ -175,8 +176,8 @@ class Scanner:
                     yield candidate
 
     def _candidate(self, path: str, st: os.stat_result) -> Candidate | None:
-        if not stat.S_ISREG(st.st_mode):
-            return None
+        if not stat.S_ISREG(st.st_mode) or path.lower().endswith(".xmp"):
+            return None  # sidecars are read with their photo, not as files of their own
         try:
             path.encode("utf-8")
         except UnicodeEncodeError:
@@ -265,8 +266,10 @@ class Analyser:
     """The work done for one file in a worker thread: read once, hash, prepare, call the engine."""
 
     def __init__(self, engine: Engine, index: ContentIndex | None = None, *,
-                 dry_run: bool = False, uploader=None, stop: threading.Event | None = None):
+                 dry_run: bool = False, uploader=None, stop: threading.Event | None = None,
+                 read_xmp: bool = False):
         self.engine = engine
+        self.read_xmp = read_xmp
         self.index = index
         self.dry_run = dry_run
         self.uploader = uploader
@@ -322,6 +325,12 @@ class Analyser:
             except Exception as e:  # storage is optional; the photo is retried next run
                 return Outcome("failed", c, sha, reason=f"S3 copy failed: {e}", permanent=False)
         out = Outcome("analysed", c, sha, photo_id=photo_id, prepared=prepared)
+        if self.read_xmp:
+            from pathlib import Path
+
+            from photosense_cli import xmp
+
+            out.regions = xmp.read_names(Path(c.path), prepared.orientation, data)
         faces: list[DetectedFace] = []
         try:
             self._go_on()
@@ -500,7 +509,7 @@ ASSUMED_FACES = 1.0
 class Importer:
     def __init__(self, cat: Catalogue, engine: Engine, *, threads: int | None = None,
                  dry_run: bool = False, uploader=None, exclude: Iterable[str] = (),
-                 retry_failed: bool = False,
+                 retry_failed: bool = False, read_xmp: bool = True,
                  before_calls: Callable[[int], None] = lambda new_files: None,
                  on_error: Callable[[dict], None] = lambda e: None,
                  on_progress: Callable[[int | None, str], None] = lambda total, path: None):
@@ -509,6 +518,8 @@ class Importer:
         self.dry_run = dry_run
         self.uploader = uploader
         self.exclude = list(exclude)
+        self.read_xmp = read_xmp
+        self.named_from_xmp: list[dict] = []  # one undoable change for the whole import
         self.before_calls = before_calls  # after the scan, before any engine call
         self.summary = RunSummary("import", engine.name, str(cat.path), dry_run=dry_run)
         self.pipeline: Pipeline[Candidate] = Pipeline(
@@ -537,8 +548,16 @@ class Importer:
         self.summary.excluded = scanner.excluded
         self.before_calls(len(todo))
         analyser = Analyser(self.engine, self.index, dry_run=self.dry_run, uploader=self.uploader,
-                            stop=self.pipeline.stop)
-        self.pipeline.run(todo, analyser, self._write)
+                            stop=self.pipeline.stop, read_xmp=self.read_xmp)
+        try:
+            self.pipeline.run(todo, analyser, self._write)
+        finally:
+            if self.named_from_xmp:
+                with self.cat.transaction():
+                    n = len(self.named_from_xmp)
+                    self.cat.log_change("xmp-names", f"named {n} {'person' if n == 1 else 'people'}"
+                                        " from names in the photos' metadata",
+                                        {"names": self.named_from_xmp})
         self._mark_gone(scanner.folders, seen)
         if self.dry_run:
             self._estimate_searches()
@@ -635,9 +654,14 @@ class Importer:
             })
             self.cat.record_location(photo_id, c.path, c.size, c.mtime_ns)
             persons = self._persons_from_before(o, before, dropped)
+            owners: list[int] = []
             for i, (face, matches) in enumerate(o.faces):
                 s.people_created += self.clusterer.assign(photo_id, face, matches,
                                                           person=persons.get(i))
+                assert self.clusterer.last_person is not None
+                owners.append(self.clusterer.last_person)
+            if o.regions:
+                self._names_from_metadata(photo_id, o, owners)
             if dropped:
                 self.cat.delete_faceless_people()
             self.cat.insert_text_lines(photo_id, o.lines)
@@ -682,6 +706,48 @@ class Importer:
                     persons.setdefault(i, person)
         return persons
 
+    def _names_from_metadata(self, photo_id: int, o: Outcome, owners: list[int]) -> None:
+        """Names other tools wrote into the photo count (the caller holds the transaction).
+
+        A named region lies over a detected face when their boxes overlap by IoU >= 0.3 or
+        the face's centre is inside the region (hand-drawn regions are often looser or
+        tighter than a detector's box); the best overlap wins. Its person, if unnamed, takes
+        the name; a person named otherwise gets a hint; a name another person already has
+        becomes a merge suggestion instead, since only the engine can say they are one.
+        A region over no face is kept for a later engine or reindex.
+        """
+        boxes = [f.box for f, _ in o.faces]
+        given: set[str] = set()
+        for region in o.regions:
+            if region.box is None:
+                continue
+            scores = [(_overlap(b, region.box), i) for i, b in enumerate(boxes)]
+            best = max(scores, default=(0.0, -1))
+            if best[0] <= 0:
+                self.cat.add_xmp_region(photo_id, region.name, region.box, region.source)
+                continue
+            given.add(region.name)
+            self._name_person(owners[best[1]], region.name, region.source)
+        for region in o.regions:  # PersonInImage alone: no box to match, kept for the user
+            if region.box is None and region.name not in given:
+                self.cat.add_xmp_region(photo_id, region.name, None, region.source)
+
+    def _name_person(self, person_id: int, name: str, source: str) -> None:
+        person = self.cat.person(person_id)
+        if person is None:
+            return
+        if person.named:
+            if person.name.casefold() != name.casefold():
+                self.cat.add_name_hint(person_id, name, source)
+            return
+        others = [p for p in self.cat.people_named(name) if p.id != person_id]
+        if others:
+            self.cat.add_suggestion(person_id, others[0].id, 0.0, "xmp")
+            return
+        self.named_from_xmp.append({"person": person_id, "name": person.name, "named": False,
+                                    "source": person.name_source})
+        self.cat.set_name(person_id, name, True, source)
+
     def _drop_if_pathless(self, photo_id: int, dropped: list[str]) -> list[Face]:
         """Delete a photo whose last path now holds other content; returns its faces."""
         if self.cat.paths_of([photo_id]):
@@ -709,6 +775,18 @@ class Importer:
         self.faces_per_photo = (per_photo, bool(counts["photos"]))
         self.summary.calls["SearchFaces"] = round(self.summary.new * per_photo)
         self.summary.cost_usd = cost_usd(self.engine, self.summary.calls)
+
+
+def _overlap(face: Box, region: Box) -> float:
+    """How well a region names a face: IoU, or a token 0.3 when only the face's centre is
+    inside the region; 0 for no overlap that counts."""
+    iou = face.iou(region)
+    if iou >= 0.3:
+        return iou
+    cx, cy = face.left + face.width / 2, face.top + face.height / 2
+    inside = (region.left <= cx <= region.left + region.width
+              and region.top <= cy <= region.top + region.height)
+    return 0.3 if inside else 0.0
 
 
 def _mtime_iso(mtime_ns: int) -> str:

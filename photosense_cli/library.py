@@ -33,6 +33,7 @@ class ImportRequest:
     wait: float = 0.0
     exclude: tuple[str, ...] = ()
     retry_failed: bool = False
+    read_xmp: bool = True
     # Asked before the first billed call of a new library's first cloud import; False
     # cancels. None: the question is only told (scripts), not asked.
     consent: Callable[[str], bool] | None = None
@@ -113,7 +114,8 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
 
     importer = Importer(cat, engine, threads=importer_threads(cls, workers),
                         dry_run=req.dry_run, uploader=uploader, exclude=req.exclude,
-                        retry_failed=req.retry_failed, before_calls=before_calls,
+                        retry_failed=req.retry_failed, read_xmp=req.read_xmp,
+                        before_calls=before_calls,
                         on_error=on_error, on_progress=on_progress)
     try:
         summary = importer.run(req.paths)

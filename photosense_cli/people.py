@@ -27,6 +27,7 @@ class Clusterer:
     def __init__(self, cat: Catalogue):
         self.cat = cat
         self.claims: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        self.last_person: int | None = None  # the person the last assigned face went to
 
     def assign(self, photo_id: int, face: DetectedFace, matches: list[Match],
                person: int | None = None) -> int:
@@ -40,6 +41,7 @@ class Clusterer:
                 person = self.cat.create_person()
                 created = 1
         self.cat.insert_face(photo_id, person, face)
+        self.last_person = person
         for m in matches:
             if m.face_id not in owners:
                 self.claims[m.face_id].append((person, m.similarity))
@@ -136,7 +138,8 @@ def rename(cat: Catalogue, person: Person, name: str, allow_duplicate: bool = Fa
     with cat.transaction():
         cat.set_name(person.id, name, True)
         cat.log_change("rename", f"renamed {person.name!r} to {name!r}",
-                       {"person": person.id, "name": person.name, "named": person.named})
+                       {"person": person.id, "name": person.name, "named": person.named,
+                        "source": person.name_source})
     return f"person {person.id} is now {name!r}"
 
 
@@ -240,7 +243,7 @@ def undo(cat: Catalogue) -> str:
             if not cat.person_exists(u["person"]):
                 lost.append(f"person {u['person']} is gone")
             elif kind == "rename":
-                cat.set_name(u["person"], u["name"], u["named"])
+                cat.set_name(u["person"], u["name"], u["named"], u.get("source"))
             else:
                 cat.set_hidden(u["person"], u["hidden"])
         elif kind == "merge":
@@ -259,6 +262,12 @@ def undo(cat: Catalogue) -> str:
             cat.restore_suggestions(u["suggestions"])
         elif kind in ("move", "unassign"):
             _undo_move(cat, u, lost)
+        elif kind == "xmp-names":
+            for n in u["names"]:
+                if cat.person_exists(n["person"]):
+                    cat.set_name(n["person"], n["name"], n["named"], n["source"])
+                else:
+                    lost.append(f"person {n['person']} is gone")
         elif kind == "reject":
             cat.unreject_pair(u["a"], u["b"])
             cat.restore_suggestions(u["suggestions"])

@@ -106,6 +106,7 @@ class Person:
     photos: int = 0  # counts; people show lists them in PersonDetails
     faces: int = 0
     sample: str | None = None  # the path of the photo of the person's cover face
+    name_source: str | None = None  # typed, or xmp:<file> for a name read from metadata
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "named": self.named, "hidden": self.hidden,
@@ -117,10 +118,12 @@ class PersonDetails:
     person: Person
     photos: list[Photo]
     faces: list[Face]
+    name_hints: list[dict] = field(default_factory=list)  # other names metadata gave them
 
     def to_json(self) -> dict[str, Any]:
         p = self.person
         return {"id": p.id, "name": p.name, "named": p.named, "hidden": p.hidden,
+                "name_source": p.name_source, "name_hints": self.name_hints,
                 "cover_face_id": p.cover_face_id,
                 "photos": [ph.to_json() for ph in self.photos],
                 "faces": [f.to_json() for f in self.faces]}
@@ -131,10 +134,11 @@ class PhotoDetails:
     photo: Photo
     faces: list[Face]
     text: list[TextLine]
+    regions: list[dict] = field(default_factory=list)  # named in metadata, no face found there
 
     def to_json(self) -> dict[str, Any]:
         return {**self.photo.to_json(), "faces": [f.to_json() for f in self.faces],
-                "text": [t.to_json() for t in self.text]}
+                "text": [t.to_json() for t in self.text], "regions": self.regions}
 
 
 @dataclass

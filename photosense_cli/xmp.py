@@ -133,14 +133,17 @@ def sidecars(path: Path) -> list[Path]:
     return [path.with_name(path.name + ".xmp"), path.with_suffix(".xmp")]
 
 
-def read_names(path: Path, orientation: int = 1) -> list[NamedRegion]:
-    """Named regions and people from the photo's own XMP and from its sidecars."""
+def read_names(path: Path, orientation: int = 1, data: bytes | None = None) -> list[NamedRegion]:
+    """Named regions and people from the photo's own XMP (JPEG APP1, TIFF, DNG, HEIC: the
+    packet is found in the file's first blocks) and from its sidecars. `data`: the file's
+    bytes when the caller has them already."""
     found: list[NamedRegion] = []
     packets: list[tuple[bytes, str]] = []
     try:
-        with open(path, "rb") as f:
-            head = f.read(SCAN_BYTES)
-        m = _PACKET.search(head)
+        if data is None:
+            with open(path, "rb") as f:
+                data = f.read(SCAN_BYTES)
+        m = _PACKET.search(data[:SCAN_BYTES])
         if m:
             packets.append((m.group(), str(path)))
     except OSError:

@@ -244,3 +244,75 @@ def test_the_catalogue_opens_in_sqlite_utils(cli, fake, named, tmp_path):
         assert "descriptor" not in db[view].columns_dict
     summary = {r["name"]: r for r in db["person_summary"].rows}
     assert summary["Ann Lee"]["faces"] == 1
+
+
+def with_regions(path, names_boxes, orientation=1, mp=False, people=()):
+    """A photo's sidecar as another tool wrote it: MWG (or MP) regions, PersonInImage."""
+    entries = [xmp.FaceEntry(0, n, b) for n, b in names_boxes]
+    data = xmp.render(None, entries, width=640, height=480, orientation=orientation)
+    text = data.decode().replace(' photosense:FaceId="0"', "")  # no photosense mark: theirs
+    text = text.replace("<photosense:People>", "<photosense:Ignore>").replace(
+        "</photosense:People>", "</photosense:Ignore>")
+    if mp:  # only Microsoft regions
+        start, end = text.index("<mwg-rs:Regions"), text.index("</mwg-rs:Regions>") + 17
+        text = text[:start] + text[end:]
+    path.with_name(path.name + ".xmp").write_text(text)
+
+
+def test_a_name_another_tool_wrote_names_the_person(cli, fake, tmp_path):
+    pics = tmp_path / "pics"
+    p = photo(pics / "rose.jpg", faces=[(0, BOX), (1, BOX2)])
+    # a region a little looser than the detector's box, as people draw them
+    with_regions(p, [("Rose Leslie", Box(0.08, 0.08, 0.3, 0.35))])
+    q = photo(pics / "kit.jpg", faces=[(1, BOX)], size=(600, 400))
+    with_regions(q, [("Kit Harington", Box(0.1, 0.1, 0.25, 0.3))], mp=True)
+
+    s = cli.import_(pics)
+
+    assert s["files"]["ignored"] == 0  # sidecars are no "other files"
+    named = {p["name"]: p for p in cli.json("people", "--named")}
+    assert set(named) == {"Rose Leslie", "Kit Harington"}
+    rose = cli.json("people", "show", "Rose Leslie")
+    assert rose["name_source"] == f"xmp:{p}.xmp"
+    assert cli.json("people", "show", "Kit Harington")["faces"][0]["photo_id"] in {
+        f["photo_id"] for f in cli.json("people", "show", "Kit Harington")["faces"]}
+    assert len(cli.json("people", "show", "Kit Harington")["faces"]) == 2  # both photos
+    assert cli.json("history")[0]["kind"] == "xmp-names"
+
+    cli("undo")  # one change for the whole import
+    assert cli.json("people", "--named") == []
+
+
+def test_a_region_over_no_face_is_kept_and_names_never_overwrite(cli, fake, tmp_path):
+    pics = tmp_path / "pics"
+    p = photo(pics / "a.jpg", faces=[(0, BOX)])
+    cli.import_(pics)
+    cli("people", "rename", cli.json("people")[0]["id"], "Ann")
+    q = photo(pics / "b.jpg", faces=[(0, BOX)], size=(600, 400))
+    with_regions(q, [("Annie", Box(0.1, 0.1, 0.25, 0.3)), ("Nobody", Box(0.7, 0.7, 0.2, 0.2))])
+
+    cli.import_(pics)
+
+    ann = cli.json("people", "show", "Ann")
+    assert ann["name_hints"] == [{"name": "Annie", "source": f"xmp:{q}.xmp"}]
+    assert ann["name_source"] == "typed"
+    shown = cli.json("show", q)
+    assert [r["name"] for r in shown["regions"]] == ["Nobody"]
+    assert "named in metadata: Nobody" in cli("show", q).stdout
+    assert p.exists()
+
+
+def test_no_xmp_reads_no_names(cli, fake, tmp_path):
+    p = photo(tmp_path / "pics" / "rose.jpg", faces=[(0, BOX)])
+    with_regions(p, [("Rose Leslie", Box(0.1, 0.1, 0.25, 0.3))])
+    cli.import_(tmp_path / "pics", extra=["--no-xmp"])
+    assert cli.json("people", "--named") == []
+
+
+def test_regions_written_by_photosense_read_back_the_same(tmp_path):
+    src = photo(tmp_path / "r.jpg", faces=[(0, BOX)])
+    box = Box(0.6, 0.1, 0.3, 0.25)  # upright coordinates of a photo stored turned (6)
+    (tmp_path / "r.jpg.xmp").write_bytes(
+        xmp.render(None, [xmp.FaceEntry(3, "Rot", box)], width=480, height=640, orientation=6))
+    found = xmp.read_names(src, orientation=6)
+    assert [r.name for r in found] == ["Rot"] and close(found[0].box, box)

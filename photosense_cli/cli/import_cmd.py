@@ -43,6 +43,9 @@ def import_command(
         "scanned folder does. Excluded files are not read.")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before the first "
                    "import of a new library sends photos to a cloud engine.")] = False,
+    no_xmp: Annotated[bool, typer.Option(
+        "--no-xmp", help="Do not read names other tools wrote into the photos or their "
+        "sidecars (MWG and Microsoft regions, PersonInImage).")] = False,
     retry_failed: Annotated[bool, typer.Option(
         "--retry-failed", help="Try again the files that failed before and have not changed "
         "since (they are skipped otherwise; 'photosense status' lists them).")] = False,
@@ -63,7 +66,7 @@ def import_command(
     req = ImportRequest(paths=paths, engine=engine, workers=workers, dry_run=dry_run,
                         profile=profile, region=region_from_env(region), s3_bucket=s3_bucket,
                         s3_prefix=s3_prefix, wait=wait, exclude=tuple(exclude or ()),
-                        retry_failed=retry_failed,
+                        retry_failed=retry_failed, read_xmp=not no_xmp,
                         consent=None if yes or not interactive() else ask)
     err = err_console()
     show_progress = err.is_terminal and not quiet and not json_output

@@ -159,9 +159,14 @@ def show(ctx: typer.Context, person: PersonArg, json_output: JsonOption = False,
 
     def render():
         state = ("" if p.named else " (unnamed)") + (" (hidden)" if p.hidden else "")
+        if p.name_source and p.name_source != "typed":
+            state += f" (name from {p.name_source})"
         out = out_console()
-        out.print(literal(p.name, "bold").append(f"{state}  id {p.id}, {len(details.photos)} "
-                                                 f"photos, {len(details.faces)} faces"))
+        out.print(literal(p.name, "bold").append(literal(f"{state}  id {p.id}, "
+                                                         f"{len(details.photos)} photos, "
+                                                         f"{len(details.faces)} faces")))
+        for hint in details.name_hints:
+            out.print(literal(f"  {hint['source']} calls them {hint['name']!r}"))
         photos = {ph.id: ph for ph in details.photos}
         out.print(table(["face", "photo", "taken", "path", "box (l, t, w, h)", "conf"], [
             (str(f.id), str(f.photo_id), photos[f.photo_id].taken_at or "",

@@ -149,6 +149,9 @@ def show_command(photo: Annotated[str, typer.Argument(help="A photo's path or id
                 for f in d.faces], title="Faces"))
         for t in d.text:
             out.print(literal(f"  “{t.text}”  ({t.confidence:.0f})"))
+        for r in d.regions:
+            where = "no box" if r["box"] is None else "no face found under it"
+            out.print(literal(f"  named in metadata: {r['name']} ({where}; {r['source']})"))
 
     emit(d.to_json(), choose_format(fmt, json_output), render)
 
