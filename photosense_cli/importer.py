@@ -313,7 +313,7 @@ class Analyser:
 
     def analyse(self, c: Candidate, sha: str, data: bytes, photo_id: int | None = None) -> Outcome:
         try:
-            prepared = images.prepare(data, min_side=self.engine.min_side)
+            prepared = images.prepare(data, min_side=self.engine.min_side, name=c.path)
         except BadImage as e:
             return Outcome("failed", c, sha, photo_id=photo_id, reason=e.reason,
                            permanent=e.permanent)
@@ -369,7 +369,7 @@ def read_image(path: str, size: int) -> bytes | None:
     try:
         with open(path, "rb") as f:
             head = f.read(32)
-            if images.sniff(head) is None:
+            if images.sniff(head, path) is None:
                 return None
             if size > images.MAX_FILE_BYTES:
                 raise BadImage(f"file too large ({size / 2**20:,.0f} MB; photosense reads "
@@ -413,7 +413,9 @@ class Pipeline(Generic[T]):
         self.stop = threading.Event()  # shared with the Analyser: set when the run must end
 
     def run(self, items: list[T], work: Callable[[T], Outcome],
-            store: Callable[[Outcome], None]) -> RunSummary:
+            store: Callable[[Outcome], None],
+            then: Callable[[], list[T]] = lambda: []) -> RunSummary:
+        """Process the items, then whatever `then` returns once they are all stored."""
         start = time.perf_counter()
         self.on_progress(len(items), "")
         status = "interrupted"
@@ -424,6 +426,7 @@ class Pipeline(Generic[T]):
             if crashed and self.engine.remote_faces:
                 self._recover()
             self._process(items, work, store)
+            self._process(then(), work, store)
             status = "partial" if self.summary.failed else "ok"
         finally:
             s = self.summary
@@ -535,7 +538,7 @@ class Importer:
     def run(self, paths: Iterable[str]) -> RunSummary:
         self.locations = self.cat.locations_by_path()
         scanner = Scanner(self._scan_error, self.exclude)
-        todo, seen = [], set()
+        todo, seen, companions = [], set(), []
         for c in scanner.scan(paths):
             seen.add(c.path)
             known = self.locations.get(c.path)
@@ -543,6 +546,8 @@ class Importer:
                 self.summary.skipped += 1
             elif self.failures.get(c.path) == (c.size, c.mtime_ns):
                 self.summary.known_failures += 1  # failed before and unchanged: not read again
+            elif _developed_sibling(c.path):
+                companions.append(c)
             else:
                 todo.append(c)
         self.summary.excluded = scanner.excluded
@@ -550,7 +555,8 @@ class Importer:
         analyser = Analyser(self.engine, self.index, dry_run=self.dry_run, uploader=self.uploader,
                             stop=self.pipeline.stop, read_xmp=self.read_xmp)
         try:
-            self.pipeline.run(todo, analyser, self._write)
+            self.pipeline.run(todo, analyser, self._write,
+                              then=lambda: self._pair_with_siblings(companions))
         finally:
             if self.named_from_xmp:
                 with self.cat.transaction():
@@ -562,6 +568,20 @@ class Importer:
         if self.dry_run:
             self._estimate_searches()
         return self.summary
+
+    def _pair_with_siblings(self, companions: list[Candidate]) -> list[Candidate]:
+        """A RAW and the JPEG (or HEIC) the camera wrote beside it are one photo: the RAW
+        becomes another path of the JPEG's photo, whose faces were sent once. A RAW whose
+        sibling is not in the library (excluded, failed) is analysed on its own."""
+        alone = []
+        for c in companions:
+            sibling = _developed_sibling(c.path)
+            photo_id = self.cat.photo_id_at(sibling) if sibling else None
+            if photo_id is None:
+                alone.append(c)
+            else:
+                self._add_path(photo_id, c)
+        return alone
 
     def _scan_error(self, path: str, reason: str) -> None:
         """A file or folder the scan could not use: reported once, remembered like a failure."""
@@ -775,6 +795,17 @@ class Importer:
         self.faces_per_photo = (per_photo, bool(counts["photos"]))
         self.summary.calls["SearchFaces"] = round(self.summary.new * per_photo)
         self.summary.cost_usd = cost_usd(self.engine, self.summary.calls)
+
+
+_DEVELOPED = (".jpg", ".JPG", ".jpeg", ".JPEG", ".heic", ".HEIC", ".heif", ".HEIF")
+
+
+def _developed_sibling(path: str) -> str | None:
+    """For a RAW file, the JPEG or HEIC of the same shot beside it (IMG_1.CR2, IMG_1.JPG)."""
+    stem, ext = os.path.splitext(path)
+    if ext.lower() not in images.RAW_SUFFIXES:
+        return None
+    return next((stem + e for e in _DEVELOPED if os.path.isfile(stem + e)), None)
 
 
 def _overlap(face: Box, region: Box) -> float:
