@@ -316,3 +316,35 @@ def test_regions_written_by_photosense_read_back_the_same(tmp_path):
         xmp.render(None, [xmp.FaceEntry(3, "Rot", box)], width=480, height=640, orientation=6))
     found = xmp.read_names(src, orientation=6)
     assert [r.name for r in found] == ["Rot"] and close(found[0].box, box)
+
+
+def test_names_inside_the_photo_itself_count_too(cli, fake, tmp_path):
+    """XMP in the JPEG's APP1 segment, where cameras and digiKam put it (checked with exiv2)."""
+    import struct
+
+    p = photo(tmp_path / "pics" / "inside.jpg", faces=[(0, BOX)])
+    packet = xmp.render(None, [xmp.FaceEntry(0, "Rose Leslie", Box(*BOX))], width=640,
+                        height=480).replace(b' photosense:FaceId="0"', b"")
+    payload = b"http://ns.adobe.com/xap/1.0/\x00" + packet
+    data = p.read_bytes()
+    p.write_bytes(data[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+                  + data[2:])
+    assert read(p)["Xmp.iptcExt.PersonInImage"] == ["Rose Leslie"]  # exiv2 finds it there
+
+    cli.import_(tmp_path / "pics")
+
+    rose = cli.json("people", "show", "Rose Leslie")
+    assert rose["name_source"] == f"xmp:{p}" and len(rose["faces"]) == 1
+
+
+def test_write_for_chosen_people_only(cli, named, tmp_path):
+    photo(tmp_path / "more" / "b.jpg", faces=[(1, BOX)], size=(600, 400))
+    cli.import_(tmp_path / "more")
+    other = next(p for p in named["faces"] if p != named["ann"])
+    cli("people", "rename", other, "Bob")
+
+    r = cli.json("xmp", "write", "--person", "Bob")
+
+    assert sorted(os.path.basename(w) for w in r["written"]) == ["IMG_0042.jpg.xmp", "b.jpg.xmp"]
+    r = cli.json("xmp", "write", tmp_path / "more")
+    assert r["unchanged"] == [str(tmp_path / "more" / "b.jpg.xmp")] and r["written"] == []
