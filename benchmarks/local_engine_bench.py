@@ -73,7 +73,7 @@ def index_search_cost() -> None:
     from photosense_cli.engines.local import LocalEngine
 
     rng = np.random.default_rng(0)
-    for n in (10_000, 100_000, 300_000):
+    for n in (10_000, 100_000, 300_000, 1_000_000):
         engine = LocalEngine(processes=1)
         vectors = rng.normal(0, 0.08, (n, 128)).astype(np.float32)
         engine.open_collection("bench", (KnownFace(f"f{i}", v.tobytes()) for i, v in enumerate(vectors)))

@@ -573,7 +573,10 @@ class Importer:
         """A RAW and the JPEG (or HEIC) the camera wrote beside it are one photo: the RAW
         becomes another path of the JPEG's photo, whose faces were sent once. A RAW whose
         sibling is not in the library (excluded, failed) is analysed on its own."""
-        alone = []
+        alone: list[Candidate] = []
+        if self.dry_run:  # nothing is stored: each RAW would be a path of its sibling's photo
+            self.summary.known += len(companions)
+            return alone
         for c in companions:
             sibling = _developed_sibling(c.path)
             photo_id = self.cat.photo_id_at(sibling) if sibling else None

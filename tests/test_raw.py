@@ -92,3 +92,11 @@ def test_a_raw_and_its_jpeg_are_one_photo_analysed_once(cli, fake, tmp_path):
     assert len(shown["faces"]) == 1
     assert cli.json("show", alone)["width"] == 400
     assert cli.import_(pics)["files"]["skipped"] == 3
+
+
+def test_a_dry_run_counts_a_raw_with_its_jpeg_as_one_photo(cli, fake, tmp_path):
+    pics = tmp_path / "pics"
+    photo(pics / "IMG_1.JPG", faces=[(0, BOX)])
+    (pics / "IMG_1.CR2").write_bytes(dng())
+    s = cli.import_(pics, extra=["--dry-run"])
+    assert s["files"]["new"] == 1 and s["files"]["known"] == 1 and sum(fake.calls.values()) == 0

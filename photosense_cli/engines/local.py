@@ -187,6 +187,7 @@ class LocalEngine:
         self._ids: list[str] = []
         self._rows: dict[str, int] = {}
         self._matrix = np.empty((0, DESCRIPTOR_DIM), np.float32)
+        self._norms = np.empty(0, np.float32)  # squared length of each row
         self._used = 0
 
     def _run(self, func, image: bytes):
@@ -239,7 +240,10 @@ class LocalEngine:
         with timed(usage, "SearchFaces"), self._lock:
             row = self._rows[face_id]
             matrix = self._matrix[: self._used]
-            distances = np.linalg.norm(matrix - matrix[row], axis=1)
+            # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b: one matrix-vector product over the float32
+            # matrix instead of an n x 128 difference array (62 ms -> a few ms at 300,000).
+            squared = self._norms[: self._used] + self._norms[row] - 2.0 * (matrix @ matrix[row])
+            distances = np.sqrt(np.maximum(squared, 0.0))
             sims = np.asarray(similarity(distances))
             hits = np.nonzero(sims >= threshold)[0]
             hits = hits[np.argsort(-sims[hits], kind="stable")]
@@ -252,6 +256,7 @@ class LocalEngine:
                 return
             keep = [i for i in range(self._used) if i not in doomed]
             self._matrix = self._matrix[keep]
+            self._norms = self._norms[keep]
             self._ids = [self._ids[i] for i in keep]
             self._used = len(keep)
             self._rows = {fid: i for i, fid in enumerate(self._ids)}
@@ -266,7 +271,11 @@ class LocalEngine:
                 grown = np.empty((max(1024, 2 * len(self._matrix)), DESCRIPTOR_DIM), np.float32)
                 grown[: self._used] = self._matrix[: self._used]
                 self._matrix = grown
+                norms = np.empty(len(grown), np.float32)
+                norms[: self._used] = self._norms[: self._used]
+                self._norms = norms
             self._matrix[self._used] = descriptor
+            self._norms[self._used] = float(descriptor @ descriptor)
             self._rows[face_id] = self._used
             self._ids.append(face_id)
             self._used += 1
