@@ -267,9 +267,14 @@ class Analyser:
 
     def __init__(self, engine: Engine, index: ContentIndex | None = None, *,
                  dry_run: bool = False, uploader=None, stop: threading.Event | None = None,
-                 read_xmp: bool = False):
+                 read_xmp: bool = False, call_threads: int = 0):
         self.engine = engine
         self.read_xmp = read_xmp
+        # A photo's IndexFaces and DetectText are independent, and so are the SearchFaces of
+        # its faces: run at once, a photo takes 2 round trips instead of 2 + faces (~0.3 s
+        # instead of ~0.45 s a photo at 150 ms a call). 0: one call after the other.
+        self.calls = (cf.ThreadPoolExecutor(call_threads, thread_name_prefix="photosense-call")
+                      if call_threads else None)
         self.index = index
         self.dry_run = dry_run
         self.uploader = uploader
@@ -334,14 +339,30 @@ class Analyser:
         faces: list[DetectedFace] = []
         try:
             self._go_on()
-            faces = self.engine.index_faces(prepared.data, sha, out.usage)
-            self._go_on()
-            out.lines = self.engine.detect_text(prepared.data, out.usage)
-            for face in faces:
+            if self.calls is None:
+                faces = self.engine.index_faces(prepared.data, sha, out.usage)
                 self._go_on()
-                out.faces.append(
-                    (face, self.engine.search_faces(face.face_id, FACE_MATCH_THRESHOLD,
-                                                    out.usage)))
+                out.lines = self.engine.detect_text(prepared.data, out.usage)
+                for face in faces:
+                    self._go_on()
+                    out.faces.append((face, self.engine.search_faces(
+                        face.face_id, FACE_MATCH_THRESHOLD, out.usage)))
+            else:
+                indexed = self.calls.submit(self._call, self.engine.index_faces, prepared.data,
+                                            sha, out.usage)
+                text = self.calls.submit(self._call, self.engine.detect_text, prepared.data,
+                                         out.usage)
+                cf.wait([indexed, text])
+                if indexed.exception() is None:
+                    faces = indexed.result()  # kept first: deleted below if the text failed
+                error = indexed.exception() or text.exception()
+                if error is not None:
+                    raise error
+                out.lines = text.result()
+                self._go_on()
+                searches = [self.calls.submit(self._call, self.engine.search_faces, face.face_id,
+                                              FACE_MATCH_THRESHOLD, out.usage) for face in faces]
+                out.faces = [(face, s.result()) for face, s in zip(faces, searches, strict=True)]
         except BadImage as e:
             out.kind, out.reason, out.permanent = "failed", e.reason, e.permanent
             out.orphans_left = not self._delete_quietly([f.face_id for f in faces])
@@ -349,6 +370,17 @@ class Analyser:
             self._delete_quietly([f.face_id for f in faces])
             raise
         return out
+
+    def _call(self, method, *args):
+        """One engine call on the call pool: none starts once the run is stopping."""
+        self._go_on()
+        return method(*args)
+
+    def close(self) -> None:
+        # Queued calls are not cancelled (a cancelled future never wakes the photo waiting
+        # on it): once the run stops they end at once, in _call, without calling the engine.
+        if self.calls is not None:
+            self.calls.shutdown(wait=not self.stop.is_set())
 
     def _delete_quietly(self, face_ids: list[str]) -> bool:
         if not face_ids:
@@ -553,11 +585,13 @@ class Importer:
         self.summary.excluded = scanner.excluded
         self.before_calls(len(todo))
         analyser = Analyser(self.engine, self.index, dry_run=self.dry_run, uploader=self.uploader,
-                            stop=self.pipeline.stop, read_xmp=self.read_xmp)
+                            stop=self.pipeline.stop, read_xmp=self.read_xmp,
+                            call_threads=2 * self.pipeline.threads)
         try:
             self.pipeline.run(todo, analyser, self._write,
                               then=lambda: self._pair_with_siblings(companions))
         finally:
+            analyser.close()
             if self.named_from_xmp:
                 with self.cat.transaction():
                     n = len(self.named_from_xmp)

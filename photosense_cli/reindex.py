@@ -105,10 +105,11 @@ def _reindex(cat: Catalogue, target: str, options: EngineOptions, workers: int |
         summary.text_lines += len(o.lines)
         pipeline.count_calls(o)
 
+    analyser = Analyser(engine, stop=pipeline.stop, call_threads=2 * pipeline.threads)
     try:
-        pipeline.run(cat.photos_not_on(target), Analyser(engine, stop=pipeline.stop).reanalyse,
-                     store)
+        pipeline.run(cat.photos_not_on(target), analyser.reanalyse, store)
     finally:
+        analyser.close()
         engine.close()
     with cat.transaction():
         summary.people_removed = cat.delete_faceless_people()

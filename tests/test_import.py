@@ -577,3 +577,38 @@ def test_a_copy_met_after_its_first_was_stored_is_a_path_not_a_call(cli, fake, t
 
     assert fake.calls["IndexFaces"] == 1 and s["files"] == {**NONE, "new": 1, "known": 1}
     assert sorted(cli.json("show", late)["paths"]) == [str(a), str(late)]
+
+
+def test_a_photos_engine_calls_overlap(cli, fake, tmp_path, monkeypatch):
+    """IndexFaces and DetectText of one photo run at once, and so do its SearchFaces."""
+    import time
+
+    photo(tmp_path / "pics" / "a.jpg", faces=[(0, BOX), (1, BOX2)])
+    fake.latency = 0.2
+    spans: list = []
+
+    def timed_call(name):
+        real = getattr(type(fake), name)
+
+        def call(self, *args):
+            start = time.perf_counter()
+            try:
+                return real(self, *args)
+            finally:
+                spans.append((name, start, time.perf_counter()))
+        monkeypatch.setattr(type(fake), name, call)
+
+    for name in ("index_faces", "detect_text", "search_faces"):
+        timed_call(name)
+    started = time.perf_counter()
+    cli.import_(tmp_path / "pics", extra=["--workers", "1"])
+    took = time.perf_counter() - started
+
+    by = {}
+    for name, start, end in spans:
+        by.setdefault(name, []).append((start, end))
+    (i0, i1), (t0, t1) = by["index_faces"][0], by["detect_text"][0]
+    assert max(i0, t0) < min(i1, t1)  # IndexFaces and DetectText in flight together
+    (s0, s1), (u0, u1) = by["search_faces"]
+    assert max(s0, u0) < min(s1, u1)  # both faces searched at once
+    assert took < 0.2 * 4  # 2 round trips, not 2 + faces = 4
