@@ -711,12 +711,19 @@ class Importer:
             })
             self.cat.record_location(photo_id, c.path, c.size, c.mtime_ns)
             persons = self._persons_from_before(o, before, dropped)
-            owners: list[int] = []
-            for i, (face, matches) in enumerate(o.faces):
+            owners: list[int] = [0] * len(o.faces)
+            in_photo: set[int] = set()
+            # the surest faces choose first: of two faces that match one person, the weaker
+            # goes to its next-best person (two faces of a photo are two people)
+            order = sorted(range(len(o.faces)), key=lambda i: -max(
+                (m.similarity for m in o.faces[i][1]), default=0.0))
+            for i in order:
+                face, matches = o.faces[i]
                 s.people_created += self.clusterer.assign(photo_id, face, matches,
-                                                          person=persons.get(i))
+                                                          person=persons.get(i), taken=in_photo)
                 assert self.clusterer.last_person is not None
-                owners.append(self.clusterer.last_person)
+                owners[i] = self.clusterer.last_person
+                in_photo.add(owners[i])
             if o.regions:
                 self._names_from_metadata(photo_id, o, owners)
             if dropped:

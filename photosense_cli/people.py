@@ -8,6 +8,7 @@ mistakes, so each correction here is logged with what it takes to undo it.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from typing import Callable
 
 from photosense_cli.catalogue import Catalogue
@@ -30,16 +31,23 @@ class Clusterer:
         self.last_person: int | None = None  # the person the last assigned face went to
 
     def assign(self, photo_id: int, face: DetectedFace, matches: list[Match],
-               person: int | None = None) -> int:
-        """Store the face under its person (chosen from matches unless given); 1 if one was created."""
+               person: int | None = None, taken: Collection[int] = ()) -> int:
+        """Store the face under its person (chosen from matches unless given); 1 if one was
+        created. `taken`: people another face of this photo went to, whom this face cannot
+        join (one person is not twice in a photo; mirrors and photos of photos aside, which
+        the user merges); it goes to its next-best person or a new one, and a suggestion
+        records the likeness."""
         matches = [m for m in matches if m.face_id != face.face_id]
         owners = self.cat.people_of_engine_faces([m.face_id for m in matches])
         created = 0
+        passed_over: dict[int, float] = {}
         if person is None:
-            person = self._choose(face, matches, owners)
+            person = self._choose(face, matches, owners, taken, passed_over)
             if person is None:
                 person = self.cat.create_person()
                 created = 1
+            for other, similarity in passed_over.items():
+                self.cat.add_suggestion(person, other, similarity, "same-photo")
         self.cat.insert_face(photo_id, person, face)
         self.last_person = person
         for m in matches:
@@ -47,8 +55,9 @@ class Clusterer:
                 self.claims[m.face_id].append((person, m.similarity))
         return created
 
-    def _choose(self, face: DetectedFace, matches: list[Match],
-                owners: dict[str, int]) -> int | None:
+    def _choose(self, face: DetectedFace, matches: list[Match], owners: dict[str, int],
+                taken: Collection[int] = (),
+                passed_over: dict[int, float] | None = None) -> int | None:
         votes: dict[int, list[float]] = defaultdict(lambda: [0, 0.0])  # person -> [count, best]
         for m in matches:
             if m.face_id in owners:
@@ -58,6 +67,10 @@ class Clusterer:
             # made while this import runs): a claim on someone gone is no vote
             if self.cat.person_exists(person):
                 _vote(votes, person, similarity)
+        for other in set(taken) & votes.keys():
+            if passed_over is not None:
+                passed_over[other] = votes[other][1]
+            del votes[other]
         if not votes:
             return None
         person = max(votes, key=lambda p: (votes[p][0], votes[p][1]))

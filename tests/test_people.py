@@ -228,3 +228,19 @@ def test_a_rejected_suggestion_is_never_made_again_until_undone(cli, family, fak
     assert cli.json("history")[0]["kind"] == "reject"
     cli("undo")
     assert len(cli.json("people", "suggest")) == 1
+
+
+def test_two_faces_of_one_photo_are_never_one_person(cli, fake, tmp_path):
+    photo(tmp_path / "a" / "ann.jpg", faces=[(0, BOX)])
+    cli.import_(tmp_path / "a")
+    ann = cli.json("people")[0]["id"]
+    fake.similar[(0, 1)] = 95.0  # from now on Bea looks like Ann to the engine
+
+    cli.import_(photo(tmp_path / "b" / "both.jpg", faces=[(0, BOX), (1, BOX2)]))
+
+    faces = cli.json("show", tmp_path / "b" / "both.jpg")["faces"]
+    persons = {f["person_id"] for f in faces}
+    assert len(persons) == 2 and ann in persons  # the surer face (Ann's own, 99) kept Ann
+    pairs = cli.json("people", "suggest")
+    assert [(p["source"], p["score"]) for p in pairs] == [("same-photo", 95.0)]
+    assert {pairs[0]["a"]["id"], pairs[0]["b"]["id"]} == persons
