@@ -220,7 +220,7 @@ def test_a_rejected_suggestion_is_never_made_again_until_undone(cli, family, fak
     fake.similar[(0, 2)] = 85.0
     assert len(cli.json("people", "suggest", "--search")) == 1
 
-    r = cli("people", "suggest", "--reject", family["zero"], "--reject", family["two"])
+    r = cli("people", "suggest", "--reject", family["zero"], family["two"])
 
     assert "will not be suggested as one person again" in r.stderr
     assert cli.json("people", "suggest") == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, List, Optional
+from typing import Annotated, List, Optional, Tuple
 
 import typer
 
@@ -338,10 +338,9 @@ def suggest(ctx: typer.Context,
             search: Annotated[bool, typer.Option("--search", help="First search the engine "
                               "with up to 3 faces per person at its suggestion threshold (one "
                               "engine call per face; billed on Rekognition).")] = False,
-            reject: Annotated[Optional[List[str]], typer.Option(
-                "--reject", help="Two people who are not one: never suggest them again "
-                "(give it twice: --reject A --reject B; 'photosense undo' takes it back).",
-                show_default=False)] = None,
+            reject: Annotated[Optional[Tuple[str, str]], typer.Option(
+                "--reject", help="Two people who are not one (--reject A B): never suggest "
+                "them again ('photosense undo' takes it back).", show_default=False)] = None,
             limit: Annotated[int, typer.Option(min=1, help="Show at most this many pairs.")] = 50,
             json_output: JsonOption = False, fmt: FormatOption = None,
             profile: ProfileOption = None, region: RegionOption = None,
@@ -360,9 +359,8 @@ def suggest(ctx: typer.Context,
 
     cat = _open(ctx, library)
     if reject:
-        if len(reject) != 2:
-            raise PhotosenseError("--reject takes two people: --reject A --reject B")
-        say(people.reject(cat, *(people.resolve(cat, r, exact=True) for r in reject)))
+        a, b = (people.resolve(cat, r, exact=True) for r in reject)
+        say(people.reject(cat, a, b))
         return
     if search:
         engine = engine_for(cat, EngineOptions(1, profile, region_from_env(region)))
