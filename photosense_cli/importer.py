@@ -446,9 +446,13 @@ class Pipeline(Generic[T]):
 
     def run(self, items: list[T], work: Callable[[T], Outcome],
             store: Callable[[Outcome], None],
-            then: Callable[[], list[T]] = lambda: []) -> RunSummary:
-        """Process the items, then whatever `then` returns once they are all stored."""
-        start = time.perf_counter()
+            then: Callable[[], list[T]] = lambda: [],
+            started: float | None = None) -> RunSummary:
+        """Process the items, then whatever `then` returns once they are all stored.
+
+        started: when the job began (an import's scan comes before its items), for `seconds`.
+        """
+        start = started if started is not None else time.perf_counter()
         self.on_progress(len(items), "")
         status = "interrupted"
         crashed = False
@@ -568,6 +572,7 @@ class Importer:
         self.remembered = set(cat.failures()) if retry_failed else set(self.failures)
 
     def run(self, paths: Iterable[str]) -> RunSummary:
+        started = time.perf_counter()
         self.locations = self.cat.locations_by_path()
         scanner = Scanner(self._scan_error, self.exclude)
         todo, seen, companions = [], set(), []
@@ -586,10 +591,11 @@ class Importer:
         self.before_calls(len(todo))
         analyser = Analyser(self.engine, self.index, dry_run=self.dry_run, uploader=self.uploader,
                             stop=self.pipeline.stop, read_xmp=self.read_xmp,
-                            call_threads=2 * self.pipeline.threads)
+                            call_threads=2 * self.pipeline.threads
+                            if self.engine.parallel_calls else 0)
         try:
             self.pipeline.run(todo, analyser, self._write,
-                              then=lambda: self._pair_with_siblings(companions))
+                              then=lambda: self._pair_with_siblings(companions), started=started)
         finally:
             analyser.close()
             if self.named_from_xmp:

@@ -140,6 +140,7 @@ class _Estimator:
         self.min_side = cls.min_side
         self.default_workers = cls.default_workers
         self.models_in_processes = cls.models_in_processes
+        self.parallel_calls = cls.parallel_calls
         self.remote_faces = cls.remote_faces
         self.prices_usd = cls.prices_usd
         self.suggest_threshold = cls.suggest_threshold

@@ -105,7 +105,8 @@ def _reindex(cat: Catalogue, target: str, options: EngineOptions, workers: int |
         summary.text_lines += len(o.lines)
         pipeline.count_calls(o)
 
-    analyser = Analyser(engine, stop=pipeline.stop, call_threads=2 * pipeline.threads)
+    analyser = Analyser(engine, stop=pipeline.stop,
+                        call_threads=2 * pipeline.threads if engine.parallel_calls else 0)
     try:
         pipeline.run(cat.photos_not_on(target), analyser.reanalyse, store)
     finally:

@@ -79,6 +79,10 @@ class Engine(Protocol):
     # Faces live outside the catalogue (a cloud collection): crash recovery must list
     # and delete the ones no catalogue row knows, and switching away must delete them.
     remote_faces: ClassVar[bool]
+    # A photo's calls may run at once (IndexFaces with DetectText, its SearchFaces together):
+    # worth it for a network engine (two round trips instead of 2 + faces), not for models
+    # on a few cores, where it only holds more decoded photos in memory at once.
+    parallel_calls: ClassVar[bool]
     # USD per call, by operation; missing operations are free.
     prices_usd: ClassVar[Mapping[str, float]]
     # `people suggest --search` asks for faces this similar (below the 90 that clusters):

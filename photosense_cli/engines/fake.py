@@ -45,6 +45,7 @@ class FakeEngine:
     min_side = 80
     default_workers = 16  # behaves like a network engine
     models_in_processes = False
+    parallel_calls = True  # it stands in for a network engine
     remote_faces = True  # its "collection" outlives a crashed run, as Rekognition's does
     prices_usd: dict[str, float] = {}
     suggest_threshold = 80.0

@@ -77,6 +77,7 @@ class RekognitionEngine:
     # and botocore's adaptive retries absorb the throttling beyond it.
     default_workers = 16
     models_in_processes = False
+    parallel_calls = True
     remote_faces = True
     # US East price list, first million images per month: IndexFaces, SearchFaces and
     # DetectText are billed per image processed; ListFaces, DeleteFaces and
