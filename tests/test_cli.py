@@ -246,3 +246,34 @@ def test_help_shows_defaults_envvars_and_examples(monkeypatch):
     assert "default: 0.0" in text  # --wait: defaults are shown, not eaten as markup
     assert "--install-completion" in CliRunner().invoke(app, ["--help"]).stdout
     assert CliRunner().invoke(app, ["--version"]).stdout.startswith("photosense ")
+
+
+def test_a_round_one_library_is_migrated_and_keeps_its_data(tmp_path):
+    """A library as round one wrote it (schema 1, no application id, a float32 text box)."""
+    import sqlite3
+
+    from photosense_cli.catalogue import MIGRATIONS, SCHEMA_VERSION, Catalogue, _statements
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    for statement in _statements(MIGRATIONS[0]):
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version=1")
+    conn.execute("INSERT INTO meta VALUES ('library_id', 'abc'), ('engine', 'local')")
+    conn.execute("INSERT INTO photos(id, sha256, size, analysed_at) VALUES (1, ?, 1, '')",
+                 ("a" * 64,))
+    conn.execute("INSERT INTO locations(photo_id, path, size, mtime_ns, seen_at) "
+                 "VALUES (1, '/x/a.jpg', 1, 1, '')")
+    conn.execute('INSERT INTO text_lines(photo_id, text, "left", top, width, height) '
+                 "VALUES (1, 'Hello WORLD', ?, 0.1, 0.2, 0.1)", (b"\x00\x00\x80\x3e",))
+    conn.commit()
+    conn.close()
+
+    c = Catalogue(path, create=False)
+
+    assert c.scalar("PRAGMA user_version") == SCHEMA_VERSION
+    assert c.library_id == "abc"
+    assert c.query('SELECT "left" FROM text_lines') == [{"left": 0.25}]
+    from photosense_cli import search
+
+    assert [h.path for h in search.search(c, "world")] == ["/x/a.jpg"]
