@@ -451,7 +451,8 @@ class Catalogue:
 
     def last_run(self) -> dict | None:
         """The newest run; one still 'running' whose process is gone was interrupted."""
-        rows = self.query("SELECT command, pid, started_at, finished_at, status FROM runs "
+        rows = self.query("SELECT command, pid, started_at, finished_at, status, "
+                          "json_extract(summary, '$.estimated_cost_usd') AS cost_usd FROM runs "
                           "ORDER BY id DESC LIMIT 1")
         if not rows:
             return None

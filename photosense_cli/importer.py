@@ -19,6 +19,7 @@ import os
 import stat
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -50,7 +51,7 @@ class Candidate:
 
 @dataclass
 class Outcome:
-    kind: str  # analysed | known | copy | failed | ignored | forgotten | would_analyse
+    kind: str  # analysed | known | copy | failed | ignored | forgotten | would_analyse | over_budget
     candidate: Candidate
     sha256: str = ""
     photo_id: int | None = None
@@ -251,12 +252,55 @@ class ContentIndex:
             self._catalogued[sha] = photo_id
             return self._waiting.pop(sha, [])
 
+    def release(self, sha: str) -> list[Candidate]:
+        """(writer) The first file of this content was not analysed (the budget ran out)."""
+        with self._lock:
+            self._in_flight.discard(sha)
+            return self._waiting.pop(sha, [])
+
     def failed(self, sha: str, reason: str) -> list[Candidate]:
         """(writer) The first file of this content failed; returns the copies that waited."""
         with self._lock:
             self._in_flight.discard(sha)
             self._failed[sha] = reason
             return self._waiting.pop(sha, [])
+
+
+# -- the cost cap ------------------------------------------------------------------
+
+
+class Budget:
+    """--max-cost: no photo starts whose likely cost would take the run past the cap.
+
+    Each photo reserves its likely cost (IndexFaces, DetectText and the SearchFaces of
+    the library's average faces a photo) before its first call; the writer settles the
+    reservation with what the calls cost. A photo with more faces than the average can
+    take the run past the cap by its extra SearchFaces ($0.001 each on Rekognition).
+    """
+
+    def __init__(self, limit: float | None, per_photo: float):
+        self.limit = limit
+        self.per_photo = per_photo
+        self.spent = 0.0
+        self.reserved = 0.0
+        self.reached = False
+        self._lock = threading.Lock()
+
+    def reserve(self) -> bool:
+        with self._lock:
+            if self.limit is None or not self.per_photo:
+                return True
+            if self.spent + self.reserved + self.per_photo > self.limit + 1e-9:
+                self.reached = True
+                return False
+            self.reserved += self.per_photo
+            return True
+
+    def settle(self, cost: float) -> None:
+        with self._lock:
+            if self.limit is not None and self.per_photo:
+                self.reserved = max(0.0, self.reserved - self.per_photo)
+            self.spent += cost
 
 
 # -- preparing and analysing (worker threads) -------------------------------
@@ -267,8 +311,9 @@ class Analyser:
 
     def __init__(self, engine: Engine, index: ContentIndex | None = None, *,
                  dry_run: bool = False, uploader=None, stop: threading.Event | None = None,
-                 read_xmp: bool = False, call_threads: int = 0):
+                 read_xmp: bool = False, call_threads: int = 0, budget: Budget | None = None):
         self.engine = engine
+        self.budget = budget
         self.read_xmp = read_xmp
         # A photo's IndexFaces and DetectText are independent, and so are the SearchFaces of
         # its faces: run at once, a photo takes 2 round trips instead of 2 + faces (~0.3 s
@@ -324,6 +369,8 @@ class Analyser:
                            permanent=e.permanent)
         if self.dry_run:
             return Outcome("would_analyse", c, sha, prepared=prepared)
+        if self.budget is not None and not self.budget.reserve():
+            return Outcome("over_budget", c, sha, photo_id=photo_id)
         if self.uploader:
             try:
                 self.uploader.put(sha, prepared.format, data)
@@ -549,6 +596,7 @@ class Importer:
     def __init__(self, cat: Catalogue, engine: Engine, *, threads: int | None = None,
                  dry_run: bool = False, uploader=None, exclude: Iterable[str] = (),
                  retry_failed: bool = False, read_xmp: bool = True,
+                 max_cost: float | None = None,
                  before_calls: Callable[[int], None] = lambda new_files: None,
                  on_error: Callable[[dict], None] = lambda e: None,
                  on_progress: Callable[[int | None, str], None] = lambda total, path: None):
@@ -558,6 +606,8 @@ class Importer:
         self.uploader = uploader
         self.exclude = list(exclude)
         self.read_xmp = read_xmp
+        self.max_cost = max_cost
+        self.budget = Budget(None, 0.0)  # made with the run's own estimate in run()
         self.named_from_xmp: list[dict] = []  # one undoable change for the whole import
         self.before_calls = before_calls  # after the scan, before any engine call
         self.summary = RunSummary("import", engine.name, str(cat.path), dry_run=dry_run)
@@ -589,8 +639,14 @@ class Importer:
                 todo.append(c)
         self.summary.excluded = scanner.excluded
         self.before_calls(len(todo))
+        counts = self.cat.counts()
+        faces_each = max(ASSUMED_FACES, counts["faces"] / counts["photos"]) if counts["photos"] \
+            else ASSUMED_FACES
+        self.budget = Budget(self.max_cost, cost_usd(self.engine, {
+            "IndexFaces": 1, "DetectText": 1}) + faces_each * cost_usd(self.engine, {
+                "SearchFaces": 1}))
         analyser = Analyser(self.engine, self.index, dry_run=self.dry_run, uploader=self.uploader,
-                            stop=self.pipeline.stop, read_xmp=self.read_xmp,
+                            stop=self.pipeline.stop, read_xmp=self.read_xmp, budget=self.budget,
                             call_threads=2 * self.pipeline.threads
                             if self.engine.parallel_calls else 0)
         try:
@@ -668,6 +724,7 @@ class Importer:
         elif o.kind == "failed":
             self._fail(o, c)
             self.pipeline.log_failed_calls(o)
+            self.budget.settle(cost_usd(self.engine, Counter(o.usage.operations())))
             if o.sha256:
                 for copy in self.index.failed(o.sha256, o.reason):
                     self._fail(o, copy)
@@ -679,6 +736,9 @@ class Importer:
                 self._add_path(photo_id, c)
             elif state == "failed":
                 self._fail(o, c, reason)
+        elif o.kind == "over_budget":
+            s.over_budget += 1 + len(self.index.release(o.sha256))
+            s.max_cost_reached = True
         elif o.kind == "would_analyse":
             s.new += 1
             s.calls.update({"IndexFaces": 1, "DetectText": 1})
@@ -743,6 +803,7 @@ class Importer:
             for copy in copies:
                 self.cat.record_location(photo_id, copy.path, copy.size, copy.mtime_ns)
         self._delete_from_engine(dropped)
+        self.budget.settle(cost_usd(self.engine, Counter(o.usage.operations())))
         s.new += 1
         s.known += len(copies)
         s.faces += len(o.faces)

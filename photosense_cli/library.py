@@ -34,6 +34,7 @@ class ImportRequest:
     exclude: tuple[str, ...] = ()
     retry_failed: bool = False
     read_xmp: bool = True
+    max_cost: float | None = None  # USD: no photo starts that would take the run past it
     # Asked before the first billed call of a new library's first cloud import; False
     # cancels. None: the question is only told (scripts), not asked.
     consent: Callable[[str], bool] | None = None
@@ -115,6 +116,7 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
     importer = Importer(cat, engine, threads=importer_threads(cls, workers),
                         dry_run=req.dry_run, uploader=uploader, exclude=req.exclude,
                         retry_failed=req.retry_failed, read_xmp=req.read_xmp,
+                        max_cost=req.max_cost,
                         before_calls=before_calls,
                         on_error=on_error, on_progress=on_progress)
     try:

@@ -204,6 +204,8 @@ class RunSummary:
     known_failures: int = 0  # failed before, unchanged since: not read, not reported again
     gone: int = 0  # catalogued paths under the scanned folders that are no longer there
     replaced: int = 0  # photos edited in place: the new content took the old one's place
+    over_budget: int = 0  # not started: --max-cost would have been passed
+    max_cost_reached: bool = False
     faces: int = 0
     people_created: int = 0
     text_lines: int = 0
@@ -234,12 +236,13 @@ class RunSummary:
                        "skipped": self.skipped, "failed": self.failed, "ignored": self.ignored,
                        "forgotten": self.forgotten, "excluded": self.excluded,
                        "known_failures": self.known_failures, "gone": self.gone,
-                       "replaced": self.replaced},
+                       "replaced": self.replaced, "over_budget": self.over_budget},
             "faces": self.faces,
             "people_created": self.people_created,
             "text_lines": self.text_lines,
             "calls": dict(sorted(self.calls.items())),
             "estimated_cost_usd": self.cost_usd,
+            "max_cost_reached": self.max_cost_reached,
             "recovered_faces": self.recovered_faces,
             "seconds": round(self.seconds, 3),
             "errors": self.errors,

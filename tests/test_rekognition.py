@@ -316,3 +316,33 @@ def test_a_dry_run_estimates_the_cloud_without_credentials(tmp_path):
         "Would analyse 4 new photos; 0 already known, 0 unchanged, 0 failed.",
         "rekognition calls (estimated): DetectText 4, IndexFaces 4, SearchFaces 4 ≈ $0.012."]
     assert not (tmp_path / "lib.db").exists()
+
+
+def test_max_cost_stops_a_run_before_it_spends_more(cli_priced, tmp_path):
+    cli, fake = cli_priced
+    for i in range(10):
+        photo_ = __import__("tests.conftest", fromlist=["photo"]).photo
+        photo_(tmp_path / "pics" / f"{i}.jpg", faces=[(i % 12, (0.1, 0.1, 0.25, 0.3))],
+               size=(640 + i, 480))
+
+    r = cli("import", tmp_path / "pics", "--engine", "fake", "--workers", "1", "--max-cost",
+            "0.012", "--json", code=2)
+
+    s = __import__("json").loads(r.stdout)
+    assert s["files"]["new"] == 4 and s["files"]["over_budget"] == 6
+    assert s["max_cost_reached"] is True and s["estimated_cost_usd"] <= 0.012
+    assert r.stderr.endswith("photosense: --max-cost: stopped before spending more than $0.01: "
+                             "6 photos not started; run again to go on\n")
+    status = cli.json("status")
+    assert status["last_import"]["cost_usd"] == s["estimated_cost_usd"]
+    again = cli.json("import", tmp_path / "pics")  # no cap: the rest are analysed
+    assert again["files"]["new"] == 6
+
+
+@pytest.fixture
+def cli_priced(fake, library, monkeypatch):
+    """The fake engine at Rekognition's prices."""
+    from tests.conftest import Cli
+
+    monkeypatch.setattr(type(fake), "prices_usd", RekognitionEngine.prices_usd)
+    return Cli(library), fake

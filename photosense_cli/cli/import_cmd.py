@@ -43,6 +43,10 @@ def import_command(
         "scanned folder does. Excluded files are not read.")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before the first "
                    "import of a new library sends photos to a cloud engine.")] = False,
+    max_cost: Annotated[Optional[float], typer.Option(
+        "--max-cost", min=0, show_default=False, help="Stop before this run would spend more "
+        "than this many US dollars (cloud engines): no photo starts that would pass it; "
+        "exit 2, with what was done.")] = None,
     no_xmp: Annotated[bool, typer.Option(
         "--no-xmp", help="Do not read names other tools wrote into the photos or their "
         "sidecars (MWG and Microsoft regions, PersonInImage).")] = False,
@@ -66,7 +70,7 @@ def import_command(
     req = ImportRequest(paths=paths, engine=engine, workers=workers, dry_run=dry_run,
                         profile=profile, region=region_from_env(region), s3_bucket=s3_bucket,
                         s3_prefix=s3_prefix, wait=wait, exclude=tuple(exclude or ()),
-                        retry_failed=retry_failed, read_xmp=not no_xmp,
+                        retry_failed=retry_failed, read_xmp=not no_xmp, max_cost=max_cost,
                         consent=None if yes or not interactive() else ask)
     err = err_console()
     show_progress = err.is_terminal and not quiet and not json_output
@@ -108,6 +112,10 @@ def import_command(
         print_json(result)
     elif not quiet:
         say(describe(result))
+    if summary.max_cost_reached:
+        error_line("--max-cost", f"stopped before spending more than ${max_cost:.2f}: "
+                   f"{summary.over_budget} photos not started; run again to go on")
+        raise typer.Exit(2)
     raise typer.Exit(1 if summary.failed else 0)
 
 
@@ -130,6 +138,8 @@ def describe(r: dict) -> str:
     if p["gone"]:
         lines.append(f"{p['gone']} catalogued file{'s' * (p['gone'] != 1)} no longer there; "
                      "photos with no file left are missing (see 'photosense status').")
+    if p["over_budget"]:
+        lines.append(f"{p['over_budget']} photos not started: --max-cost reached.")
     if p["replaced"]:
         lines.append(f"{p['replaced']} edited photo{'s' * (p['replaced'] != 1)} replaced, "
                      "keeping their people.")

@@ -59,7 +59,8 @@ def status_command(json_output: JsonOption = False, fmt: FormatOption = None,
                 ("text lines", str(s["text_lines"])),
                 ("engine calls", ", ".join(f"{k} {v}" for k, v in s["calls"].items()) or "none"),
                 ("estimated cost", f"${s['estimated_cost_usd']:.3f}"),
-                ("last run", f"{li['command']} {li['started_at']} ({li['status']})" if li else "none"),
+                ("last run", f"{li['command']} {li['started_at']} ({li['status']}, "
+                 f"${li['cost_usd'] or 0:.3f})" if li else "none"),
                 ("missing photos", str(s["missing"])),
                 ("known failures", str(s["known_failures"]))]
         out = out_console()
