@@ -509,6 +509,11 @@ class Catalogue:
             "known_failures": self.scalar("SELECT count(*) FROM failures"),
         }
 
+    def faces_per_photo(self) -> float | None:
+        """The library's average faces a photo; None while it has no photo."""
+        photos = self.scalar("SELECT count(*) FROM photos")
+        return self.scalar("SELECT count(*) FROM faces") / photos if photos else None
+
     # -- photos and where they live --------------------------------------
 
     def locations_by_path(self) -> dict[str, tuple[int, int, int]]:

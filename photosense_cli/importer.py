@@ -639,12 +639,10 @@ class Importer:
                 todo.append(c)
         self.summary.excluded = scanner.excluded
         self.before_calls(len(todo))
-        counts = self.cat.counts()
-        faces_each = max(ASSUMED_FACES, counts["faces"] / counts["photos"]) if counts["photos"] \
-            else ASSUMED_FACES
-        self.budget = Budget(self.max_cost, cost_usd(self.engine, {
-            "IndexFaces": 1, "DetectText": 1}) + faces_each * cost_usd(self.engine, {
-                "SearchFaces": 1}))
+        if self.max_cost is not None:  # reruns without a cap pay no query for it
+            faces_each = max(ASSUMED_FACES, self.cat.faces_per_photo() or ASSUMED_FACES)
+            self.budget = Budget(self.max_cost, cost_usd(self.engine, {
+                "IndexFaces": 1, "DetectText": 1, "SearchFaces": faces_each}))
         analyser = Analyser(self.engine, self.index, dry_run=self.dry_run, uploader=self.uploader,
                             stop=self.pipeline.stop, read_xmp=self.read_xmp, budget=self.budget,
                             call_threads=2 * self.pipeline.threads
@@ -901,9 +899,9 @@ class Importer:
     def _estimate_searches(self) -> None:
         """SearchFaces is one call per face: estimate faces from this library's average so far,
         one face a photo for a library with no photo yet."""
-        counts = self.cat.counts()
-        per_photo = counts["faces"] / counts["photos"] if counts["photos"] else ASSUMED_FACES
-        self.faces_per_photo = (per_photo, bool(counts["photos"]))
+        measured = self.cat.faces_per_photo()
+        per_photo = ASSUMED_FACES if measured is None else measured
+        self.faces_per_photo = (per_photo, measured is not None)
         self.summary.calls["SearchFaces"] = round(self.summary.new * per_photo)
         self.summary.cost_usd = cost_usd(self.engine, self.summary.calls)
 

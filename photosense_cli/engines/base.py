@@ -133,5 +133,5 @@ def importer_threads(engine: type[Engine] | Engine, workers: int) -> int:
     return 2 * workers if engine.models_in_processes else workers
 
 
-def cost_usd(engine: type[Engine] | Engine, calls: Mapping[str, int]) -> float:
+def cost_usd(engine: type[Engine] | Engine, calls: Mapping[str, float]) -> float:
     return round(sum(engine.prices_usd.get(op, 0.0) * n for op, n in calls.items()), 6)
