@@ -138,14 +138,12 @@ class _Estimator:
     """Stands in for an engine in a dry run: its description, and no call at all."""
 
     def __init__(self, cls: type[Engine]):
-        self.name = cls.name
-        self.min_side = cls.min_side
-        self.default_workers = cls.default_workers
-        self.models_in_processes = cls.models_in_processes
-        self.parallel_calls = cls.parallel_calls
-        self.remote_faces = cls.remote_faces
-        self.prices_usd = cls.prices_usd
-        self.suggest_threshold = cls.suggest_threshold
+        self._cls = cls
+
+    def __getattr__(self, attribute: str):
+        # what the engine says of itself (name, prices, workers...): its class attributes,
+        # so a new attribute needs no line here
+        return getattr(self._cls, attribute)
 
     def close(self) -> None:
         pass
