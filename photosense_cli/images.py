@@ -322,10 +322,10 @@ def save_private(img: Image.Image, path) -> None:
     The format follows the extension (.png, .jpg, .jpeg, .webp); anything else is refused
     before a file is made. Written to a temporary file beside it, then renamed.
     """
-    import os
     from pathlib import Path
 
     from photosense_cli.errors import PhotosenseError
+    from photosense_cli.files import replace_atomically
 
     path = Path(path)
     if path.exists() and not path.is_file():
@@ -334,18 +334,8 @@ def save_private(img: Image.Image, path) -> None:
         path.suffix.lower())
     if fmt is None:
         raise PhotosenseError(f"{path}: name the file .png, .jpg or .webp to say its format")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        replace_atomically(path, lambda f: img.save(f, fmt, **(
+            {"quality": 90} if fmt == "JPEG" else {})))
     except OSError as e:
         raise PhotosenseError(f"{path}: cannot write: {e.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            img.save(f, fmt, **({"quality": 90} if fmt == "JPEG" else {}))
-        os.replace(tmp, path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise PhotosenseError(f"{path}: cannot write: {e.strerror}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -24,12 +24,12 @@ MP regions follow the same rule here.
 
 from __future__ import annotations
 
-import os
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from photosense_cli.files import replace_atomically
 from photosense_cli.records import Box
 
 NS = {
@@ -420,14 +420,5 @@ def write_atomically(path: Path, data: bytes) -> bool:
         mode = path.stat().st_mode & 0o777
     except FileNotFoundError:
         mode = 0o600
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    replace_atomically(path, lambda f: f.write(data), mode)
     return True
