@@ -184,13 +184,8 @@ def prepare(data: bytes, min_side: int = MIN_SIDE, long_side: int = LONG_SIDE,
         raise BadImage(f"cannot decode: {type(e).__name__}: {e}") from None
 
 
-def _prepare(data: bytes, min_side: int, long_side: int) -> Prepared:
-    header = open_image(data)
-    fmt = header.format or "?"
-    width, height = header.size
-    orientation = header.getexif().get(0x0112, 1) if fmt in ("JPEG", "TIFF", "WEBP", "PNG") else 1
-    if orientation in (5, 6, 7, 8):
-        width, height = height, width
+def check_size(width: int, height: int, min_side: int, long_side: int) -> None:
+    """Refuse what no engine can use: too small, or too narrow once scaled for the engine."""
     if min(width, height) < min_side:
         raise BadImage(f"image is {width}x{height} px; faces and text need at least {min_side} px a side")
     scale = min(1.0, long_side / max(width, height))
@@ -199,6 +194,16 @@ def _prepare(data: bytes, min_side: int, long_side: int) -> Prepared:
                        f"{long_side} px on its long side for the engine, its short side would "
                        f"be {min(width, height) * scale:.0f} px, and faces and text need "
                        f"{min_side} px")
+
+
+def _prepare(data: bytes, min_side: int, long_side: int) -> Prepared:
+    header = open_image(data)
+    fmt = header.format or "?"
+    width, height = header.size
+    orientation = header.getexif().get(0x0112, 1) if fmt in ("JPEG", "TIFF", "WEBP", "PNG") else 1
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    check_size(width, height, min_side, long_side)
     # The common case: an upright, RGB, small-enough JPEG goes out untouched (read once, sent as
     # is). A JPEG cut short has no end-of-image marker: it is decoded below, which says so,
     # instead of being sent (and billed) to fail at the engine.
@@ -252,8 +257,7 @@ def decode_raw(data: bytes) -> Image.Image:
 def _prepare_raw(data: bytes, min_side: int, long_side: int, name: str) -> Prepared:
     img = decode_raw(data)
     width, height = img.size
-    if min(width, height) < min_side:
-        raise BadImage(f"image is {width}x{height} px; faces and text need at least {min_side} px a side")
+    check_size(width, height, min_side, long_side)
     when = None
     try:  # TIFF-based RAWs carry EXIF that Pillow reads from their first directory
         when = taken_at(Image.open(io.BytesIO(data)))
