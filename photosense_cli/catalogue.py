@@ -505,7 +505,7 @@ class Catalogue:
             "people": self.scalar("SELECT count(*) FROM people"),
             "named_people": self.scalar("SELECT count(*) FROM people WHERE named = 1"),
             "text_lines": self.scalar("SELECT count(*) FROM text_lines"),
-            "missing": len(self.missing_photo_ids()),
+            "missing": self.scalar(f"SELECT count(*) {self._MISSING}"),
             "known_failures": self.scalar("SELECT count(*) FROM failures"),
         }
 
@@ -537,11 +537,13 @@ class Catalogue:
                 f"UPDATE locations SET gone_at = ? WHERE gone_at IS NULL "
                 f"AND path IN ({','.join('?' * len(chunk))})", (at, *chunk))
 
-    def missing_photo_ids(self) -> list[int]:
+    _MISSING = ("FROM photos p WHERE NOT EXISTS (SELECT 1 FROM locations l "
+                "WHERE l.photo_id = p.id AND l.gone_at IS NULL)")
+
+    def missing_photo_ids(self, limit: int = -1) -> list[int]:
         """Photos with no live path left: moved away or deleted since they were imported."""
         return [r[0] for r in self.conn.execute(
-            "SELECT id FROM photos p WHERE NOT EXISTS (SELECT 1 FROM locations l "
-            "WHERE l.photo_id = p.id AND l.gone_at IS NULL) ORDER BY id")]
+            f"SELECT id {self._MISSING} ORDER BY id LIMIT ?", (limit,))]
 
     # -- files that failed ----------------------------------------------------
 

@@ -168,7 +168,7 @@ LISTED = 100  # status lists this many missing photos and failures; the counts s
 def status(cat: Catalogue) -> dict:
     calls = cat.call_counts()
     engine = cat.get_meta("engine")
-    missing = cat.photos(cat.missing_photo_ids()[:LISTED])
+    missing = cat.photos(cat.missing_photo_ids(LISTED))
     return {
         "library": str(cat.path),
         "library_id": cat.library_id,
