@@ -9,6 +9,7 @@ from photosense_cli import engines
 from photosense_cli.engines.base import FACE_MATCH_THRESHOLD, Usage, cost_usd
 from photosense_cli.engines.rekognition import RekognitionEngine, make_client
 from photosense_cli.errors import BadImage, EngineError
+from tests.stubs import ConcurrentStubber
 
 IMAGE = b"\xff\xd8\xff fake jpeg bytes"
 SHA = "a" * 64
@@ -240,7 +241,7 @@ def aws_in_env(monkeypatch):
 
     def stubbed(profile, region, workers):
         client = boto3.client("rekognition", region_name=region)
-        made["stub"] = Stubber(client)
+        made["stub"] = ConcurrentStubber(client)
         made["stub"].activate()
         made["region"] = region
         return client
@@ -282,10 +283,12 @@ def test_a_script_is_told_and_the_import_goes_on(aws_in_env, tmp_path, monkeypat
 
     p = photo(tmp_path / "pics" / "a.jpg", faces=[(0, BOX)])
     cli = Cli(tmp_path / "lib.db")
+    stubs = []
 
     def stubbed(profile, region, workers):
         client = boto3.client("rekognition", region_name=region)
-        stub = Stubber(client)
+        stub = ConcurrentStubber(client)
+        stubs.append(stub)
         collection = f"photosense-{Catalogue(cli.library).library_id}"
         stub.add_response("create_collection", {"StatusCode": 200}, {"CollectionId": collection})
         stub.add_response("index_faces", {"FaceRecords": []},
@@ -302,6 +305,7 @@ def test_a_script_is_told_and_the_import_goes_on(aws_in_env, tmp_path, monkeypat
     assert ("1 photo will be sent to Amazon Rekognition in eu-west-2 for faces and text, for "
             "about $0.00 (1 face a photo assumed)\n") in r.stderr
     assert Catalogue(cli.library).get_meta("engine") == "rekognition"
+    stubs[0].assert_no_pending_responses()
 
 
 def test_a_dry_run_estimates_the_cloud_without_credentials(tmp_path):
@@ -346,3 +350,29 @@ def cli_priced(fake, library, monkeypatch):
 
     monkeypatch.setattr(type(fake), "prices_usd", RekognitionEngine.prices_usd)
     return Cli(library), fake
+
+
+def test_the_concurrent_stubber_keeps_order_per_operation_and_checks_parameters(client):
+    """A photo's IndexFaces and DetectText race each other; the stubber used by the
+    CLI tests must accept either order and still check every request."""
+    from botocore.exceptions import StubAssertionError
+
+    stub = ConcurrentStubber(client)
+    stub.add_response("index_faces", {"FaceRecords": []},
+                      {"CollectionId": "c", "Image": {"Bytes": IMAGE}})
+    stub.add_response("detect_text", {"TextDetections": [
+        {"DetectedText": "second", "Type": "LINE", "Confidence": 99.0}]},
+        {"Image": {"Bytes": IMAGE}})
+    stub.add_response("detect_text", {"TextDetections": [
+        {"DetectedText": "third", "Type": "LINE", "Confidence": 99.0}]},
+        {"Image": {"Bytes": b"other"}})
+    stub.activate()
+
+    first = client.detect_text(Image={"Bytes": IMAGE})
+    assert first["TextDetections"][0]["DetectedText"] == "second"
+    with pytest.raises(StubAssertionError):
+        client.detect_text(Image={"Bytes": IMAGE})  # the next DetectText expects b"other"
+    assert client.detect_text(Image={"Bytes": b"other"})["TextDetections"][0][
+        "DetectedText"] == "third"
+    assert client.index_faces(CollectionId="c", Image={"Bytes": IMAGE})["FaceRecords"] == []
+    stub.assert_no_pending_responses()
