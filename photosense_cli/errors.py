@@ -62,3 +62,12 @@ class BadImage(Exception):
 def os_reason(e: OSError) -> str:
     """The one wording of a file that cannot be read, for every command."""
     return f"cannot read: {e.strerror or e}"
+
+
+class Throttled(BadImage):
+    """The service refused a call for rate (it is not billed). The importer's Pacer
+    slows that operation down and sends the call again; a call throttled past its
+    retries fails the photo for this run only."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason, permanent=False)

@@ -37,7 +37,8 @@ from photosense_cli.engines.base import (
     Usage,
     cost_usd,
 )
-from photosense_cli.errors import BadImage, CollectionMissing, EngineError, Stopped, os_reason
+from photosense_cli.errors import BadImage, CollectionMissing, EngineError, os_reason
+from photosense_cli.pacing import Pacers
 from photosense_cli.people import Clusterer
 from photosense_cli.records import Box, Face, Photo, RunSummary
 
@@ -324,14 +325,14 @@ class Analyser:
         self.dry_run = dry_run
         self.uploader = uploader
         self.stop = stop or threading.Event()  # set on Ctrl-C: no new billed call starts
-
-    def _go_on(self) -> None:
-        if self.stop.is_set():
-            raise Stopped()
+        # Every engine call goes through its operation's Pacer: at the rate the service
+        # allows, sent again when throttled, and never started once the run is stopping.
+        self.pacers = Pacers(self.stop)
 
     def __call__(self, c: Candidate) -> Outcome:
         """An import's work on one scanned file."""
         assert self.index is not None
+        self.pacers.admit("IndexFaces")
         try:
             data = read_image(c.path, c.size)
         except BadImage as e:
@@ -347,6 +348,7 @@ class Analyser:
     def reanalyse(self, photo: Photo) -> Outcome:
         """A reindex's work on one catalogued photo: the first of its files that still holds it."""
         reason = "no file of this photo is left to read"
+        self.pacers.admit("IndexFaces")
         for path in photo.paths:
             try:
                 data = read_image(path, os.stat(path).st_size)
@@ -385,30 +387,29 @@ class Analyser:
             out.regions = xmp.read_names(Path(c.path), prepared.orientation, data)
         faces: list[DetectedFace] = []
         try:
-            self._go_on()
+            call = self.pacers.call
             if self.calls is None:
-                faces = self.engine.index_faces(prepared.data, sha, out.usage)
-                self._go_on()
-                out.lines = self.engine.detect_text(prepared.data, out.usage)
+                faces = call("IndexFaces", self.engine.index_faces, prepared.data, sha, out.usage)
+                out.lines = call("DetectText", self.engine.detect_text, prepared.data, out.usage)
                 for face in faces:
-                    self._go_on()
-                    out.faces.append((face, self.engine.search_faces(
-                        face.face_id, FACE_MATCH_THRESHOLD, out.usage)))
+                    out.faces.append((face, call("SearchFaces", self.engine.search_faces,
+                                                 face.face_id, FACE_MATCH_THRESHOLD, out.usage)))
             else:
-                indexed = self.calls.submit(self._call, self.engine.index_faces, prepared.data,
-                                            sha, out.usage)
-                text = self.calls.submit(self._call, self.engine.detect_text, prepared.data,
-                                         out.usage)
-                cf.wait([indexed, text])
+                indexed: cf.Future[list[DetectedFace]] = self.calls.submit(
+                    call, "IndexFaces", self.engine.index_faces, prepared.data, sha, out.usage)
+                text: cf.Future[list[TextLine]] = self.calls.submit(
+                    call, "DetectText", self.engine.detect_text, prepared.data, out.usage)
+                both: list[cf.Future] = [indexed, text]
+                cf.wait(both)
                 if indexed.exception() is None:
                     faces = indexed.result()  # kept first: deleted below if the text failed
                 error = indexed.exception() or text.exception()
                 if error is not None:
                     raise error
                 out.lines = text.result()
-                self._go_on()
-                searches = [self.calls.submit(self._call, self.engine.search_faces, face.face_id,
-                                              FACE_MATCH_THRESHOLD, out.usage) for face in faces]
+                searches = [self.calls.submit(call, "SearchFaces", self.engine.search_faces,
+                                              face.face_id, FACE_MATCH_THRESHOLD, out.usage)
+                            for face in faces]
                 out.faces = [(face, s.result()) for face, s in zip(faces, searches, strict=True)]
         except BadImage as e:
             out.kind, out.reason, out.permanent = "failed", e.reason, e.permanent
@@ -417,11 +418,6 @@ class Analyser:
             self._delete_quietly([f.face_id for f in faces])
             raise
         return out
-
-    def _call(self, method, *args):
-        """One engine call on the call pool: none starts once the run is stopping."""
-        self._go_on()
-        return method(*args)
 
     def close(self) -> None:
         # Queued calls are not cancelled (a cancelled future never wakes the photo waiting
@@ -575,6 +571,7 @@ class Pipeline(Generic[T]):
 
     def count_calls(self, o: Outcome) -> None:
         self.summary.calls.update(o.usage.operations())
+        self.summary.throttles.update(o.usage.throttled)
 
     def log_failed_calls(self, o: Outcome) -> None:
         """Calls made for a photo that then failed still cost: count and log them."""

@@ -210,6 +210,7 @@ class RunSummary:
     people_created: int = 0
     text_lines: int = 0
     calls: Counter = field(default_factory=Counter)
+    throttles: Counter = field(default_factory=Counter)  # calls refused for rate, sent again
     cost_usd: float = 0.0
     errors: list[dict] = field(default_factory=list)
     recovered_faces: int = 0
@@ -241,6 +242,7 @@ class RunSummary:
             "people_created": self.people_created,
             "text_lines": self.text_lines,
             "calls": dict(sorted(self.calls.items())),
+            "throttled": dict(sorted(self.throttles.items())),
             "estimated_cost_usd": self.cost_usd,
             "max_cost_reached": self.max_cost_reached,
             "recovered_faces": self.recovered_faces,

@@ -469,7 +469,7 @@ def test_engines_say_their_own_default_workers(cli, fake, tmp_path, monkeypatch)
     cli.json("import", tmp_path / "pics")
     cli.json("import", tmp_path / "pics", "--workers", "3")
     cli.json("import", tmp_path / "pics", env={"PHOTOSENSE_WORKERS": "7"})
-    assert [o.workers for o in seen] == [16, 5, 3, 7]
+    assert [o.workers for o in seen] == [32, 5, 3, 7]
 
 
 def test_huge_files_and_decoder_surprises_fail_one_file_only(cli, fake, tmp_path, monkeypatch):

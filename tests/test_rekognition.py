@@ -8,7 +8,7 @@ from botocore.stub import ANY, Stubber
 from photosense_cli import engines
 from photosense_cli.engines.base import FACE_MATCH_THRESHOLD, Usage, cost_usd
 from photosense_cli.engines.rekognition import RekognitionEngine, make_client
-from photosense_cli.errors import BadImage, EngineError
+from photosense_cli.errors import BadImage, EngineError, Throttled
 from tests.stubs import ConcurrentStubber
 
 IMAGE = b"\xff\xd8\xff fake jpeg bytes"
@@ -118,12 +118,37 @@ def test_errors_for_one_photo_are_bad_images_and_errors_for_all_are_fatal(client
     with pytest.raises(BadImage, match="InvalidImageFormatException") as bad:
         e.detect_text(IMAGE, usage)
     assert bad.value.permanent  # the file is the problem: remembered until it changes
-    with pytest.raises(BadImage, match="ProvisionedThroughput") as busy:
-        e.detect_text(IMAGE, usage)
+    with pytest.raises(Throttled, match="ProvisionedThroughput") as busy:
+        e.detect_text(IMAGE, usage)  # for the importer's Pacer: slow down, send again
     assert not busy.value.permanent
     with pytest.raises(EngineError, match="AccessDenied"):
         e.detect_text(IMAGE, usage)
-    assert [c[2] is not None for c in usage.calls] == [True, True, True]  # failed calls logged too
+    # Failed calls are logged too; a throttled one is counted apart and never billed.
+    assert [(op, c is not None) for op, _, c in usage.calls] == [("DetectText", True)] * 2
+    assert usage.throttled == {"DetectText": 1}
+
+
+def test_both_throttling_codes_reach_the_importers_pacer(client, stub):
+    for code in ("ThrottlingException", "ProvisionedThroughputExceededException"):
+        stub.add_client_error("index_faces", code, "slow down")
+    usage = Usage()
+    for _ in range(2):
+        with pytest.raises(Throttled):
+            engine(client).index_faces(IMAGE, SHA, usage)
+    assert usage.throttled == {"IndexFaces": 2} and usage.calls == []
+
+
+def test_housekeeping_calls_are_sent_again_after_a_passing_fault(client, stub, monkeypatch):
+    from photosense_cli.engines import rekognition
+
+    waits: list[float] = []
+    monkeypatch.setattr(rekognition.time, "sleep", waits.append)
+    stub.add_client_error("delete_faces", "InternalServerError", "try later", 500)
+    stub.add_client_error("delete_faces", "ThrottlingException", "slow down", 400)
+    stub.add_response("delete_faces", {"DeletedFaces": ["f1"]},
+                      {"CollectionId": "photosense-lib1", "FaceIds": ["f1"]})
+    engine(client).delete_faces(["f1"])
+    assert waits == [1.0, 2.0]
 
 
 def test_the_pipeline_through_stubbed_rekognition(client, stub, tmp_path):
@@ -167,13 +192,14 @@ def test_the_pipeline_through_stubbed_rekognition(client, stub, tmp_path):
     assert again.skipped == 1 and sum(again.calls.values()) == 0
 
 
-def test_client_uses_standard_configuration_and_adaptive_retries(monkeypatch):
+def test_client_uses_standard_configuration_and_leaves_retries_to_the_pacer(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     monkeypatch.setenv("AWS_ENDPOINT_URL_REKOGNITION", "http://127.0.0.1:9")
     client = make_client(None, "eu-west-1", 8)
     assert client.meta.endpoint_url == "http://127.0.0.1:9"
-    assert client.meta.config.retries["mode"] == "adaptive"
+    # botocore's retries would hide a throttle from the importer's Pacer: one attempt.
+    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 1}
     assert client.meta.region_name == "eu-west-1"
 
 
@@ -217,7 +243,7 @@ def test_a_timeout_fails_the_photo_not_the_run(client, monkeypatch):
     with pytest.raises(BadImage, match="Read timeout") as e:
         engine(client).detect_text(IMAGE, usage)
     assert e.value.permanent is False  # the next run tries that photo again
-    assert usage.calls[0][0] == "DetectText" and "ReadTimeout" in usage.calls[0][2]
+    assert usage.calls[0][0] == "DetectText" and "Read timeout" in usage.calls[0][2]
 
 
 def test_a_collection_deleted_outside_photosense_is_not_made_anew(client, stub):

@@ -41,7 +41,8 @@ RegionOption = Annotated[Optional[str], typer.Option(
     "AWS_DEFAULT_REGION or the profile's region, as the AWS CLI does.")]
 WorkersOption = Annotated[Optional[int], typer.Option(
     min=1, max=64, envvar="PHOTOSENSE_WORKERS", show_envvar=True, show_default=False,
-    help="Photos analysed at once. Default: 16 for Rekognition, one per core for local.")]
+    help="Photos analysed at once, at most. Default: 32 for Rekognition (paced to its "
+    "quota), one per core for local.")]
 
 
 def library_path(value: str | None) -> Path:

@@ -150,6 +150,10 @@ def describe(r: dict) -> str:
         calls = ", ".join(f"{op} {n}" for op, n in r["calls"].items())
         cost = f" ≈ ${r['estimated_cost_usd']:.3f}" if r["estimated_cost_usd"] else ""
         lines.append(f"{r['engine']} calls{' (estimated)' if r['dry_run'] else ''}: {calls}{cost}.")
+    if r["throttled"]:
+        n = sum(r["throttled"].values())
+        lines.append(f"{n} call{'s' * (n != 1)} refused for rate and sent again, slower "
+                     "(not billed).")
     if r["recovered_faces"]:
         lines.append(f"Removed {r['recovered_faces']} faces an interrupted run had left in the engine.")
     return "\n".join(lines)

@@ -12,6 +12,7 @@ compares engine names.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import ClassVar, Iterable, Iterator, Mapping, Protocol
 
@@ -53,6 +54,7 @@ class Usage:
     """Engine calls made for one photo, for the catalogue's call log."""
 
     calls: list[tuple[str, float, str | None]] = field(default_factory=list)  # op, ms, error
+    throttled: Counter = field(default_factory=Counter)  # refused for rate: op -> times
 
     def operations(self) -> list[str]:
         return [op for op, _, _ in self.calls]

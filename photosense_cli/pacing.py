@@ -1,0 +1,215 @@
+"""Engine calls at the rate the service allows, found as the import runs.
+
+A cloud engine caps calls per second per operation (Rekognition: 50/s for
+IndexFaces, SearchFaces and DetectText each in large regions, 5/s in small
+ones) and answers calls beyond the cap with a throttling error. A fixed worker
+count is either too few for a 50/s account (16 workers reached half the cap) or
+too many for a 5/s one. So each operation gets a Pacer: calls start unpaced;
+the first throttle sets the pace from what got through, later throttles cut it
+a little, successes grow it back (an AIMD on the rate, not on a count of
+threads, since at 5/s even one thread is too many), and a throttled call
+waits its turn and is sent again. `--workers` bounds the photos in flight; the
+Pacers decide how many of them the account can keep busy.
+
+Figures from benchmarks/import_bench.py (fake engine, 150 ms a call, token
+bucket per operation): see docs/design.md.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from typing import Callable, TypeVar
+
+from photosense_cli.errors import BadImage, Stopped, Throttled
+
+T = TypeVar("T")
+
+# The pace after a throttle: this share of the pace that was throttled (or of the rate
+# that got through, when that is lower), like TCP's multiplicative decrease. 0.9 gave
+# 0.885 of the bound at a 5/s cap, 0.95 gave 0.928 (import_bench, 300 photos).
+BACKOFF = 0.95
+# Growth per second: fast (10 %) back to just under the pace that was last throttled,
+# then slow (0.5 %: 1 % had one call in 10 refused at a 5/s cap, 0.5 % one in 17) up to
+# 5 % past it, probing whether the quota has room, then fast again: past that, the pace
+# last throttled was measured too low (the start is noisy).
+FAST, SLOW, NEAR, PAST = 0.10, 0.005, 0.97, 1.05
+# What got through is counted over at least a second and at least MEASURED calls at the
+# pace: at 2 calls/s a one-second count of 1 or 3 is too coarse to cut the pace by.
+WINDOW, MEASURED, HORIZON = 1.0, 10, 30.0
+MIN_RATE = 0.2  # calls/s: even a throttled operation keeps probing, one call every 5 s
+QUEUED = 4  # photos prepared ahead of a paced operation: a 50/s pace takes one in 20 ms
+FAULT_ATTEMPTS = 3  # a call failing with a passing fault this often fails its photo
+MAX_ATTEMPTS = 30  # a call throttled this many times fails its photo (retried next run)
+
+
+class Pacer:
+    """The pace of one operation: unlimited until the service first says no."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.clock = clock
+        self.sleep = sleep
+        self.rate = math.inf  # calls a second allowed to start
+        self.ceiling = math.inf  # the pace last throttled
+        self.throttles = 0
+        self.waiting = 0  # calls waiting for their turn
+        self._last_start = -math.inf
+        self._successes: deque[float] = deque()  # when calls succeeded, over HORIZON
+        self._starts: deque[float] = deque()  # when calls started, over HORIZON
+        self._first_at: float | None = None
+        self._last_cut = -math.inf
+        self._lock = threading.Lock()
+
+    def wait_turn(self) -> float:
+        """Block until this call may start; returns when it started.
+
+        Starts are spaced by at least 1/rate from the previous actual start (not from a
+        slot booked in advance): a thread that wakes late never makes the next call
+        follow it closely, which a quota's token bucket would refuse.
+        """
+        queued = False
+        while True:
+            with self._lock:
+                now = self.clock()
+                wait = self._last_start + 1.0 / self.rate - now
+                if wait <= 0:
+                    self._last_start = now
+                    self._note(self._starts, now)
+                    if self._first_at is None:
+                        self._first_at = now
+                    if queued:
+                        self.waiting -= 1
+                    return now
+                if not queued:
+                    queued = True
+                    self.waiting += 1
+            self.sleep(wait)
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self._note(self._successes, self.clock())
+            if math.isinf(self.rate):
+                return
+            # Slow only near the pace last throttled; well past it without a throttle,
+            # that pace was measured too low (the start is noisy), so fast again.
+            near = NEAR * self.ceiling <= self.rate <= PAST * self.ceiling
+            self.rate += SLOW if near else FAST  # per call at `rate` a second: x rate a second
+
+    def throttled(self, started: float) -> None:
+        """A call that started at `started` (wait_turn's answer) was refused for rate."""
+        with self._lock:
+            self.throttles += 1
+            now = self.clock()
+            # Calls that started before the last cut say nothing about the new pace.
+            if started <= self._last_cut:
+                return
+            self._last_cut = now
+            assert self._first_at is not None
+            window = WINDOW if math.isinf(self.rate) else min(
+                HORIZON, max(WINDOW, 2 * MEASURED / self.rate))
+            span = max(min(window, now - self._first_at), 0.01)
+            achieved = _since(self._successes, now - span) / span  # what got through
+            if math.isinf(self.rate):
+                # The first throttle, maybe before anything got through (a burst at the
+                # start): what got through, or half of what was offered.
+                base = max(achieved, _since(self._starts, now - span) / span / 2)
+            elif achieved * span >= MEASURED:
+                base = min(self.rate, achieved)  # enough calls to measure the cap by
+            elif self.rate > 1.5 * achieved:
+                # Far above what got through, on few calls (the start, or calls whose
+                # success is still on its way): halve, at most; the next cut measures.
+                base = max(achieved, self.rate / 2)
+            else:
+                base = self.rate  # a few calls a second count too coarsely: cut the pace
+            self.ceiling = base
+            self.rate = max(MIN_RATE, base * BACKOFF)
+
+    @classmethod
+    def _note(cls, times: deque[float], now: float) -> None:
+        times.append(now)
+        cls._trim(times, now)
+
+    @staticmethod
+    def _trim(times: deque[float], now: float) -> None:
+        while times and times[0] < now - HORIZON:
+            times.popleft()
+
+
+class Pacers:
+    """One Pacer per operation, and the retry loop every engine call goes through."""
+
+    def __init__(self, stop: threading.Event | None = None,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.stop = stop or threading.Event()
+        self.clock, self.sleep = clock, sleep
+        self.by_operation: dict[str, Pacer] = {}
+        self._lock = threading.Lock()
+
+    def pacer(self, operation: str) -> Pacer:
+        with self._lock:
+            if operation not in self.by_operation:
+                self.by_operation[operation] = Pacer(self.clock, self.sleep)
+            return self.by_operation[operation]
+
+    def admit(self, operation: str) -> None:
+        """Wait while QUEUED calls of `operation` already wait for their turn.
+
+        Called before a photo is read: a photo waiting here holds no bytes, so however
+        far the service's pace lags the workers, only the photos the pace can use are
+        in memory (at 5 calls/s with 32 workers: ~6 instead of 32).
+        """
+        pacer = self.pacer(operation)
+        while pacer.waiting >= QUEUED and not self.stop.is_set():
+            self.sleep(min(0.05, 1.0 / pacer.rate))
+
+    def call(self, operation: str, method: Callable[..., T], *args) -> T:
+        """Call the engine at the operation's pace, sending a throttled call again.
+
+        No call starts once the run is stopping (Ctrl-C, a fatal error elsewhere).
+        """
+        pacer = self.pacer(operation)
+        faults = 0
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            if self.stop.is_set():
+                raise Stopped()
+            started = pacer.wait_turn()
+            if self.stop.is_set():
+                raise Stopped()
+            try:
+                result = method(*args)
+            except Throttled:
+                pacer.throttled(started)
+                if attempt == MAX_ATTEMPTS:
+                    raise
+                continue
+            except BadImage as e:
+                # A passing fault of the service (a 5xx, a timeout): sent again after
+                # 0.5 s and 1 s, as botocore's standard retries would; then the photo
+                # fails for this run only.
+                faults += 1
+                if e.permanent or faults >= FAULT_ATTEMPTS:
+                    raise
+                self.sleep(0.25 * 2**faults)
+                continue
+            pacer.succeeded()
+            return result
+        raise AssertionError("unreachable")
+
+    def rates(self) -> dict[str, float | None]:
+        """The pace each operation settled on (None: never throttled), for the summary."""
+        return {op: None if math.isinf(p.rate) else round(p.rate, 1)
+                for op, p in sorted(self.by_operation.items())}
+
+
+def _since(times: deque[float], start: float) -> int:
+    """How many of the times (oldest first) are at or after start."""
+    n = 0
+    for t in reversed(times):
+        if t < start:
+            break
+        n += 1
+    return n
