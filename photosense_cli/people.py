@@ -222,13 +222,18 @@ def move_face(cat: Catalogue, face_id: int, person: Person | None) -> str:
         old_row = cat.person_row(old) if old is not None else None
         cat.assign_faces([face_id], target_id)
         cat.set_cover_if_none(target_id, face_id)
+        # "Not this person": neither an import's conflict nor `people suggest` may offer
+        # the face's new person back to the old one (a move to someone existing says
+        # nothing of the two people, who may well be one person split in two).
+        rejected = (cat.reject_pair(old, target_id)
+                    if person is None and old is not None else None)
         removed = cat.tidy_after_face_left(old, face_id)
         target = cat.person(target_id)
         assert target is not None
         cat.log_change("unassign" if person is None else "move",
                        f"moved face {face_id} to {target.name!r}", {
                            "face": face_id, "from": old, "created": created,
-                           "from_row": old_row, "removed": removed})
+                           "from_row": old_row, "removed": removed, "rejected": rejected})
     return f"face {face_id} now belongs to {target.name!r} (id {target_id})"
 
 
@@ -301,6 +306,9 @@ def undo(cat: Catalogue) -> str:
 
 
 def _undo_move(cat: Catalogue, u: dict, lost: list[str]) -> None:
+    if u.get("rejected") is not None and u["from"] is not None:
+        cat.unreject_pair(u["from"], u["created"])
+        cat.restore_suggestions(u["rejected"])
     if not cat.existing_faces([u["face"]]):
         lost.append(f"face {u['face']} is gone")
         return

@@ -244,3 +244,50 @@ def test_two_faces_of_one_photo_are_never_one_person(cli, fake, tmp_path):
     pairs = cli.json("people", "suggest")
     assert [(p["source"], p["score"]) for p in pairs] == [("same-photo", 95.0)]
     assert {pairs[0]["a"]["id"], pairs[0]["b"]["id"]} == persons
+
+
+def test_a_face_the_user_took_out_is_never_offered_back_by_the_machine(cli, family, fake,
+                                                                         tmp_path):
+    """Unassigned from a person, a face stays out: no later import, search for suggestions
+    or rebuild puts it back or proposes its new person as the old one."""
+    zero, a = family["zero"], family["pics"] / "a.jpg"
+    cli("people", "unassign", cli.json("show", a)["faces"][0]["id"])
+    alone = cli.json("show", a)["faces"][0]["person_id"]
+    assert alone != zero
+
+    # A new photo of the same identity matches both: it joins the person with more faces,
+    # and the conflict it sees (it also looks like the face taken out) is not suggested.
+    cli.import_(photo(tmp_path / "new" / "f.jpg", faces=[(0, BOX)], size=(650, 500)))
+    assert cli.json("show", tmp_path / "new" / "f.jpg")["faces"][0]["person_id"] == zero
+    assert cli.json("people", "suggest") == []
+    assert cli.json("people", "suggest", "--search") == []  # the engine says 99: still not
+
+    cli.json("reindex", "--engine", "fake")  # a rebuild pairs faces by box: kept apart too
+    assert cli.json("show", a)["faces"][0]["person_id"] == alone
+    assert len(cli.json("people", "show", zero)["faces"]) == 3
+    assert cli.json("people", "suggest", "--search") == []
+
+
+def test_undoing_an_unassign_lifts_its_rejection(cli, family):
+    face = cli.json("people", "show", family["zero"])["faces"][0]["id"]
+    cli("people", "unassign", face)
+    cli("undo")
+    assert face in [f["id"] for f in cli.json("people", "show", family["zero"])["faces"]]
+    cli("people", "unassign", face)
+    alone = max(p["id"] for p in cli.json("people"))
+    assert cli.json("people", "suggest", "--search") == []
+    cli("undo")  # the face is back, and nothing is left rejected with a person now gone
+    assert alone not in [p["id"] for p in cli.json("people")]
+
+
+def test_a_moved_face_stays_where_the_user_put_it(cli, family, fake, tmp_path):
+    c = family["pics"] / "c.jpg"
+    moved = next(f for f in cli.json("show", c)["faces"] if f["person_id"] == family["one"])
+    cli("people", "move", moved["id"], family["two"])
+
+    cli.import_(photo(tmp_path / "new" / "g.jpg", faces=[(1, BOX)], size=(660, 500)))
+    cli.json("reindex", "--engine", "fake")
+    cli.import_(family["pics"])
+
+    assert sorted(f["person_id"] for f in cli.json("show", c)["faces"]) == sorted(
+        [family["zero"], family["two"]])  # reanalysed, the face is still where it was put
