@@ -266,6 +266,23 @@ MIGRATIONS: list[Migration] = [
     );
     CREATE INDEX xmp_regions_photo ON xmp_regions(photo_id);
     """,
+    # 8: a one-face person whose face is tiny in its photo (a crowd behind the subject)
+    # starts hidden with people.hidden = 2, "hidden by photosense", and shows again by
+    # itself once a second face joins it or it gets a name (typed, or from metadata).
+    # The user's own hide (1) is never lifted here.
+    """
+    CREATE TRIGGER people_unhide_background_named AFTER UPDATE OF named ON people
+    WHEN NEW.named = 1 AND NEW.hidden = 2
+    BEGIN UPDATE people SET hidden = 0 WHERE id = NEW.id; END;
+    CREATE TRIGGER faces_unhide_background_insert AFTER INSERT ON faces
+    WHEN (SELECT hidden FROM people WHERE id = NEW.person_id) = 2
+     AND (SELECT count(*) FROM faces WHERE person_id = NEW.person_id) >= 2
+    BEGIN UPDATE people SET hidden = 0 WHERE id = NEW.person_id; END;
+    CREATE TRIGGER faces_unhide_background_update AFTER UPDATE OF person_id ON faces
+    WHEN (SELECT hidden FROM people WHERE id = NEW.person_id) = 2
+     AND (SELECT count(*) FROM faces WHERE person_id = NEW.person_id) >= 2
+    BEGIN UPDATE people SET hidden = 0 WHERE id = NEW.person_id; END;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -824,13 +841,20 @@ class Catalogue:
             "SELECT * FROM people WHERE name LIKE ? ESCAPE '\\' ORDER BY id LIMIT ?",
             (like, limit))]
 
-    def list_people(self, *, named: bool | None = None, hidden: bool = False) -> list[Person]:
-        """Unnamed people first ("Who's this?"), most photos first; then named people by name."""
-        where = ["p.hidden = ?"]
-        params: list = [int(hidden)]
+    def list_people(self, *, named: bool | None = None, hidden: bool = False,
+                    min_faces: int = 0) -> list[Person]:
+        """Unnamed people first ("Who's this?"), most photos first; then named people by name.
+
+        min_faces: unnamed people with fewer faces are left out (named people never are).
+        """
+        where = ["p.hidden != 0" if hidden else "p.hidden = 0"]
+        params: list = []
         if named is not None:
             where.append("p.named = ?")
             params.append(int(named))
+        if min_faces > 0:
+            where.append("(p.named = 1 OR coalesce(c.faces, 0) >= ?)")
+            params.append(min_faces)
         return [self._person(r) for r in self.query(
             f"""
             SELECT p.id, p.name, p.named, p.hidden, p.cover_face_id,
@@ -845,6 +869,11 @@ class Catalogue:
             ORDER BY p.named, CASE WHEN p.named THEN 0 ELSE -photos END,
                      p.name COLLATE NOCASE, p.id
             """, params)]
+
+    def count_unnamed_with_fewer_faces(self, faces: int) -> int:
+        return self.scalar(
+            "SELECT count(*) FROM people p WHERE p.hidden = 0 AND p.named = 0 AND "
+            "(SELECT count(*) FROM faces f WHERE f.person_id = p.id) < ?", (faces,))
 
     def all_person_ids(self) -> list[int]:
         return [r[0] for r in self.conn.execute("SELECT id FROM people ORDER BY id")]
@@ -903,6 +932,10 @@ class Catalogue:
 
     def set_hidden(self, person_id: int, hidden: bool) -> None:
         self.conn.execute("UPDATE people SET hidden = ? WHERE id = ?", (int(hidden), person_id))
+
+    def hide_as_background(self, person_id: int) -> None:
+        """Hidden by photosense, not by the user: shown again once a second face joins."""
+        self.conn.execute("UPDATE people SET hidden = 2 WHERE id = ?", (person_id,))
 
     def set_cover(self, person_id: int, face_id: int | None) -> None:
         """The cover face, if that face still exists (an undo may name one forgotten since)."""

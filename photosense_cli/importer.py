@@ -655,6 +655,7 @@ class Importer:
                     self.cat.log_change("xmp-names", f"named {n} {'person' if n == 1 else 'people'}"
                                         " from names in the photos' metadata",
                                         {"names": self.named_from_xmp})
+        self.summary.people_hidden = self.clusterer.hidden_background
         self._mark_gone(scanner.folders, seen)
         if self.dry_run:
             self._estimate_searches()

@@ -16,6 +16,14 @@ from photosense_cli.engines.base import DetectedFace, Engine, Match, Usage
 from photosense_cli.errors import Ambiguous, NotFound, NothingToUndo, PhotosenseError
 from photosense_cli.records import Face, Person, PersonDetails
 
+# A new person whose face is smaller than this share of its photo's width and height
+# starts hidden (shown again once a second face joins them): a face in the crowd behind
+# the subject. The shared test photos' smallest face is 0.106 of its photo's height (a
+# group photo); a class photo of 30 puts faces at 0.05-0.07; faces in a crowd behind
+# someone measure 0.02-0.04. Both sides must be small, so a tall portrait photo's
+# narrow face is not taken for a distant one.
+BACKGROUND_FACE = 0.04
+
 
 class Clusterer:
     """Assigns each new face to a person; lives for one import run.
@@ -29,6 +37,7 @@ class Clusterer:
         self.cat = cat
         self.claims: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self.last_person: int | None = None  # the person the last assigned face went to
+        self.hidden_background = 0  # new people started hidden: a tiny face, far behind
 
     def assign(self, photo_id: int, face: DetectedFace, matches: list[Match],
                person: int | None = None, taken: Collection[int] = ()) -> int:
@@ -46,6 +55,9 @@ class Clusterer:
             if person is None:
                 person = self.cat.create_person()
                 created = 1
+                if face.box.width < BACKGROUND_FACE and face.box.height < BACKGROUND_FACE:
+                    self.cat.hide_as_background(person)
+                    self.hidden_background += 1
             for other, similarity in passed_over.items():
                 self.cat.add_suggestion(person, other, similarity, "same-photo")
         self.cat.insert_face(photo_id, person, face)
@@ -118,8 +130,19 @@ def _candidates(people: list[Person]) -> str:
     return ", ".join(f"{p.id} ({p.name})" for p in people)
 
 
-def list_people(cat: Catalogue, *, named: bool | None = None, hidden: bool = False) -> list[Person]:
-    return cat.list_people(named=named, hidden=hidden)
+# Unnamed people with fewer faces than this are left out of `people` unless --all: a
+# crowd behind the subject makes dozens of one-face people nobody will name.
+LISTED_FACES = 2
+
+
+def list_people(cat: Catalogue, *, named: bool | None = None, hidden: bool = False,
+                everyone: bool = False) -> tuple[list[Person], int]:
+    """The people to list, and how many unnamed one-face people were left out."""
+    shown = cat.list_people(named=named, hidden=hidden,
+                            min_faces=0 if everyone or hidden else LISTED_FACES)
+    left_out = 0 if everyone or hidden or named else cat.count_unnamed_with_fewer_faces(
+        LISTED_FACES)
+    return shown, left_out
 
 
 def person_details(cat: Catalogue, person: Person, include_missing: bool = False) -> PersonDetails:

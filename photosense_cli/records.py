@@ -208,6 +208,7 @@ class RunSummary:
     max_cost_reached: bool = False
     faces: int = 0
     people_created: int = 0
+    people_hidden: int = 0  # of those, started hidden: a tiny face in the background
     text_lines: int = 0
     calls: Counter = field(default_factory=Counter)
     throttles: Counter = field(default_factory=Counter)  # calls refused for rate, sent again
@@ -240,6 +241,7 @@ class RunSummary:
                        "replaced": self.replaced, "over_budget": self.over_budget},
             "faces": self.faces,
             "people_created": self.people_created,
+            "people_hidden": self.people_hidden,
             "text_lines": self.text_lines,
             "calls": dict(sorted(self.calls.items())),
             "throttled": dict(sorted(self.throttles.items())),

@@ -112,6 +112,7 @@ def _reindex(cat: Catalogue, target: str, options: EngineOptions, workers: int |
     finally:
         analyser.close()
         engine.close()
+    summary.people_hidden = clusterer.hidden_background
     with cat.transaction():
         summary.people_removed = cat.delete_faceless_people()
         if not summary.failed:

@@ -15,7 +15,7 @@ from tests.conftest import BOX, BOX2, photo
 def two(cli, tmp_path):
     photo(tmp_path / "pics" / "a.jpg", faces=[(0, BOX), (1, BOX2)])
     cli.import_(tmp_path / "pics")
-    return sorted(p["id"] for p in cli.json("people"))
+    return sorted(p["id"] for p in cli.json("people", "--all"))
 
 
 def test_bad_output_paths_are_one_line_not_a_traceback(cli, two, tmp_path):
@@ -70,7 +70,7 @@ def test_names_are_data_never_markup(cli, two, monkeypatch):
     cli("people", "rename", two[0], "[/]")
     cli("people", "rename", two[1], "[bold red]Bob[/bold red]")
 
-    listing = cli("people").stdout
+    listing = cli("people", "--all").stdout
     shown = cli("people", "show", "[/]").stdout
     found = cli("search", "--person", "[/]", "--person", "[bold red]Bob[/bold red]").stdout
 
@@ -179,7 +179,7 @@ def test_engine_refusals_outside_an_import_are_one_line(cli, fake, two):
     fake.before_call = refuse
     r = cli("forget", cli.json("people", "show", two[0])["photos"][0]["path"], "--yes", code=2)
     assert r.stderr == "photosense: Rekognition InternalServerError: try later\n"
-    assert len(cli.json("people")) == 2  # the catalogue is whole: the engine goes first
+    assert len(cli.json("people", "--all")) == 2  # the catalogue is whole: the engine goes first
 
 
 def test_a_malformed_region_is_one_line(cli, tmp_path, monkeypatch):

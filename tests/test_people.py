@@ -17,18 +17,18 @@ def family(cli, tmp_path):
     photo(pics / "d.jpg", faces=[(1, BOX)], size=(600, 400))
     photo(pics / "e.jpg", faces=[(2, BOX)])
     cli.import_(pics)
-    people = {p["faces"]: p for p in cli.json("people")}
+    people = {p["faces"]: p for p in cli.json("people", "--all")}
     return {"zero": people[3]["id"], "one": people[2]["id"], "two": people[1]["id"], "pics": pics}
 
 
 def test_people_list_unnamed_first_with_counts_and_filters(cli, family):
     cli("people", "rename", family["one"], "Bea")
-    rows = cli.json("people")
+    rows = cli.json("people", "--all")
     assert [(r["named"], r["faces"]) for r in rows] == [(False, 3), (False, 1), (True, 2)]
     assert set(rows[0]) >= {"id", "name", "named", "hidden", "photos", "faces"}
     assert [r["name"] for r in cli.json("people", "--named")] == ["Bea"]
-    assert len(cli.json("people", "list", "--unnamed")) == 2
-    table = cli("people").stdout
+    assert len(cli.json("people", "list", "--unnamed", "--all")) == 2
+    table = cli("people", "--all").stdout
     assert table.index("Unnamed") < table.index("who's this?") < table.index("Named") < table.index("Bea")
     assert all(r["sample"].startswith(str(family["pics"])) for r in rows)
     assert all(r["sample"] in table for r in rows if not r["named"])  # a photo to look at
@@ -57,7 +57,7 @@ def test_names_resolve_case_insensitively_and_ambiguity_lists_candidates(cli, fa
 def test_merge_moves_faces_removes_sources_and_holds_for_future_imports(cli, family, fake, tmp_path):
     cli("people", "rename", family["zero"], "Ann")
     cli("people", "merge", "Ann", family["one"])
-    rows = cli.json("people")
+    rows = cli.json("people", "--all")
     assert family["one"] not in [r["id"] for r in rows]
     ann = cli.json("people", "show", "Ann")
     assert len(ann["faces"]) == 5 and len(ann["photos"]) == 4
@@ -78,18 +78,18 @@ def test_unassign_and_move_fix_single_faces(cli, family):
     face = one["faces"][0]["id"]
     cli("people", "unassign", face)
     assert len(cli.json("people", "show", family["one"])["faces"]) == 1
-    newest = max(r["id"] for r in cli.json("people"))
+    newest = max(r["id"] for r in cli.json("people", "--all"))
     assert [f["id"] for f in cli.json("people", "show", newest)["faces"]] == [face]
 
     cli("people", "move", face, family["two"])
-    assert newest not in [r["id"] for r in cli.json("people")]  # left with no face: gone
+    assert newest not in [r["id"] for r in cli.json("people", "--all")]  # left with no face: gone
     assert face in [f["id"] for f in cli.json("people", "show", family["two"])["faces"]]
     assert "no face with id 999" in cli("people", "move", 999, family["two"], code=2).stderr
 
 
 @pytest.mark.parametrize("change", ["rename", "hide", "unhide", "merge", "unassign", "move"])
 def test_undo_reverts_each_kind_of_change(cli, family, change):
-    before = cli.json("people")
+    before = cli.json("people", "--all")
     shows = {r["id"]: cli.json("people", "show", r["id"]) for r in before}
     face = shows[family["one"]]["faces"][0]["id"]
     if change == "unhide":
@@ -102,13 +102,13 @@ def test_undo_reverts_each_kind_of_change(cli, family, change):
             "unassign": ["people", "unassign", face],
             "move": ["people", "move", face, family["zero"]]}[change]
     cli(*args)
-    after = cli.json("people", "--hidden") if change == "unhide" else cli.json("people")
+    after = cli.json("people", "--hidden") if change == "unhide" else cli.json("people", "--all")
     assert after != before
 
     r = cli("undo")
 
     assert "undid" in r.stderr
-    restored = cli.json("people", "--hidden") if change == "unhide" else cli.json("people")
+    restored = cli.json("people", "--hidden") if change == "unhide" else cli.json("people", "--all")
     assert restored == before
     if change != "unhide":
         assert {r["id"]: cli.json("people", "show", r["id"]) for r in restored} == shows
@@ -123,7 +123,7 @@ def test_undo_with_nothing_to_undo_is_an_error(cli, family):
 def test_hidden_people_leave_lists_and_search_results(cli, family):
     cli("people", "rename", family["two"], "Stranger")
     cli("people", "hide", "Stranger")
-    assert "Stranger" not in [r["name"] for r in cli.json("people")]
+    assert "Stranger" not in [r["name"] for r in cli.json("people", "--all")]
     assert [r["name"] for r in cli.json("people", "--hidden")] == ["Stranger"]
     hits = cli.json("search", "--path", "*/e.jpg")
     assert hits[0]["people"] == []
@@ -149,7 +149,7 @@ def test_contact_sheet_and_face_crops_come_from_the_upright_photo(cli, fake, tmp
     (tmp_path / "pics").mkdir()
     img.save(tmp_path / "pics" / "r.jpg", exif=exif, quality=95)
     cli.import_(tmp_path / "pics")
-    person = cli.json("people")[0]["id"]
+    person = cli.json("people", "--all")[0]["id"]
 
     cli("people", "show", person, "--sheet", tmp_path / "sheet.png")
     cli("people", "faces", person, "--out", tmp_path / "crops")
@@ -207,7 +207,7 @@ def test_naming_is_fast_and_safe(cli, family, monkeypatch):
                            ["people", "merge", "Ann", "Bea", "--library", str(cli.library)],
                            input="n\n", catch_exceptions=False)
     assert no.exit_code == 1 and "Merge 'Bea' into 'Ann'?" in no.stderr
-    assert len(cli.json("people")) == 3
+    assert len(cli.json("people", "--all")) == 3
     cli("people", "merge", "Ann", "Bea", "--force")
     assert [p["name"] for p in cli.json("people", "--named")] == ["Ann"]
     cli("people", "rename", family["two"], "Ann", "--allow-duplicate")
@@ -233,7 +233,7 @@ def test_a_rejected_suggestion_is_never_made_again_until_undone(cli, family, fak
 def test_two_faces_of_one_photo_are_never_one_person(cli, fake, tmp_path):
     photo(tmp_path / "a" / "ann.jpg", faces=[(0, BOX)])
     cli.import_(tmp_path / "a")
-    ann = cli.json("people")[0]["id"]
+    ann = cli.json("people", "--all")[0]["id"]
     fake.similar[(0, 1)] = 95.0  # from now on Bea looks like Ann to the engine
 
     cli.import_(photo(tmp_path / "b" / "both.jpg", faces=[(0, BOX), (1, BOX2)]))
@@ -274,10 +274,10 @@ def test_undoing_an_unassign_lifts_its_rejection(cli, family):
     cli("undo")
     assert face in [f["id"] for f in cli.json("people", "show", family["zero"])["faces"]]
     cli("people", "unassign", face)
-    alone = max(p["id"] for p in cli.json("people"))
+    alone = max(p["id"] for p in cli.json("people", "--all"))
     assert cli.json("people", "suggest", "--search") == []
     cli("undo")  # the face is back, and nothing is left rejected with a person now gone
-    assert alone not in [p["id"] for p in cli.json("people")]
+    assert alone not in [p["id"] for p in cli.json("people", "--all")]
 
 
 def test_a_moved_face_stays_where_the_user_put_it(cli, family, fake, tmp_path):
@@ -291,3 +291,57 @@ def test_a_moved_face_stays_where_the_user_put_it(cli, family, fake, tmp_path):
 
     assert sorted(f["person_id"] for f in cli.json("show", c)["faces"]) == sorted(
         [family["zero"], family["two"]])  # reanalysed, the face is still where it was put
+
+
+def test_people_seen_once_wait_behind_all_and_a_line_says_so(cli, family):
+    """Unnamed one-face people are left out by default; named ones never are."""
+    listed = cli.json("people")
+    assert [p["faces"] for p in listed] == [3, 2]  # "two" has a single face
+    r = cli("people")
+    assert r.stderr == ("1 unnamed person with a single face not shown: "
+                        "'photosense people --all' lists them.\n")
+    two = next(p for p in cli.json("people", "--all") if p["id"] == family["two"])
+    assert two["sample"] not in r.stdout and all(p["sample"] in r.stdout for p in listed)
+    assert [p["id"] for p in cli.json("people", "--all")][-1] == family["two"]
+    cli("people", "rename", family["two"], "Cy")
+    assert "Cy" in [p["name"] for p in cli.json("people")]  # named: always listed
+    assert cli("people").stderr == ""
+
+
+def test_a_tiny_face_in_the_background_starts_hidden_until_seen_again(cli, fake, tmp_path):
+    subject, crowd = (0.3, 0.2, 0.3, 0.4), (0.85, 0.1, 0.03, 0.035)
+    photo(tmp_path / "a" / "a.jpg", faces=[(0, subject), (5, crowd)], size=(1600, 1200))
+    s = cli.import_(tmp_path / "a")
+    assert (s["people_created"], s["people_hidden"]) == (2, 1)
+    r = cli("import", tmp_path / "a", "--engine", "fake")  # nothing new: nothing said
+    assert "background" not in r.stderr
+
+    assert [p["faces"] for p in cli.json("people", "--all")] == [1]  # the subject only
+    hidden = cli.json("people", "--hidden")
+    assert [(p["faces"], p["hidden"]) for p in hidden] == [(1, True)]
+    subject_id = cli.json("people", "--all")[0]["id"]
+    hits = cli.json("search", "--person", str(subject_id))
+    assert [h["people_ids"] for h in hits] == [[subject_id]]  # not shown in results either
+
+    # Seen again, closer: the face joins them, and they show again by themselves.
+    photo(tmp_path / "b" / "b.jpg", faces=[(5, (0.2, 0.2, 0.3, 0.4))], size=(900, 700))
+    cli.import_(tmp_path / "b")
+    assert cli.json("people", "--hidden") == []
+    assert hidden[0]["id"] in [p["id"] for p in cli.json("people")]
+
+
+def test_the_users_own_hide_is_never_lifted_by_a_new_face(cli, family, tmp_path):
+    cli("people", "hide", family["one"])
+    cli.import_(photo(tmp_path / "new" / "h.jpg", faces=[(1, BOX)], size=(620, 470)))
+    assert [p["id"] for p in cli.json("people", "--hidden")] == [family["one"]]
+
+
+def test_a_background_face_named_in_its_metadata_or_by_the_user_shows(cli, fake, tmp_path):
+    photo(tmp_path / "a" / "a.jpg", faces=[(0, (0.3, 0.2, 0.3, 0.4)), (5, (0.85, 0.1, 0.03,
+                                                                          0.035))],
+          size=(1600, 1200))
+    cli.import_(tmp_path / "a")
+    tiny = cli.json("people", "--hidden")[0]["id"]
+    cli("people", "rename", tiny, "Dee")
+    assert cli.json("people", "--hidden") == []
+    assert "Dee" in [p["name"] for p in cli.json("people")]

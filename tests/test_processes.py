@@ -122,7 +122,7 @@ def test_a_reader_that_stops_early_is_no_failure(cli, fake, tmp_path):
 def test_names_an_ascii_terminal_cannot_show_are_escaped(cli, fake, tmp_path):
     photo(tmp_path / "pics" / "a.jpg", faces=[(0, BOX)])
     cli.import_(tmp_path / "pics")
-    person = cli.json("people")[0]["id"]
+    person = cli.json("people", "--all")[0]["id"]
     cli("people", "rename", person, "Zoë Ça")
     out = subprocess.run([sys.executable, "-m", "photosense_cli", "people", "--json",
                           "--library", str(cli.library)], cwd=ROOT, capture_output=True,

@@ -239,7 +239,7 @@ def test_the_catalogue_opens_in_sqlite_utils(cli, fake, named, tmp_path):
     views = set(db.view_names())
     assert {"photo_people", "person_summary"} <= views
     assert {r["person"] for r in db["photo_people"].rows} == {"Ann Lee", *{
-        p["name"] for p in cli.json("people") if not p["named"]}}
+        p["name"] for p in cli.json("people", "--all") if not p["named"]}}
     for view in views:
         assert "descriptor" not in db[view].columns_dict
     summary = {r["name"]: r for r in db["person_summary"].rows}
@@ -287,7 +287,7 @@ def test_a_region_over_no_face_is_kept_and_names_never_overwrite(cli, fake, tmp_
     pics = tmp_path / "pics"
     p = photo(pics / "a.jpg", faces=[(0, BOX)])
     cli.import_(pics)
-    cli("people", "rename", cli.json("people")[0]["id"], "Ann")
+    cli("people", "rename", cli.json("people", "--all")[0]["id"], "Ann")
     q = photo(pics / "b.jpg", faces=[(0, BOX)], size=(600, 400))
     with_regions(q, [("Annie", Box(0.1, 0.1, 0.25, 0.3)), ("Nobody", Box(0.7, 0.7, 0.2, 0.2))])
 

@@ -146,6 +146,11 @@ def describe(r: dict) -> str:
     if not r["dry_run"] and p["new"]:
         lines.append(f"Found {r['faces']} faces ({r['people_created']} new people) and "
                      f"{r['text_lines']} lines of text in {r['seconds']:.1f} s.")
+        if r["people_hidden"]:
+            n = r["people_hidden"]
+            lines.append(f"{n} of the new people {'is a tiny face' if n == 1 else 'are tiny faces'}"
+                         " in the background, hidden until seen again: "
+                         "'photosense people --hidden' lists them.")
     if r["calls"]:
         calls = ", ".join(f"{op} {n}" for op, n in r["calls"].items())
         cost = f" ≈ ${r['estimated_cost_usd']:.3f}" if r["estimated_cost_usd"] else ""

@@ -39,7 +39,10 @@ app = typer.Typer(help="List, show, name, hide and merge people; fix single face
 PersonArg = Annotated[str, typer.Argument(help="A person's id or name.")]
 UnnamedOpt = Annotated[bool, typer.Option("--unnamed", help="Only people without a name.")]
 NamedOpt = Annotated[bool, typer.Option("--named", help="Only named people.")]
-HiddenOpt = Annotated[bool, typer.Option("--hidden", help="List hidden people instead.")]
+HiddenOpt = Annotated[bool, typer.Option("--hidden", help="List hidden people instead "
+                      "(hidden by you, or by photosense: a tiny face in a crowd).")]
+AllOpt = Annotated[bool, typer.Option("--all", help="Also unnamed people with a single face, "
+                   "left out by default.")]
 
 
 def _open(ctx: typer.Context, library: str | None):
@@ -56,18 +59,25 @@ def _open(ctx: typer.Context, library: str | None):
     return open_existing(library_path(library))
 
 
-def _list(cat, unnamed, named, hidden, fmt):
+def _list(cat, unnamed, named, hidden, everyone, fmt):
     from photosense_cli import people
 
     if unnamed and named:
         raise PhotosenseError("--unnamed and --named exclude each other")
-    rows = [p.to_json() for p in people.list_people(
-        cat, named=True if named else False if unnamed else None, hidden=hidden)]
+    listed, left_out = people.list_people(
+        cat, named=True if named else False if unnamed else None, hidden=hidden,
+        everyone=everyone)
+    rows = [p.to_json() for p in listed]
 
     def show():
+        if left_out:
+            say(f"{left_out} unnamed {'person' if left_out == 1 else 'people'} with a single "
+                "face not shown: 'photosense people --all' lists them.")
         if not rows:
             if hidden:
                 say("No hidden people.")
+            elif left_out:
+                pass
             elif unnamed and cat.counts()["people"]:
                 say("Everyone has a name. 'photosense people' lists them.")
             else:
@@ -90,9 +100,11 @@ def _list(cat, unnamed, named, hidden, fmt):
 
 @app.callback()
 def main(ctx: typer.Context, unnamed: UnnamedOpt = False, named: NamedOpt = False,
-         hidden: HiddenOpt = False, json_output: JsonOption = False, fmt: FormatOption = None,
-         library: LibraryOption = None):
+         hidden: HiddenOpt = False, everyone: AllOpt = False, json_output: JsonOption = False,
+         fmt: FormatOption = None, library: LibraryOption = None):
     """People found in your photos: unnamed ones first ("Who's this?"), then named ones.
+
+    Unnamed people seen only once are left out unless --all.
 
     Examples:
 
@@ -103,9 +115,10 @@ def main(ctx: typer.Context, unnamed: UnnamedOpt = False, named: NamedOpt = Fals
       photosense people merge "Ada Lovelace" 12 31
     """
     if ctx.invoked_subcommand is None:
-        _list(_open(ctx, library), unnamed, named, hidden, choose_format(fmt, json_output))
+        _list(_open(ctx, library), unnamed, named, hidden, everyone,
+              choose_format(fmt, json_output))
         return
-    if unnamed or named or hidden or json_output or fmt:
+    if unnamed or named or hidden or everyone or json_output or fmt:
         raise PhotosenseError(f"put listing options after 'people', not before "
                               f"'{ctx.invoked_subcommand}'")
     ctx.obj = {"library": library}
@@ -113,8 +126,9 @@ def main(ctx: typer.Context, unnamed: UnnamedOpt = False, named: NamedOpt = Fals
 
 @app.command("list")
 def list_command(ctx: typer.Context, unnamed: UnnamedOpt = False, named: NamedOpt = False,
-                 hidden: HiddenOpt = False, json_output: JsonOption = False,
-                 fmt: FormatOption = None, library: LibraryOption = None):
+                 hidden: HiddenOpt = False, everyone: AllOpt = False,
+                 json_output: JsonOption = False, fmt: FormatOption = None,
+                 library: LibraryOption = None):
     """List people with their numbers of photos and faces.
 
     Examples:
@@ -123,7 +137,8 @@ def list_command(ctx: typer.Context, unnamed: UnnamedOpt = False, named: NamedOp
 
       photosense people list --format csv > people.csv
     """
-    _list(_open(ctx, library), unnamed, named, hidden, choose_format(fmt, json_output))
+    _list(_open(ctx, library), unnamed, named, hidden, everyone,
+          choose_format(fmt, json_output))
 
 
 @app.command()
