@@ -193,7 +193,7 @@ def reindex_command(
 
 
 def repair_command(json_output: JsonOption = False, library: LibraryOption = None):
-    """Rebuild the text index and check the whole library file for damage.
+    """Rebuild the text index, recount people's faces and check the file for damage.
 
     Exit code 0 when the file is sound afterwards, 1 when damage remains (restore a
     backup, or re-import into a new library).
@@ -209,6 +209,8 @@ def repair_command(json_output: JsonOption = False, library: LibraryOption = Non
         print_json(r)
     else:
         say("rebuilt the text index")
+        if r["people_recounted"]:
+            say(f"recounted the faces and photos of {r['people_recounted']} people")
         for problem in r["damage"]:
             say(f"photosense: damaged: {problem}")
         if not r["damage"]:
