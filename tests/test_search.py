@@ -201,3 +201,75 @@ def test_piped_tables_never_cut_a_path_and_narrow_ones_keep_ids(cli, shelf, tmp_
     ids = [f["id"] for f in cli.json("people", "show", "Ann")["faces"]]
     assert all(f"face: {i}\n" in narrow for i in ids)  # one record a block, ids whole
     assert max(len(line) for line in narrow.splitlines()) <= 20
+
+
+def _lines_catalogue(path, lines_by_photo):
+    """A catalogue holding only text lines (one photo per entry), written as imports do."""
+    from photosense_cli.catalogue import Catalogue
+    from photosense_cli.records import Box, TextLine
+
+    cat = Catalogue(path)
+    with cat.transaction():
+        for i, lines in enumerate(lines_by_photo, 1):
+            cat.conn.execute(
+                "INSERT INTO photos(id, sha256, size, width, height, format, taken_at, "
+                "taken_at_source, engine, analysed_at) VALUES (?, ?, 1, 1, 1, 'JPEG', NULL, "
+                "NULL, 'fake', '')", (i, f"{i:064x}"))
+            cat.conn.execute("INSERT INTO locations(photo_id, path, size, mtime_ns, seen_at) "
+                             "VALUES (?, ?, 1, 0, '')", (i, f"/p/{i}.jpg"))
+            cat.insert_text_lines(i, [TextLine(t, 99.0, Box(0, 0, 1, 1)) for t in lines])
+    return cat
+
+
+def test_one_word_is_ranked_as_fts5s_bm25_ranks_it(tmp_path):
+    """The one-word path scores lines in Python (no doclist scan for the IDF); its order
+    is the order of FTS5's bm25() over the same lines, ties by photo id alike."""
+    import dataclasses
+    import random
+
+    from photosense_cli import search
+
+    rng = random.Random(3)
+    filler = ["alpha", "beta", "delta", "Ünter", "epsilon", "zeta", "eta"]
+    photos = []
+    for _ in range(60):  # every line holds the word, so both average over the same lines
+        lines = []
+        for _ in range(rng.randint(1, 2)):
+            words = ["Gamma"] * rng.randint(1, 3) + rng.choices(filler, k=rng.randint(0, 9))
+            rng.shuffle(words)
+            lines.append(" ".join(words))
+        photos.append(lines)
+    cat = _lines_catalogue(tmp_path / "lib.db", photos)
+    one = search.search_filter("gamma", limit=60)
+    assert one.word == "gamma" and one.score_lines is not None
+    fts5 = dataclasses.replace(one, word=None, score_lines=None)
+
+    fast, reference = cat.search(one), cat.search(fts5)
+    assert [h.id for h in fast] == [h.id for h in reference]
+    assert len(fast) == 60 and len({len(p[0].split()) for p in photos}) > 5
+
+
+def test_a_word_common_enough_ranks_its_exact_lines_first(tmp_path):
+    from photosense_cli import search
+
+    photos = [["sign here"]] * 30 + [["signal lost"]] * 5
+    cat = _lines_catalogue(tmp_path / "lib.db", photos)
+    query = search.search_filter("sign", limit=50)
+    everyone = cat.search(query)  # fewer exact lines than ranked: prefixes count too
+    assert len(everyone) == 35
+
+    import dataclasses
+
+    capped = cat.search(dataclasses.replace(query, ranked_lines=20))
+    assert len(capped) == 20 and all(h.text == ["sign here"] for h in capped)
+
+
+def test_a_cut_listing_of_a_very_common_word_says_at_least(cli, shelf, monkeypatch):
+    """Counting every photo that holds the commonest word of a big library took seconds:
+    the count stops after a few thousand lines and says it is a lower bound."""
+    from photosense_cli.catalogue import Catalogue
+
+    real = Catalogue.search_count
+    monkeypatch.setattr(Catalogue, "search_count", lambda self, f: real(self, f, lines=2))
+    r = cli("search", "whiteboard", "--limit", "1", "--json")
+    assert r.stderr == "1 of at least 2 shown; --limit 0 for all\n"

@@ -77,9 +77,10 @@ def search_command(
                                missing)
     hits = core.mark(cat.search(query), text)
     if query.limit and len(hits) == query.limit:
-        total = cat.search_count(query)
+        total, exact = cat.search_count(query)
         if total > len(hits):
-            say(f"{len(hits)} of {total} shown; --limit 0 for all")
+            say(f"{len(hits)} of {'' if exact else 'at least '}{total:,} shown; "
+                "--limit 0 for all")
     if paths_output:
         print_paths((h.path for h in hits if h.path and not h.missing), print0)
     else:
