@@ -312,8 +312,11 @@ class Analyser:
 
     def __init__(self, engine: Engine, index: ContentIndex | None = None, *,
                  dry_run: bool = False, uploader=None, stop: threading.Event | None = None,
-                 read_xmp: bool = False, call_threads: int = 0, budget: Budget | None = None):
+                 read_xmp: bool = False, call_threads: int = 0, budget: Budget | None = None,
+                 text_engine: Engine | None = None):
         self.engine = engine
+        self.text_engine = text_engine  # import --text local: the offline OCR reads the text
+        self.text_operation = OFFLINE_TEXT if text_engine is not None else "DetectText"
         self.budget = budget
         self.read_xmp = read_xmp
         # A photo's IndexFaces and DetectText are independent, and so are the SearchFaces of
@@ -390,7 +393,7 @@ class Analyser:
             call = self.pacers.call
             if self.calls is None:
                 faces = call("IndexFaces", self.engine.index_faces, prepared.data, sha, out.usage)
-                out.lines = call("DetectText", self.engine.detect_text, prepared.data, out.usage)
+                out.lines = call(self.text_operation, self._read_text, prepared.data, out.usage)
                 for face in faces:
                     out.faces.append((face, call("SearchFaces", self.engine.search_faces,
                                                  face.face_id, FACE_MATCH_THRESHOLD, out.usage)))
@@ -398,7 +401,7 @@ class Analyser:
                 indexed: cf.Future[list[DetectedFace]] = self.calls.submit(
                     call, "IndexFaces", self.engine.index_faces, prepared.data, sha, out.usage)
                 text: cf.Future[list[TextLine]] = self.calls.submit(
-                    call, "DetectText", self.engine.detect_text, prepared.data, out.usage)
+                    call, self.text_operation, self._read_text, prepared.data, out.usage)
                 both: list[cf.Future] = [indexed, text]
                 cf.wait(both)
                 if indexed.exception() is None:
@@ -418,6 +421,16 @@ class Analyser:
             self._delete_quietly([f.face_id for f in faces])
             raise
         return out
+
+    def _read_text(self, image: bytes, usage: Usage) -> list[TextLine]:
+        if self.text_engine is None:
+            return self.engine.detect_text(image, usage)
+        # Logged apart from the engine's DetectText, which is billed: this one is free.
+        own = Usage()
+        try:
+            return self.text_engine.detect_text(image, own)
+        finally:
+            usage.calls += [(OFFLINE_TEXT, ms, error) for _, ms, error in own.calls]
 
     def close(self) -> None:
         # Queued calls are not cancelled (a cancelled future never wakes the photo waiting
@@ -584,6 +597,10 @@ class Pipeline(Generic[T]):
 
 # -- import ------------------------------------------------------------------------
 
+# The operation under which text read by the offline OCR for a cloud engine is logged
+# (import --text local): no engine prices it, so it never counts as DetectText's cost.
+OFFLINE_TEXT = "DetectText (offline)"
+
 # Faces a photo, for estimates before a library has measured its own: family photo
 # libraries run 0.8-1.5 (the shared test photos: 25 faces in 23 photos, 1.09).
 ASSUMED_FACES = 1.0
@@ -593,7 +610,7 @@ class Importer:
     def __init__(self, cat: Catalogue, engine: Engine, *, threads: int | None = None,
                  dry_run: bool = False, uploader=None, exclude: Iterable[str] = (),
                  retry_failed: bool = False, read_xmp: bool = True,
-                 max_cost: float | None = None,
+                 max_cost: float | None = None, text_engine: Engine | None = None,
                  before_calls: Callable[[int], None] = lambda new_files: None,
                  on_error: Callable[[dict], None] = lambda e: None,
                  on_progress: Callable[[int | None, str], None] = lambda total, path: None):
@@ -604,6 +621,8 @@ class Importer:
         self.exclude = list(exclude)
         self.read_xmp = read_xmp
         self.max_cost = max_cost
+        self.text_engine = text_engine
+        self.text_operation = OFFLINE_TEXT if text_engine is not None else "DetectText"
         self.budget = Budget(None, 0.0)  # made with the run's own estimate in run()
         self.named_from_xmp: list[dict] = []  # one undoable change for the whole import
         self.before_calls = before_calls  # after the scan, before any engine call
@@ -639,9 +658,10 @@ class Importer:
         if self.max_cost is not None:  # reruns without a cap pay no query for it
             faces_each = max(ASSUMED_FACES, self.cat.faces_per_photo() or ASSUMED_FACES)
             self.budget = Budget(self.max_cost, cost_usd(self.engine, {
-                "IndexFaces": 1, "DetectText": 1, "SearchFaces": faces_each}))
+                "IndexFaces": 1, self.text_operation: 1, "SearchFaces": faces_each}))
         analyser = Analyser(self.engine, self.index, dry_run=self.dry_run, uploader=self.uploader,
                             stop=self.pipeline.stop, read_xmp=self.read_xmp, budget=self.budget,
+                            text_engine=self.text_engine,
                             call_threads=2 * self.pipeline.threads
                             if self.engine.parallel_calls else 0)
         try:
@@ -737,7 +757,7 @@ class Importer:
             s.max_cost_reached = True
         elif o.kind == "would_analyse":
             s.new += 1
-            s.calls.update({"IndexFaces": 1, "DetectText": 1})
+            s.calls.update({"IndexFaces": 1, self.text_operation: 1})
             s.known += len(self.index.written(o.sha256, None))
         elif o.kind == "analysed":
             self._store(o)

@@ -35,6 +35,9 @@ class ImportRequest:
     retry_failed: bool = False
     read_xmp: bool = True
     max_cost: float | None = None  # USD: no photo starts that would take the run past it
+    # Who reads the text: "engine" (the face engine) or "local" (the offline OCR, for a
+    # cloud engine: DetectText is a third of Rekognition's bill, and text stays here).
+    text: str = "engine"
     # Asked before the first billed call of a new library's first cloud import; False
     # cancels. None: the question is only told (scripts), not asked.
     consent: Callable[[str], bool] | None = None
@@ -87,11 +90,21 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
                                       profile=req.profile, region=req.region)
     from photosense_cli.importer import ASSUMED_FACES, Importer, attach
 
+    if req.text not in ("engine", "local"):
+        raise PhotosenseError(f"--text {req.text}: say 'engine' or 'local'")
+    offline_text = req.text == "local" and name != "local"  # the local engine reads it anyway
+    text_engine: Engine | None = None
     if req.dry_run:
         # estimates need no credentials and no engine: only what the engine says of itself
         engine: Engine = _Estimator(cls)  # type: ignore[assignment]
+        if offline_text:
+            text_engine = _Estimator(engines.engine_class("local"))  # type: ignore[assignment]
     else:
         engine = engines.make_engine(name, options)  # no call yet: the collection comes later
+        if offline_text:
+            local = engines.engine_class("local")
+            text_engine = engines.make_engine("local", EngineOptions(
+                resolve_workers(local, None), text_only=True))
     if recorded is None and not req.dry_run:
         with cat.transaction():
             cat.set_meta("engine", name)
@@ -102,10 +115,13 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
         if req.dry_run:
             return
         if recorded is None and engine.prices_usd and new_files:
-            per_photo = sum(engine.prices_usd.get(op, 0.0) for op in ("IndexFaces", "DetectText"))
+            sent = ("IndexFaces",) if offline_text else ("IndexFaces", "DetectText")
+            per_photo = sum(engine.prices_usd.get(op, 0.0) for op in sent)
             per_photo += engine.prices_usd.get("SearchFaces", 0.0) * ASSUMED_FACES
+            what = ("faces (text is read on this machine)" if offline_text
+                    else "faces and text")
             question = (f"{new_files} photo{'s' * (new_files != 1)} will be sent to "
-                        f"{engine.where()} for faces and text, for about "
+                        f"{engine.where()} for {what}, for about "
                         f"${new_files * per_photo:.2f} ({ASSUMED_FACES:.0f} face a photo assumed)")
             if req.consent is None:
                 on_notice(question)
@@ -116,7 +132,7 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
     importer = Importer(cat, engine, threads=importer_threads(cls, workers),
                         dry_run=req.dry_run, uploader=uploader, exclude=req.exclude,
                         retry_failed=req.retry_failed, read_xmp=req.read_xmp,
-                        max_cost=req.max_cost,
+                        max_cost=req.max_cost, text_engine=text_engine,
                         before_calls=before_calls,
                         on_error=on_error, on_progress=on_progress)
     try:
@@ -128,6 +144,8 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
         return summary
     finally:
         engine.close()
+        if text_engine is not None:
+            text_engine.close()
         if recorded is None and not req.dry_run and not cat.counts()["photos"]:
             # nothing stored: the library is not bound to this engine yet
             with cat.transaction():

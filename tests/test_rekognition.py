@@ -402,3 +402,68 @@ def test_the_concurrent_stubber_keeps_order_per_operation_and_checks_parameters(
         "DetectedText"] == "third"
     assert client.index_faces(CollectionId="c", Image={"Bytes": IMAGE})["FaceRecords"] == []
     stub.assert_no_pending_responses()
+
+
+def test_text_local_sends_only_faces_to_rekognition(aws_in_env, tmp_path, monkeypatch):
+    """--text local: exactly IndexFaces and the SearchFaces of each face reach Rekognition
+    (the Stubber refuses any DetectText); the offline engine reads the text, free."""
+    import hashlib
+
+    from photosense_cli.catalogue import Catalogue
+    from photosense_cli.engines import rekognition
+    from photosense_cli.engines.fake import FakeEngine
+    from tests.conftest import BOX, TEXT_BOX, Cli, photo, register
+
+    p = photo(tmp_path / "pics" / "a.jpg", faces=[(0, BOX)], texts=[(0, TEXT_BOX)])
+    offline = FakeEngine(texts={0: ["Quarterly whiteboard"]})
+    seen: list = []
+    register(monkeypatch, "local", offline, seen)
+    cli = Cli(tmp_path / "lib.db")
+    stubs = []
+
+    def stubbed(profile, region, workers):
+        client = boto3.client("rekognition", region_name=region)
+        stub = ConcurrentStubber(client)
+        stubs.append(stub)
+        collection = f"photosense-{Catalogue(cli.library).library_id}"
+        face_id = "11111111-1111-1111-1111-111111111111"
+        stub.add_response("create_collection", {"StatusCode": 200}, {"CollectionId": collection})
+        stub.add_response("index_faces", {"FaceRecords": [{"Face": {
+            "FaceId": face_id, "Confidence": 99.9,
+            "BoundingBox": {"Left": 0.1, "Top": 0.1, "Width": 0.25, "Height": 0.3}}}]},
+            {"CollectionId": collection, "Image": ANY,
+             "ExternalImageId": hashlib.sha256(p.read_bytes()).hexdigest(),
+             "DetectionAttributes": ["DEFAULT"], "QualityFilter": "AUTO"})
+        stub.add_response("search_faces", {"FaceMatches": []},
+                          {"CollectionId": collection, "FaceId": face_id,
+                           "FaceMatchThreshold": 90.0, "MaxFaces": 100})
+        stub.activate()
+        return client
+
+    monkeypatch.setattr(rekognition, "make_client", stubbed)
+    r = cli("import", tmp_path / "pics", "--engine", "rekognition", "--text", "local", "--json")
+    s = __import__("json").loads(r.stdout)
+    assert ("1 photo will be sent to Amazon Rekognition in eu-west-2 for faces (text is read "
+            "on this machine), for about $0.00") in r.stderr
+
+    stubs[0].assert_no_pending_responses()
+    assert s["calls"] == {"DetectText (offline)": 1, "IndexFaces": 1, "SearchFaces": 1}
+    assert s["estimated_cost_usd"] == 0.002  # IndexFaces and SearchFaces; the text is free
+    assert s["text_lines"] == 1 and offline.calls["DetectText"] == 1
+    assert [o.text_only for o in seen] == [True]  # the offline engine loads no face model
+    assert [h["path"] for h in cli.json("search", "whiteboard")] == [str(p)]
+
+
+def test_text_local_in_a_dry_run_and_the_consent_question(aws_in_env, tmp_path):
+    from tests.conftest import BOX, Cli, photo
+
+    for i in range(4):
+        photo(tmp_path / "pics" / f"{i}.jpg", faces=[(i, BOX)], size=(640 + i, 480))
+    cli = Cli(tmp_path / "lib.db")
+    r = cli("import", tmp_path / "pics", "--engine", "rekognition", "--text", "local",
+            "--dry-run")
+    assert r.stderr.splitlines()[-1] == ("rekognition calls (estimated): "
+                                         "DetectText (offline) 4, IndexFaces 4, SearchFaces 4 "
+                                         "≈ $0.008.")
+    r = cli("import", tmp_path / "pics", "--engine", "rekognition", "--text", "bogus", code=2)
+    assert "'bogus' is not one of" in " ".join(r.stderr.replace("│", " ").split())

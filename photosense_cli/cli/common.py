@@ -72,10 +72,11 @@ CONFIG_KEYS = {
     "profile": {"import": "profile", "reindex": "profile", "forget": "profile",
                 "people.suggest": "profile"},
     "exclude": {"import": "exclude"},
+    "text": {"import": "text"},
     "library": {"*": "library"},
 }
 CONFIG_TYPES = {"engine": str, "workers": int, "region": str, "profile": str, "exclude": list,
-                "library": str}
+                "text": str, "library": str}
 
 
 def config_path() -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, List, Optional
 
 import typer
@@ -17,6 +18,11 @@ from photosense_cli.cli.common import (
     region_from_env,
 )
 from photosense_cli.cli.output import ask, err_console, error_line, interactive, print_json, say
+
+
+class TextReader(StrEnum):
+    engine = "engine"
+    local = "local"
 
 
 def import_command(
@@ -47,6 +53,11 @@ def import_command(
         "--max-cost", min=0, show_default=False, help="Stop before this run would spend more "
         "than this many US dollars (cloud engines): no photo starts that would pass it; "
         "exit 2, with what was done.")] = None,
+    text: Annotated[TextReader, typer.Option(
+        "--text", envvar="PHOTOSENSE_TEXT", show_envvar=True, help="Who reads the text in "
+        "the photos: the engine, or 'local', the offline OCR on this machine. With "
+        "Rekognition, 'local' takes DetectText (a third of the bill) off it and keeps the "
+        "text here; only faces are sent.")] = TextReader.engine,
     no_xmp: Annotated[bool, typer.Option(
         "--no-xmp", help="Do not read names other tools wrote into the photos or their "
         "sidecars (MWG and Microsoft regions, PersonInImage).")] = False,
@@ -61,7 +72,7 @@ def import_command(
 
       photosense import ~/Pictures
 
-      photosense import ~/Pictures --dry-run --engine rekognition
+      photosense import ~/Pictures --dry-run --engine rekognition --text local
 
       photosense import /mnt/photos --quiet --json > last-import.json
     """
@@ -71,7 +82,7 @@ def import_command(
                         profile=profile, region=region_from_env(region), s3_bucket=s3_bucket,
                         s3_prefix=s3_prefix, wait=wait, exclude=tuple(exclude or ()),
                         retry_failed=retry_failed, read_xmp=not no_xmp, max_cost=max_cost,
-                        consent=None if yes or not interactive() else ask)
+                        text=text.value, consent=None if yes or not interactive() else ask)
     err = err_console()
     show_progress = err.is_terminal and not quiet and not json_output
     progress = None

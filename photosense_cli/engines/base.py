@@ -67,6 +67,7 @@ class EngineOptions:
     workers: int = 1  # resolved by resolve_workers before the engine is made
     profile: str | None = None  # AWS
     region: str | None = None  # AWS
+    text_only: bool = False  # made to read text for another engine (import --text local)
 
 
 class Engine(Protocol):

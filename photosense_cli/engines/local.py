@@ -79,11 +79,12 @@ def _load_ocr(threads: int | None = None):
     return _models["ocr"]
 
 
-def _init_worker(parent: int | None = None) -> None:
+def _init_worker(parent: int | None = None, faces: bool = True) -> None:
     # One core per worker process: the processes give the parallelism.
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
-    _load_models()
+    if faces:  # a text-only engine (import --text local) spares each worker the face models
+        _load_models()
     _load_ocr(threads=1)
 
 
@@ -178,10 +179,11 @@ class LocalEngine:
             raise EngineError("the offline engine is not installed: pip install "
                               "'photosense-cli[local]', or use --engine rekognition with an "
                               "AWS account")
-        return cls(processes=options.workers)
+        return cls(processes=options.workers, faces=not options.text_only)
 
-    def __init__(self, processes: int | None = None):
+    def __init__(self, processes: int | None = None, faces: bool = True):
         self.processes = max(1, processes or os.cpu_count() or 1)
+        self.faces = faces
         self._pool: cf.ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._model_lock = threading.Lock()
@@ -201,7 +203,7 @@ class LocalEngine:
                     # spawn, not fork: the importer's threads are running by now
                     self._pool = cf.ProcessPoolExecutor(
                         self.processes, mp_context=multiprocessing.get_context("spawn"),
-                        initializer=_init_worker, initargs=(os.getpid(),))
+                        initializer=_init_worker, initargs=(os.getpid(), self.faces))
             return self._pool.submit(func, image).result()
         except BrokenProcessPool:
             raise EngineError("a local engine worker died (out of memory?); "
