@@ -31,6 +31,7 @@ from photosense_cli.engines.base import (
     DetectedFace,
     Engine,
     EngineOptions,
+    FaceProbe,
     KnownFace,
     Match,
     TextLine,
@@ -313,9 +314,10 @@ class Analyser:
     def __init__(self, engine: Engine, index: ContentIndex | None = None, *,
                  dry_run: bool = False, uploader=None, stop: threading.Event | None = None,
                  read_xmp: bool = False, call_threads: int = 0, budget: Budget | None = None,
-                 text_engine: Engine | None = None):
+                 text_engine: Engine | None = None, prefilter: FaceProbe | None = None):
         self.engine = engine
         self.text_engine = text_engine  # import --text local: the offline OCR reads the text
+        self.prefilter = prefilter  # import --prefilter local: IndexFaces only where it may pay
         self.text_operation = OFFLINE_TEXT if text_engine is not None else "DetectText"
         self.budget = budget
         self.read_xmp = read_xmp
@@ -392,14 +394,14 @@ class Analyser:
         try:
             call = self.pacers.call
             if self.calls is None:
-                faces = call("IndexFaces", self.engine.index_faces, prepared.data, sha, out.usage)
+                faces = self._index(prepared.data, sha, out.usage)
                 out.lines = call(self.text_operation, self._read_text, prepared.data, out.usage)
                 for face in faces:
                     out.faces.append((face, call("SearchFaces", self.engine.search_faces,
                                                  face.face_id, FACE_MATCH_THRESHOLD, out.usage)))
             else:
                 indexed: cf.Future[list[DetectedFace]] = self.calls.submit(
-                    call, "IndexFaces", self.engine.index_faces, prepared.data, sha, out.usage)
+                    self._index, prepared.data, sha, out.usage)
                 text: cf.Future[list[TextLine]] = self.calls.submit(
                     call, self.text_operation, self._read_text, prepared.data, out.usage)
                 both: list[cf.Future] = [indexed, text]
@@ -421,6 +423,18 @@ class Analyser:
             self._delete_quietly([f.face_id for f in faces])
             raise
         return out
+
+    def _index(self, image: bytes, sha: str, usage: Usage) -> list[DetectedFace]:
+        """IndexFaces, unless the offline detector (--prefilter local) sees no face."""
+        if self.prefilter is not None:
+            own = Usage()
+            try:
+                maybe = self.pacers.call(FACE_PROBE, self.prefilter.may_hold_faces, image, own)
+            finally:
+                usage.calls += [(FACE_PROBE, ms, error) for _, ms, error in own.calls]
+            if not maybe:
+                return []
+        return self.pacers.call("IndexFaces", self.engine.index_faces, image, sha, usage)
 
     def _read_text(self, image: bytes, usage: Usage) -> list[TextLine]:
         if self.text_engine is None:
@@ -600,6 +614,7 @@ class Pipeline(Generic[T]):
 # The operation under which text read by the offline OCR for a cloud engine is logged
 # (import --text local): no engine prices it, so it never counts as DetectText's cost.
 OFFLINE_TEXT = "DetectText (offline)"
+FACE_PROBE = "FaceProbe (offline)"  # import --prefilter local, free likewise
 
 # Faces a photo, for estimates before a library has measured its own: family photo
 # libraries run 0.8-1.5 (the shared test photos: 25 faces in 23 photos, 1.09).
@@ -611,6 +626,7 @@ class Importer:
                  dry_run: bool = False, uploader=None, exclude: Iterable[str] = (),
                  retry_failed: bool = False, read_xmp: bool = True,
                  max_cost: float | None = None, text_engine: Engine | None = None,
+                 prefilter: FaceProbe | None = None,
                  before_calls: Callable[[int], None] = lambda new_files: None,
                  on_error: Callable[[dict], None] = lambda e: None,
                  on_progress: Callable[[int | None, str], None] = lambda total, path: None):
@@ -622,6 +638,7 @@ class Importer:
         self.read_xmp = read_xmp
         self.max_cost = max_cost
         self.text_engine = text_engine
+        self.prefilter = prefilter
         self.text_operation = OFFLINE_TEXT if text_engine is not None else "DetectText"
         self.budget = Budget(None, 0.0)  # made with the run's own estimate in run()
         self.named_from_xmp: list[dict] = []  # one undoable change for the whole import
@@ -661,7 +678,7 @@ class Importer:
                 "IndexFaces": 1, self.text_operation: 1, "SearchFaces": faces_each}))
         analyser = Analyser(self.engine, self.index, dry_run=self.dry_run, uploader=self.uploader,
                             stop=self.pipeline.stop, read_xmp=self.read_xmp, budget=self.budget,
-                            text_engine=self.text_engine,
+                            text_engine=self.text_engine, prefilter=self.prefilter,
                             call_threads=2 * self.pipeline.threads
                             if self.engine.parallel_calls else 0)
         try:
@@ -758,6 +775,8 @@ class Importer:
         elif o.kind == "would_analyse":
             s.new += 1
             s.calls.update({"IndexFaces": 1, self.text_operation: 1})
+            if self.prefilter is not None:  # IndexFaces then counts as at most one a photo
+                s.calls.update({FACE_PROBE: 1})
             s.known += len(self.index.written(o.sha256, None))
         elif o.kind == "analysed":
             self._store(o)

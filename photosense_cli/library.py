@@ -38,6 +38,9 @@ class ImportRequest:
     # Who reads the text: "engine" (the face engine) or "local" (the offline OCR, for a
     # cloud engine: DetectText is a third of Rekognition's bill, and text stays here).
     text: str = "engine"
+    # "local": the offline face detector looks first, and only photos where it sees a
+    # face (or is unsure) go to IndexFaces: landscapes and documents cost nothing for faces.
+    prefilter: str = "none"
     # Asked before the first billed call of a new library's first cloud import; False
     # cancels. None: the question is only told (scripts), not asked.
     consent: Callable[[str], bool] | None = None
@@ -92,19 +95,25 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
 
     if req.text not in ("engine", "local"):
         raise PhotosenseError(f"--text {req.text}: say 'engine' or 'local'")
-    offline_text = req.text == "local" and name != "local"  # the local engine reads it anyway
-    text_engine: Engine | None = None
+    if req.prefilter not in ("none", "local"):
+        raise PhotosenseError(f"--prefilter {req.prefilter}: say 'none' or 'local'")
+    # Helpers of a cloud engine; the local engine does both itself anyway.
+    offline_text = req.text == "local" and name != "local"
+    prefilter = req.prefilter == "local" and name != "local"
+    helper: Engine | None = None
     if req.dry_run:
         # estimates need no credentials and no engine: only what the engine says of itself
         engine: Engine = _Estimator(cls)  # type: ignore[assignment]
-        if offline_text:
-            text_engine = _Estimator(engines.engine_class("local"))  # type: ignore[assignment]
+        if offline_text or prefilter:
+            helper = _Estimator(engines.engine_class("local"))  # type: ignore[assignment]
     else:
         engine = engines.make_engine(name, options)  # no call yet: the collection comes later
-        if offline_text:
+        if offline_text or prefilter:
             local = engines.engine_class("local")
-            text_engine = engines.make_engine("local", EngineOptions(
-                resolve_workers(local, None), text_only=True))
+            helper = engines.make_engine("local", EngineOptions(
+                resolve_workers(local, None), text_only=not prefilter,
+                faces_only=not offline_text))
+    text_engine = helper if offline_text else None
     if recorded is None and not req.dry_run:
         with cat.transaction():
             cat.set_meta("engine", name)
@@ -120,8 +129,11 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
             per_photo += engine.prices_usd.get("SearchFaces", 0.0) * ASSUMED_FACES
             what = ("faces (text is read on this machine)" if offline_text
                     else "faces and text")
+            if prefilter:
+                what += "; faces only where the offline detector sees one"
             question = (f"{new_files} photo{'s' * (new_files != 1)} will be sent to "
-                        f"{engine.where()} for {what}, for about "
+                        f"{engine.where()} for {what}, for "
+                        f"{'at most' if prefilter else 'about'} "
                         f"${new_files * per_photo:.2f} ({ASSUMED_FACES:.0f} face a photo assumed)")
             if req.consent is None:
                 on_notice(question)
@@ -133,6 +145,7 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
                         dry_run=req.dry_run, uploader=uploader, exclude=req.exclude,
                         retry_failed=req.retry_failed, read_xmp=req.read_xmp,
                         max_cost=req.max_cost, text_engine=text_engine,
+                        prefilter=helper if prefilter else None,  # type: ignore[arg-type]
                         before_calls=before_calls,
                         on_error=on_error, on_progress=on_progress)
     try:
@@ -141,11 +154,15 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
             per_photo, measured = importer.faces_per_photo
             basis = "this library's average" if measured else "assumed: no photo analysed yet"
             on_notice(f"SearchFaces estimated at {per_photo:.2f} faces a photo ({basis})")
+            if prefilter:
+                on_notice("--prefilter local: IndexFaces and SearchFaces only for the photos "
+                          "the offline detector sees a face in (not run in a dry run; the "
+                          "estimate counts every photo)")
         return summary
     finally:
         engine.close()
-        if text_engine is not None:
-            text_engine.close()
+        if helper is not None:
+            helper.close()
         if recorded is None and not req.dry_run and not cat.counts()["photos"]:
             # nothing stored: the library is not bound to this engine yet
             with cat.transaction():

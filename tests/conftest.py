@@ -17,8 +17,8 @@ def isolated_env(monkeypatch, tmp_path):
     """No test sees the user's library, AWS configuration or engine choice."""
     monkeypatch.setenv("PHOTOSENSE_LIBRARY", str(tmp_path / "default-library.db"))
     for var in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                "PHOTOSENSE_ENGINE", "PHOTOSENSE_WORKERS", "PHOTOSENSE_TEXT", "AWS_REGION",
-                "AWS_DEFAULT_REGION"):
+                "PHOTOSENSE_ENGINE", "PHOTOSENSE_WORKERS", "PHOTOSENSE_TEXT",
+                "PHOTOSENSE_PREFILTER", "AWS_REGION", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))

@@ -142,3 +142,29 @@ def test_kill_9_in_the_middle_of_an_import_then_a_rerun_loses_and_duplicates_not
     _, by_label, by_person = labelled_people(cli, SHARED / "faces")
     assert all(len(p) == 1 for p in by_label.values())
     assert all(len(labs) == 1 for labs in by_person.values())
+
+
+@needs_shared
+def test_the_prefilter_sends_every_shared_face_photo_and_skips_a_blank_one():
+    """import --prefilter local must never keep a face photo from IndexFaces: every shared
+    face photo scores at or above the threshold; a plain landscape below it."""
+    from PIL import Image
+
+    from photosense_cli import images
+    from photosense_cli.engines import local
+
+    def score(data: bytes, name: str) -> float:
+        return local.face_score(images.prepare(data, min_side=80, name=name).data)
+
+    photos = [p for p in sorted((SHARED / "faces").iterdir())
+              if p.suffix.lower() in (".jpg", ".jpeg", ".png")]
+    scores = {p.name: score(p.read_bytes(), p.name) for p in photos}
+    assert len(scores) == 23 and min(scores.values()) >= local.PREFILTER_THRESHOLD, scores
+    sky = np.zeros((900, 1200, 3), np.uint8)
+    sky[:450] = (120, 170, 230)
+    sky[450:] = (70, 120, 40)
+    import io
+
+    buf = io.BytesIO()
+    Image.fromarray(sky).save(buf, "JPEG")
+    assert score(buf.getvalue(), "sky.jpg") < local.PREFILTER_THRESHOLD

@@ -467,3 +467,64 @@ def test_text_local_in_a_dry_run_and_the_consent_question(aws_in_env, tmp_path):
                                          "≈ $0.008.")
     r = cli("import", tmp_path / "pics", "--engine", "rekognition", "--text", "bogus", code=2)
     assert "'bogus' is not one of" in " ".join(r.stderr.replace("│", " ").split())
+
+
+def test_prefilter_local_calls_index_faces_only_where_a_face_may_be(aws_in_env, tmp_path,
+                                                                    monkeypatch):
+    """--prefilter local: the offline detector looks first; a landscape gets DetectText
+    only, a portrait IndexFaces and SearchFaces too. The Stubber holds exactly those."""
+    import hashlib
+
+    from photosense_cli.catalogue import Catalogue
+    from photosense_cli.engines import rekognition
+    from photosense_cli.engines.fake import FakeEngine
+    from tests.conftest import BOX, Cli, photo, register
+
+    face = photo(tmp_path / "pics" / "face.jpg", faces=[(0, BOX)])
+    photo(tmp_path / "pics" / "landscape.jpg", size=(700, 500))
+    offline = FakeEngine()
+    seen: list = []
+    register(monkeypatch, "local", offline, seen)
+    cli = Cli(tmp_path / "lib.db")
+    stubs = []
+
+    def stubbed(profile, region, workers):
+        client = boto3.client("rekognition", region_name=region)
+        stub = ConcurrentStubber(client)
+        stubs.append(stub)
+        collection = f"photosense-{Catalogue(cli.library).library_id}"
+        face_id = "22222222-2222-2222-2222-222222222222"
+        stub.add_response("create_collection", {"StatusCode": 200}, {"CollectionId": collection})
+        stub.add_response("index_faces", {"FaceRecords": [{"Face": {
+            "FaceId": face_id, "Confidence": 99.9,
+            "BoundingBox": {"Left": 0.1, "Top": 0.1, "Width": 0.25, "Height": 0.3}}}]},
+            {"CollectionId": collection, "Image": ANY,
+             "ExternalImageId": hashlib.sha256(face.read_bytes()).hexdigest(),
+             "DetectionAttributes": ["DEFAULT"], "QualityFilter": "AUTO"})
+        stub.add_response("search_faces", {"FaceMatches": []},
+                          {"CollectionId": collection, "FaceId": face_id,
+                           "FaceMatchThreshold": 90.0, "MaxFaces": 100})
+        for _ in range(2):
+            stub.add_response("detect_text", {"TextDetections": []}, {"Image": ANY})
+        stub.activate()
+        return client
+
+    monkeypatch.setattr(rekognition, "make_client", stubbed)
+    s = cli.json("import", tmp_path / "pics", "--engine", "rekognition",
+                 "--prefilter", "local")
+
+    stubs[0].assert_no_pending_responses()
+    assert s["calls"] == {"DetectText": 2, "FaceProbe (offline)": 2, "IndexFaces": 1,
+                          "SearchFaces": 1}
+    assert s["estimated_cost_usd"] == 0.004 and s["faces"] == 1
+    assert [(o.faces_only, o.text_only) for o in seen] == [(True, False)]
+
+    photo(tmp_path / "more" / "b.jpg", faces=[(1, BOX)], size=(600, 450))
+    dry = cli("import", tmp_path / "more", "--engine", "rekognition", "--prefilter", "local",
+              "--dry-run")
+    assert dry.stderr.splitlines()[-3:] == [
+        "--prefilter local: IndexFaces and SearchFaces only for the photos the offline "
+        "detector sees a face in (not run in a dry run; the estimate counts every photo)",
+        "Would analyse 1 new photo; 0 already known, 0 unchanged, 0 failed.",
+        "rekognition calls (estimated): DetectText 1, FaceProbe (offline) 1, IndexFaces 1, "
+        "SearchFaces 0 ≈ $0.002."]  # the library so far: 1 face in 2 photos, rounded

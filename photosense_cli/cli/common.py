@@ -73,10 +73,11 @@ CONFIG_KEYS = {
                 "people.suggest": "profile"},
     "exclude": {"import": "exclude"},
     "text": {"import": "text"},
+    "prefilter": {"import": "prefilter"},
     "library": {"*": "library"},
 }
 CONFIG_TYPES = {"engine": str, "workers": int, "region": str, "profile": str, "exclude": list,
-                "text": str, "library": str}
+                "text": str, "prefilter": str, "library": str}
 
 
 def config_path() -> Path:

@@ -25,6 +25,11 @@ class TextReader(StrEnum):
     local = "local"
 
 
+class Prefilter(StrEnum):
+    none = "none"
+    local = "local"
+
+
 def import_command(
     paths: Annotated[List[str], typer.Argument(help="Folders (walked recursively) and files.")],
     engine: Annotated[Optional[str], typer.Option(
@@ -58,6 +63,11 @@ def import_command(
         "the photos: the engine, or 'local', the offline OCR on this machine. With "
         "Rekognition, 'local' takes DetectText (a third of the bill) off it and keeps the "
         "text here; only faces are sent.")] = TextReader.engine,
+    prefilter: Annotated[Prefilter, typer.Option(
+        "--prefilter", envvar="PHOTOSENSE_PREFILTER", show_envvar=True, help="'local': the "
+        "offline face detector looks first, and only photos in which it sees a face (or is "
+        "unsure) go to the engine's IndexFaces; landscapes and documents cost nothing for "
+        "faces.")] = Prefilter.none,
     no_xmp: Annotated[bool, typer.Option(
         "--no-xmp", help="Do not read names other tools wrote into the photos or their "
         "sidecars (MWG and Microsoft regions, PersonInImage).")] = False,
@@ -82,7 +92,8 @@ def import_command(
                         profile=profile, region=region_from_env(region), s3_bucket=s3_bucket,
                         s3_prefix=s3_prefix, wait=wait, exclude=tuple(exclude or ()),
                         retry_failed=retry_failed, read_xmp=not no_xmp, max_cost=max_cost,
-                        text=text.value, consent=None if yes or not interactive() else ask)
+                        text=text.value, prefilter=prefilter.value,
+                        consent=None if yes or not interactive() else ask)
     err = err_console()
     show_progress = err.is_terminal and not quiet and not json_output
     progress = None

@@ -23,7 +23,7 @@ FACE_MATCH_THRESHOLD = 90.0  # lower merges different people, higher splits one 
 TEXT_MIN_CONFIDENCE = 80.0  # LINE detections only; single words gave worse results
 
 __all__ = ["Box", "TextLine", "DetectedFace", "Match", "KnownFace", "Usage", "EngineOptions",
-           "Engine", "FACE_MATCH_THRESHOLD", "TEXT_MIN_CONFIDENCE", "resolve_workers",
+           "Engine", "FaceProbe", "FACE_MATCH_THRESHOLD", "TEXT_MIN_CONFIDENCE", "resolve_workers",
            "importer_threads", "cost_usd"]
 
 
@@ -68,6 +68,7 @@ class EngineOptions:
     profile: str | None = None  # AWS
     region: str | None = None  # AWS
     text_only: bool = False  # made to read text for another engine (import --text local)
+    faces_only: bool = False  # made to look for faces for another (import --prefilter local)
 
 
 class Engine(Protocol):
@@ -125,6 +126,13 @@ class Engine(Protocol):
 
     def where(self) -> str:
         """Where photos go for analysis, in words, for the consent question."""
+
+
+class FaceProbe(Protocol):
+    """What import --prefilter needs of an engine: a cheap local look for faces."""
+
+    def may_hold_faces(self, image: bytes, usage: Usage) -> bool:
+        """False only when the photo surely holds no face worth sending."""
 
 
 def resolve_workers(engine: type[Engine] | Engine, requested: int | None) -> int:

@@ -109,6 +109,11 @@ class FakeEngine:
                 out.append(DetectedFace(face_id, Box(*box), 99.9))
             return out
 
+    def may_hold_faces(self, image: bytes, usage: Usage) -> bool:
+        """As the local engine's prefilter: a face-coloured square is a face."""
+        with timed(usage, "FaceProbe"):
+            return any(colour < len(FACE_COLOURS) for colour, _ in self._squares(image))
+
     def detect_text(self, image: bytes, usage: Usage) -> list[TextLine]:
         with timed(usage, "DetectText"):
             self._call("DetectText")

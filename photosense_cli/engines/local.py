@@ -39,6 +39,15 @@ from photosense_cli.errors import BadImage, EngineError
 MATCH_DISTANCE = 0.58
 DETECT_LONG_SIDE = 1600  # HOG upsampled once finds faces down to ~40 px at this size
 DESCRIPTOR_DIM = 128
+PROBE_FLOOR = -1.0  # face_score looks this far below the detector's own bar
+# import --prefilter local sends a photo to IndexFaces when its best HOG score reaches
+# this: below the detector's own bar (0), so unsure photos go too. On the shared photos
+# the faintest real face scores 0.68 (all 23 face photos kept), while 32 of 42 photos
+# without faces (the text photos, generated landscapes, documents, shapes) score below
+# it; noise textures are the unsure ones (benchmarks/prefilter_bench.py). At 0, the
+# detector's own bar, 41 of 42 would be skipped, but a face HOG finds faintly (a profile,
+# a dark one) that Rekognition would index would be lost.
+PREFILTER_THRESHOLD = -0.5
 
 
 def similarity(distance: np.ndarray | float) -> np.ndarray | float:
@@ -79,13 +88,15 @@ def _load_ocr(threads: int | None = None):
     return _models["ocr"]
 
 
-def _init_worker(parent: int | None = None, faces: bool = True) -> None:
+def _init_worker(parent: int | None = None, faces: bool = True, text: bool = True) -> None:
     # One core per worker process: the processes give the parallelism.
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
-    if faces:  # a text-only engine (import --text local) spares each worker the face models
+    # A helper of a cloud engine (--text local, --prefilter local) loads what it uses only.
+    if faces:
         _load_models()
-    _load_ocr(threads=1)
+    if text:
+        _load_ocr(threads=1)
 
 
 def _exit_with(parent: int) -> None:
@@ -117,12 +128,7 @@ def detect_faces(image: bytes) -> list[tuple[tuple[float, float, float, float], 
     m = _load_models()
     pixels = _rgb(image)
     h, w = pixels.shape[:2]
-    scale = min(1.0, DETECT_LONG_SIDE / max(h, w))
-    small = pixels
-    if scale < 1.0:
-        from PIL import Image
-
-        small = np.asarray(Image.fromarray(pixels).resize((round(w * scale), round(h * scale))))
+    small, scale = _for_detection(pixels)
     rects, scores, _ = m["detector"].run(small, 1, 0.0)
     out = []
     for rect, score in zip(rects, scores, strict=True):
@@ -136,6 +142,25 @@ def detect_faces(image: bytes) -> list[tuple[tuple[float, float, float, float], 
         confidence = 100.0 / (1.0 + math.exp(-2.0 * score))  # HOG margin to 0-100
         out.append(((x0 / w, y0 / h, (x1 - x0) / w, (y1 - y0) / h), confidence, descriptor.tobytes()))
     return out
+
+
+def face_score(image: bytes) -> float:
+    """The HOG detector's best score for any face in the image (its margin: 0 is its own
+    bar for a face), or PROBE_FLOOR when nothing comes near; for import --prefilter."""
+    small, _ = _for_detection(_rgb(image))
+    _, scores, _ = _load_models()["detector"].run(small, 1, PROBE_FLOOR)
+    return max(scores, default=PROBE_FLOOR)
+
+
+def _for_detection(pixels: np.ndarray) -> tuple[np.ndarray, float]:
+    """The image HOG runs on (long side at most DETECT_LONG_SIDE), and its scale."""
+    h, w = pixels.shape[:2]
+    scale = min(1.0, DETECT_LONG_SIDE / max(h, w))
+    if scale == 1.0:
+        return pixels, scale
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(pixels).resize((round(w * scale), round(h * scale)))), scale
 
 
 def read_text(image: bytes) -> list[tuple[str, float, tuple[float, float, float, float]]]:
@@ -179,11 +204,12 @@ class LocalEngine:
             raise EngineError("the offline engine is not installed: pip install "
                               "'photosense-cli[local]', or use --engine rekognition with an "
                               "AWS account")
-        return cls(processes=options.workers, faces=not options.text_only)
+        return cls(processes=options.workers, faces=not options.text_only,
+                   text=not options.faces_only)
 
-    def __init__(self, processes: int | None = None, faces: bool = True):
+    def __init__(self, processes: int | None = None, faces: bool = True, text: bool = True):
         self.processes = max(1, processes or os.cpu_count() or 1)
-        self.faces = faces
+        self.faces, self.text = faces, text
         self._pool: cf.ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._model_lock = threading.Lock()
@@ -203,7 +229,8 @@ class LocalEngine:
                     # spawn, not fork: the importer's threads are running by now
                     self._pool = cf.ProcessPoolExecutor(
                         self.processes, mp_context=multiprocessing.get_context("spawn"),
-                        initializer=_init_worker, initargs=(os.getpid(), self.faces))
+                        initializer=_init_worker,
+                        initargs=(os.getpid(), self.faces, self.text))
             return self._pool.submit(func, image).result()
         except BrokenProcessPool:
             raise EngineError("a local engine worker died (out of memory?); "
@@ -233,6 +260,11 @@ class LocalEngine:
             self._add(face.face_id, np.frombuffer(descriptor, np.float32))
             faces.append(face)
         return faces
+
+    def may_hold_faces(self, image: bytes, usage: Usage) -> bool:
+        """Whether a cloud engine should look for faces here (import --prefilter local)."""
+        with timed(usage, "FaceProbe"):
+            return self._run(face_score, image) >= PREFILTER_THRESHOLD
 
     def detect_text(self, image: bytes, usage: Usage) -> list[TextLine]:
         with timed(usage, "DetectText"):
