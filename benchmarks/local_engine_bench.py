@@ -1,11 +1,14 @@
-"""The offline engine's speed and memory: one worker against all cores.
+"""The offline engine's speed and memory, side by side with the previous release.
 
 Imports ../shared/data/faces and text, then a generated larger set (variants of
 those photos: mirrored, rescaled, re-encoded, so each has new content), each in
-a fresh process, and prints photos/s and peak RSS (the importing process, and
-the largest model worker).
+a fresh process, with this tree and with the release given by --against (a git
+revision, extracted to a temporary folder and imported from there), and prints
+photos/s, peak RSS (the importing process, and the largest model worker), faces
+and lines found, and the speed-up. Target: >= 1.5x photos/s with all cores on
+the shared photos, peak memory per worker no higher.
 
-    python benchmarks/local_engine_bench.py [--variants 60]
+    python benchmarks/local_engine_bench.py [--variants 60] [--against c1e8a92]
 """
 
 import argparse
@@ -33,7 +36,9 @@ def peak_mb(pid="self"):
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
 engine = LocalEngine(processes=workers)
-s = Importer(Catalogue(Path(lib)), engine, threads=2 * workers).run(folders)
+import inspect
+threads = "threads" if "threads" in inspect.signature(Importer).parameters else "workers"
+s = Importer(Catalogue(Path(lib)), engine, **{threads: 2 * workers}).run(folders)
 pool = engine._pool
 workers_mb = max((peak_mb(p) for p in pool._processes), default=0) if pool else 0
 engine.close()
@@ -54,10 +59,13 @@ def variants(out: Path, n: int) -> None:
         img.save(out / f"v{i:04}.jpg", quality=85 + i % 10)
 
 
-def run(folders: list[Path], workers: int) -> dict:
+def run(folders: list[Path], workers: int, code: Path | None = None) -> dict:
+    """One import in a fresh process; `code`: a folder holding another photosense_cli."""
+    env = {**os.environ, "PYTHONPATH": str(code)} if code else None
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run([sys.executable, "-c", RUNNER, f"{tmp}/lib.db", str(workers),
-                              *map(str, folders)], capture_output=True, text=True, check=True)
+                              *map(str, folders)], capture_output=True, text=True, check=True,
+                             env=env, cwd=code or None)
         if out.stderr.strip():
             print("stderr of the import:", out.stderr.strip()[:500])
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -90,22 +98,38 @@ def index_search_cost() -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--variants", type=int, default=60)
+    ap.add_argument("--against", default="c1e8a92",
+                    help="the previous release, a git revision (default: round one's)")
+    ap.add_argument("--no-search", action="store_true", help="skip the face-search figures")
     args = ap.parse_args()
     if not SHARED.is_dir():
         sys.exit(f"no test photos at {SHARED}")
-    index_search_cost()
+    if not args.no_search:
+        index_search_cost()
     cores = os.cpu_count() or 1
+    root = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory() as tmp:
+        previous = Path(tmp) / "previous"
+        previous.mkdir()
+        archive = subprocess.run(["git", "-C", str(root), "archive", args.against,
+                                  "photosense_cli"], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(previous)], input=archive, check=True)
         variants(Path(tmp) / "variants", args.variants)
         sets = {"shared faces + text (25 photos)": [SHARED / "faces", SHARED / "text"],
                 f"generated set ({args.variants} photos)": [Path(tmp) / "variants"]}
+        print(f"{cores} cores; 'now' is this tree, 'before' is {args.against}")
         for name, folders in sets.items():
             for workers in sorted({1, cores}):
-                r = run(folders, workers)
-                print(f"{name:32} workers {workers}: {r['photos'] / r['seconds']:5.2f} photos/s "
-                      f"({r['photos']} photos, {r['faces']} faces, {r['lines']} lines, "
-                      f"{r['seconds']:.1f} s); peak RSS main {r['rss_main_mb']:.0f} MB, "
-                      f"largest worker {r['rss_worker_mb']:.0f} MB")
+                rates = {}
+                for label, code in (("before", previous), ("now", None)):
+                    r = run(folders, workers, code)
+                    rates[label] = r["photos"] / r["seconds"]
+                    print(f"{name:32} {label:6} workers {workers}: {rates[label]:5.2f} photos/s "
+                          f"({r['photos']} photos, {r['faces']} faces, {r['lines']} lines, "
+                          f"{r['seconds']:.1f} s); peak RSS main {r['rss_main_mb']:.0f} MB, "
+                          f"largest worker {r['rss_worker_mb']:.0f} MB")
+                print(f"{name:32} workers {workers}: {rates['now'] / rates['before']:.2f}x "
+                      f"(target >= 1.5x with {cores} workers)")
 
 
 if __name__ == "__main__":

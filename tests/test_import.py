@@ -515,8 +515,8 @@ def test_an_unexpected_engine_error_fails_that_photo_only(tmp_path, monkeypatch)
             raise RuntimeError("Unsupported image type, must be 8bit gray or RGB image.")
         return [((0.1, 0.1, 0.2, 0.2), 99.0, bytes(512))]
 
-    monkeypatch.setattr(local, "detect_faces", detect)
-    monkeypatch.setattr(local, "read_text", lambda image: [])
+    # one task a photo: faces and text together (analyse_photo), as the engine sends them
+    monkeypatch.setattr(local, "analyse_photo", lambda image, text=True: (detect(image), []))
     cat = Catalogue(tmp_path / "lib.db")
 
     s = Importer(cat, local.LocalEngine(processes=1), threads=2).run([str(pics)])
@@ -612,3 +612,29 @@ def test_a_photos_engine_calls_overlap(cli, fake, tmp_path, monkeypatch):
     (s0, s1), (u0, u1) = by["search_faces"]
     assert max(s0, u0) < min(s1, u1)  # both faces searched at once
     assert took < 0.2 * 4  # 2 round trips, not 2 + faces = 4
+
+
+def test_the_local_engine_reads_a_photo_in_one_task(monkeypatch):
+    """Faces and text of one photo: one task to a worker (decoded once), not two."""
+    from photosense_cli.engines import local
+    from photosense_cli.engines.base import Usage
+
+    tasks = []
+
+    def analyse(image, text=True):
+        tasks.append(("analyse", image))
+        return [], [("EXIT", 99.0, (0.1, 0.1, 0.2, 0.1))]
+
+    def read(image):
+        tasks.append(("read", image))
+        return [("other", 99.0, (0.1, 0.1, 0.2, 0.1))]
+
+    monkeypatch.setattr(local, "analyse_photo", analyse)
+    monkeypatch.setattr(local, "read_text", read)
+    engine = local.LocalEngine(processes=1)
+    image = b"photo bytes"
+    engine.index_faces(image, "sha", Usage())
+    assert [ln.text for ln in engine.detect_text(image, Usage())] == ["EXIT"]
+    assert tasks == [("analyse", image)]
+    assert [ln.text for ln in engine.detect_text(b"other bytes", Usage())] == ["other"]
+    assert len(tasks) == 2 and engine._lines == {}
