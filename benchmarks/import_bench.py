@@ -40,10 +40,51 @@ def make_photos(folder: Path, n: int) -> None:
         draw_photo(size=(640 + i % 200, 480), faces=faces).save(folder / f"{i:05}.jpg", quality=90)
 
 
+class InMemory:
+    """How many photos are prepared and not yet stored, at most: what memory holds."""
+
+    def __init__(self):
+        import threading
+
+        self.now = self.peak = 0
+        self.lock = threading.Lock()
+
+    def __enter__(self):
+        from photosense_cli import importer
+
+        real_prepare, real_write = importer.images.prepare, importer.Importer._write
+
+        def prepare(*args, **kw):
+            out = real_prepare(*args, **kw)
+            with self.lock:
+                self.now += 1
+                self.peak = max(self.peak, self.now)
+            return out
+
+        def write(importer_self, o):
+            try:
+                return real_write(importer_self, o)
+            finally:
+                if o.prepared is not None:
+                    with self.lock:
+                        self.now -= 1
+
+        self.undo = [(importer.images, "prepare", real_prepare),
+                     (importer.Importer, "_write", real_write)]
+        importer.images.prepare = prepare
+        importer.Importer._write = write
+        return self
+
+    def __exit__(self, *exc):
+        for owner, name, real in self.undo:
+            setattr(owner, name, real)
+
+
 def at_the_quota(folder: Path, db: Path, photos: int, latency: float, cap: float,
                  workers: int | None) -> float:
     engine = FakeEngine(latency=latency, cap=cap)
-    s = Importer(Catalogue(db), engine, threads=workers).run([str(folder)])
+    with InMemory() as memory:
+        s = Importer(Catalogue(db), engine, threads=workers).run([str(folder)])
     assert s.new == photos and not s.errors, s.to_json()
     busiest = max(s.calls[op] for op in ("IndexFaces", "DetectText", "SearchFaces"))
     bound = cap * photos / busiest
@@ -54,6 +95,8 @@ def at_the_quota(folder: Path, db: Path, photos: int, latency: float, cap: float
     print(f"  calls: {calls}  throttled: {dict(sorted(s.throttles.items()))}")
     print(f"  {rate:.2f} photos/s in {s.seconds:.1f} s; bound {bound:.2f} photos/s; "
           f"ratio {rate / bound:.3f}  (target >= 0.90)")
+    print(f"  prepared photos in memory at most: {memory.peak} "
+          f"(workers: {workers or engine.default_workers})")
     return rate / bound
 
 

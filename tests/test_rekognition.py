@@ -301,31 +301,12 @@ def test_the_first_cloud_import_asks_before_sending_anything(aws_in_env, tmp_pat
 
 
 def test_a_script_is_told_and_the_import_goes_on(aws_in_env, tmp_path, monkeypatch):
-    import hashlib
-
     from photosense_cli.catalogue import Catalogue
-    from photosense_cli.engines import rekognition
     from tests.conftest import BOX, Cli, photo
 
     p = photo(tmp_path / "pics" / "a.jpg", faces=[(0, BOX)])
     cli = Cli(tmp_path / "lib.db")
-    stubs = []
-
-    def stubbed(profile, region, workers):
-        client = boto3.client("rekognition", region_name=region)
-        stub = ConcurrentStubber(client)
-        stubs.append(stub)
-        collection = f"photosense-{Catalogue(cli.library).library_id}"
-        stub.add_response("create_collection", {"StatusCode": 200}, {"CollectionId": collection})
-        stub.add_response("index_faces", {"FaceRecords": []},
-                          {"CollectionId": collection, "Image": ANY,
-                           "ExternalImageId": hashlib.sha256(p.read_bytes()).hexdigest(),
-                           "DetectionAttributes": ["DEFAULT"], "QualityFilter": "AUTO"})
-        stub.add_response("detect_text", {"TextDetections": []}, {"Image": ANY})
-        stub.activate()
-        return client
-
-    monkeypatch.setattr(rekognition, "make_client", stubbed)
+    stubs = stub_new_library(monkeypatch, cli, p, None, detect_texts=1)
     r = cli("import", tmp_path / "pics", "--engine", "rekognition")
 
     assert ("1 photo will be sent to Amazon Rekognition in eu-west-2 for faces and text, for "
@@ -407,10 +388,6 @@ def test_the_concurrent_stubber_keeps_order_per_operation_and_checks_parameters(
 def test_text_local_sends_only_faces_to_rekognition(aws_in_env, tmp_path, monkeypatch):
     """--text local: exactly IndexFaces and the SearchFaces of each face reach Rekognition
     (the Stubber refuses any DetectText); the offline engine reads the text, free."""
-    import hashlib
-
-    from photosense_cli.catalogue import Catalogue
-    from photosense_cli.engines import rekognition
     from photosense_cli.engines.fake import FakeEngine
     from tests.conftest import BOX, TEXT_BOX, Cli, photo, register
 
@@ -419,28 +396,8 @@ def test_text_local_sends_only_faces_to_rekognition(aws_in_env, tmp_path, monkey
     seen: list = []
     register(monkeypatch, "local", offline, seen)
     cli = Cli(tmp_path / "lib.db")
-    stubs = []
+    stubs = stub_new_library(monkeypatch, cli, p, "11111111-1111-1111-1111-111111111111")
 
-    def stubbed(profile, region, workers):
-        client = boto3.client("rekognition", region_name=region)
-        stub = ConcurrentStubber(client)
-        stubs.append(stub)
-        collection = f"photosense-{Catalogue(cli.library).library_id}"
-        face_id = "11111111-1111-1111-1111-111111111111"
-        stub.add_response("create_collection", {"StatusCode": 200}, {"CollectionId": collection})
-        stub.add_response("index_faces", {"FaceRecords": [{"Face": {
-            "FaceId": face_id, "Confidence": 99.9,
-            "BoundingBox": {"Left": 0.1, "Top": 0.1, "Width": 0.25, "Height": 0.3}}}]},
-            {"CollectionId": collection, "Image": ANY,
-             "ExternalImageId": hashlib.sha256(p.read_bytes()).hexdigest(),
-             "DetectionAttributes": ["DEFAULT"], "QualityFilter": "AUTO"})
-        stub.add_response("search_faces", {"FaceMatches": []},
-                          {"CollectionId": collection, "FaceId": face_id,
-                           "FaceMatchThreshold": 90.0, "MaxFaces": 100})
-        stub.activate()
-        return client
-
-    monkeypatch.setattr(rekognition, "make_client", stubbed)
     r = cli("import", tmp_path / "pics", "--engine", "rekognition", "--text", "local", "--json")
     s = __import__("json").loads(r.stdout)
     assert ("1 photo will be sent to Amazon Rekognition in eu-west-2 for faces (text is read "
@@ -473,10 +430,6 @@ def test_prefilter_local_calls_index_faces_only_where_a_face_may_be(aws_in_env, 
                                                                     monkeypatch):
     """--prefilter local: the offline detector looks first; a landscape gets DetectText
     only, a portrait IndexFaces and SearchFaces too. The Stubber holds exactly those."""
-    import hashlib
-
-    from photosense_cli.catalogue import Catalogue
-    from photosense_cli.engines import rekognition
     from photosense_cli.engines.fake import FakeEngine
     from tests.conftest import BOX, Cli, photo, register
 
@@ -486,30 +439,8 @@ def test_prefilter_local_calls_index_faces_only_where_a_face_may_be(aws_in_env, 
     seen: list = []
     register(monkeypatch, "local", offline, seen)
     cli = Cli(tmp_path / "lib.db")
-    stubs = []
-
-    def stubbed(profile, region, workers):
-        client = boto3.client("rekognition", region_name=region)
-        stub = ConcurrentStubber(client)
-        stubs.append(stub)
-        collection = f"photosense-{Catalogue(cli.library).library_id}"
-        face_id = "22222222-2222-2222-2222-222222222222"
-        stub.add_response("create_collection", {"StatusCode": 200}, {"CollectionId": collection})
-        stub.add_response("index_faces", {"FaceRecords": [{"Face": {
-            "FaceId": face_id, "Confidence": 99.9,
-            "BoundingBox": {"Left": 0.1, "Top": 0.1, "Width": 0.25, "Height": 0.3}}}]},
-            {"CollectionId": collection, "Image": ANY,
-             "ExternalImageId": hashlib.sha256(face.read_bytes()).hexdigest(),
-             "DetectionAttributes": ["DEFAULT"], "QualityFilter": "AUTO"})
-        stub.add_response("search_faces", {"FaceMatches": []},
-                          {"CollectionId": collection, "FaceId": face_id,
-                           "FaceMatchThreshold": 90.0, "MaxFaces": 100})
-        for _ in range(2):
-            stub.add_response("detect_text", {"TextDetections": []}, {"Image": ANY})
-        stub.activate()
-        return client
-
-    monkeypatch.setattr(rekognition, "make_client", stubbed)
+    stubs = stub_new_library(monkeypatch, cli, face, "22222222-2222-2222-2222-222222222222",
+                             detect_texts=2)
     s = cli.json("import", tmp_path / "pics", "--engine", "rekognition",
                  "--prefilter", "local")
 
@@ -528,3 +459,40 @@ def test_prefilter_local_calls_index_faces_only_where_a_face_may_be(aws_in_env, 
         "Would analyse 1 new photo; 0 already known, 0 unchanged, 0 failed.",
         "rekognition calls (estimated): DetectText 1, FaceProbe (offline) 1, IndexFaces 1, "
         "SearchFaces 0 ≈ $0.002."]  # the library so far: 1 face in 2 photos, rounded
+
+
+def stub_new_library(monkeypatch, cli, face_photo, face_id, detect_texts=0):
+    """Rekognition for a new library's first import of one photo with one face (or none,
+    face_id None): the collection made, IndexFaces of that photo, SearchFaces of its face, and
+    `detect_texts` DetectText calls; nothing else is accepted. Returns the stubbers made."""
+    import hashlib
+
+    from photosense_cli.catalogue import Catalogue
+    from photosense_cli.engines import rekognition
+
+    stubs = []
+
+    def stubbed(profile, region, workers):
+        client = boto3.client("rekognition", region_name=region)
+        stub = ConcurrentStubber(client)
+        stubs.append(stub)
+        collection = f"photosense-{Catalogue(cli.library).library_id}"
+        stub.add_response("create_collection", {"StatusCode": 200}, {"CollectionId": collection})
+        records = [{"Face": {
+            "FaceId": face_id, "Confidence": 99.9,
+            "BoundingBox": {"Left": 0.1, "Top": 0.1, "Width": 0.25, "Height": 0.3}}}]
+        stub.add_response("index_faces", {"FaceRecords": records if face_id else []},
+                          {"CollectionId": collection, "Image": ANY,
+                           "ExternalImageId": hashlib.sha256(face_photo.read_bytes()).hexdigest(),
+                           "DetectionAttributes": ["DEFAULT"], "QualityFilter": "AUTO"})
+        if face_id:
+            stub.add_response("search_faces", {"FaceMatches": []},
+                              {"CollectionId": collection, "FaceId": face_id,
+                               "FaceMatchThreshold": 90.0, "MaxFaces": 100})
+        for _ in range(detect_texts):
+            stub.add_response("detect_text", {"TextDetections": []}, {"Image": ANY})
+        stub.activate()
+        return client
+
+    monkeypatch.setattr(rekognition, "make_client", stubbed)
+    return stubs
