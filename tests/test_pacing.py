@@ -211,3 +211,23 @@ def test_the_summary_says_how_many_calls_were_throttled(cli, fake, tmp_path):
     assert n > 0
     assert f"{n} call{'s' * (n != 1)} refused for rate and sent again, slower (not billed).\n" \
         in r.stderr
+
+
+def test_stopping_wakes_a_call_waiting_its_turn():
+    """Ctrl-C during a slow pace: the waiting call ends at once, without calling."""
+    import time
+
+    stop = threading.Event()
+    pacers = Pacers(stop)
+    pacer = pacers.pacer("IndexFaces")
+    pacer.rate = pacing.MIN_RATE  # a turn every 5 s
+    pacer._last_start = time.monotonic()
+    made = []
+    worker = threading.Thread(target=lambda: pytest.raises(
+        Stopped, pacers.call, "IndexFaces", lambda: made.append(1)))
+    worker.start()
+    time.sleep(0.1)
+    started = time.monotonic()
+    stop.set()
+    worker.join(timeout=2)
+    assert not worker.is_alive() and time.monotonic() - started < 1 and made == []
