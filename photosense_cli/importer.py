@@ -305,6 +305,8 @@ class Budget:
             self.spent += cost
 
 
+T = TypeVar("T")
+
 # -- preparing and analysing (worker threads) -------------------------------
 
 
@@ -318,7 +320,7 @@ class Analyser:
         self.engine = engine
         self.text_engine = text_engine  # import --text local: the offline OCR reads the text
         self.prefilter = prefilter  # import --prefilter local: IndexFaces only where it may pay
-        self.text_operation = OFFLINE_TEXT if text_engine is not None else "DetectText"
+        self.text_operation = text_operation(text_engine)
         self.budget = budget
         self.read_xmp = read_xmp
         # A photo's IndexFaces and DetectText are independent, and so are the SearchFaces of
@@ -426,25 +428,15 @@ class Analyser:
 
     def _index(self, image: bytes, sha: str, usage: Usage) -> list[DetectedFace]:
         """IndexFaces, unless the offline detector (--prefilter local) sees no face."""
-        if self.prefilter is not None:
-            own = Usage()
-            try:
-                maybe = self.pacers.call(FACE_PROBE, self.prefilter.may_hold_faces, image, own)
-            finally:
-                usage.calls += [(FACE_PROBE, ms, error) for _, ms, error in own.calls]
-            if not maybe:
-                return []
+        if self.prefilter is not None and not self.pacers.call(
+                FACE_PROBE, _logged_as, FACE_PROBE, usage, self.prefilter.may_hold_faces, image):
+            return []
         return self.pacers.call("IndexFaces", self.engine.index_faces, image, sha, usage)
 
     def _read_text(self, image: bytes, usage: Usage) -> list[TextLine]:
         if self.text_engine is None:
             return self.engine.detect_text(image, usage)
-        # Logged apart from the engine's DetectText, which is billed: this one is free.
-        own = Usage()
-        try:
-            return self.text_engine.detect_text(image, own)
-        finally:
-            usage.calls += [(OFFLINE_TEXT, ms, error) for _, ms, error in own.calls]
+        return _logged_as(OFFLINE_TEXT, usage, self.text_engine.detect_text, image)
 
     def close(self) -> None:
         # Queued calls are not cancelled (a cancelled future never wakes the photo waiting
@@ -460,6 +452,22 @@ class Analyser:
             return True
         except Exception:
             return False
+
+
+def _logged_as(operation: str, usage: Usage, method: Callable[..., T], image: bytes) -> T:
+    """A helper engine's call (--text local, --prefilter local), logged under its own
+    operation: apart from the cloud engine's billed ones, free."""
+    own = Usage()
+    try:
+        return method(image, own)
+    finally:
+        usage.calls += [(operation, ms, error) for _, ms, error in own.calls]
+
+
+def text_operation(text_engine: Engine | None) -> str:
+    """The operation a photo's text call is logged under: the engine's DetectText, or
+    OFFLINE_TEXT when the offline OCR reads it for a cloud engine."""
+    return OFFLINE_TEXT if text_engine is not None else "DetectText"
 
 
 def read_image(path: str, size: int) -> bytes | None:
@@ -490,8 +498,6 @@ def _not_an_image(c: Candidate) -> Outcome:
 
 
 # -- the pipeline (the writer) ----------------------------------------------------
-
-T = TypeVar("T")
 
 
 class Pipeline(Generic[T]):
@@ -639,7 +645,7 @@ class Importer:
         self.max_cost = max_cost
         self.text_engine = text_engine
         self.prefilter = prefilter
-        self.text_operation = OFFLINE_TEXT if text_engine is not None else "DetectText"
+        self.text_operation = text_operation(text_engine)
         self.budget = Budget(None, 0.0)  # made with the run's own estimate in run()
         self.named_from_xmp: list[dict] = []  # one undoable change for the whole import
         self.before_calls = before_calls  # after the scan, before any engine call
