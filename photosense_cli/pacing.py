@@ -220,11 +220,6 @@ class Pacers:
             return result
         raise AssertionError("unreachable")
 
-    def rates(self) -> dict[str, float | None]:
-        """The pace each operation settled on (None: never throttled), for the summary."""
-        return {op: None if math.isinf(p.rate) else round(p.rate, 1)
-                for op, p in sorted(self.by_operation.items())}
-
 
 def _since(times: deque[float], start: float) -> int:
     """How many of the times (oldest first) are at or after start."""
