@@ -41,7 +41,9 @@ FAST, SLOW, NEAR, PAST, PROBE = 0.10, 0.005, 0.97, 1.05, 3.0
 WINDOW, MEASURED, HORIZON = 1.0, 10, 30.0
 MIN_RATE = 0.2  # calls/s: even a throttled operation keeps probing, one call every 5 s
 QUEUED = 4  # photos prepared ahead of a paced operation: a 50/s pace takes one in 20 ms
-FAULT_ATTEMPTS = 3  # a call failing with a passing fault this often fails its photo
+# A passing fault of the service (a 5xx, a timeout) is sent again after these waits, as
+# botocore's standard retries would; still failing, the photo fails for this run only.
+FAULT_WAITS = (0.5, 1.0)
 MAX_ATTEMPTS = 30  # a call throttled this many times fails its photo (retried next run)
 
 
@@ -208,17 +210,27 @@ class Pacers:
                     raise
                 continue
             except BadImage as e:
-                # A passing fault of the service (a 5xx, a timeout): sent again after
-                # 0.5 s and 1 s, as botocore's standard retries would; then the photo
-                # fails for this run only.
-                faults += 1
-                if e.permanent or faults >= FAULT_ATTEMPTS:
+                if e.permanent or faults == len(FAULT_WAITS):
                     raise
-                self.sleep(0.25 * 2**faults)
+                self.sleep(FAULT_WAITS[faults])
+                faults += 1
                 continue
             pacer.succeeded(started)
             return result
         raise AssertionError("unreachable")
+
+
+def retrying(call: Callable[[], T], sleep: Callable[[float], object] | None = None) -> T:
+    """call(), sent again after FAULT_WAITS while it fails for a passing reason (a throttle
+    included): for calls outside a photo's pace, such as an engine's housekeeping."""
+    for wait in (*FAULT_WAITS, None):
+        try:
+            return call()
+        except BadImage as e:
+            if e.permanent or wait is None:
+                raise
+            (sleep or time.sleep)(wait)
+    raise AssertionError("unreachable")
 
 
 def _since(times: deque[float], start: float) -> int:

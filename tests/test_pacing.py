@@ -152,7 +152,7 @@ def test_passing_faults_are_sent_again_twice_and_bad_images_never():
     calls.clear()
     with pytest.raises(BadImage):
         pacers.call("IndexFaces", always)
-    assert len(calls) == pacing.FAULT_ATTEMPTS
+    assert len(calls) == len(pacing.FAULT_WAITS) + 1
 
     def corrupt():
         calls.append(clock())

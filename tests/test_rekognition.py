@@ -139,16 +139,16 @@ def test_both_throttling_codes_reach_the_importers_pacer(client, stub):
 
 
 def test_housekeeping_calls_are_sent_again_after_a_passing_fault(client, stub, monkeypatch):
-    from photosense_cli.engines import rekognition
+    from photosense_cli import pacing
 
     waits: list[float] = []
-    monkeypatch.setattr(rekognition.time, "sleep", waits.append)
+    monkeypatch.setattr(pacing.time, "sleep", waits.append)
     stub.add_client_error("delete_faces", "InternalServerError", "try later", 500)
     stub.add_client_error("delete_faces", "ThrottlingException", "slow down", 400)
     stub.add_response("delete_faces", {"DeletedFaces": ["f1"]},
                       {"CollectionId": "photosense-lib1", "FaceIds": ["f1"]})
     engine(client).delete_faces(["f1"])
-    assert waits == [1.0, 2.0]
+    assert waits == [0.5, 1.0]  # pacing.FAULT_WAITS, as for a photo's calls
 
 
 def test_the_pipeline_through_stubbed_rekognition(client, stub, tmp_path):

@@ -7,7 +7,6 @@ Rekognition never needs access to the user's storage.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Iterable, Iterator
 
 if TYPE_CHECKING:
@@ -27,6 +26,7 @@ from photosense_cli.engines.base import (
 )
 from photosense_cli.engines.timing import timed
 from photosense_cli.errors import BadImage, CollectionMissing, EngineError, Throttled
+from photosense_cli.pacing import retrying
 
 # Errors that will fail every photo the same way: stop the run instead of reporting each file.
 _FATAL = {
@@ -85,6 +85,7 @@ class RekognitionEngine:
     default_workers = 32
     models_in_processes = False
     parallel_calls = True
+    decodes_images = False
     remote_faces = True
     # US East price list, first million images per month: IndexFaces, SearchFaces and
     # DetectText are billed per image processed; ListFaces, DeleteFaces and
@@ -180,14 +181,7 @@ class RekognitionEngine:
         if usage is not None:
             with timed(usage, operation):
                 return self._request(method, **params)
-        for attempt in range(1, 4):
-            try:
-                return self._request(method, **params)
-            except BadImage as e:
-                if e.permanent or attempt == 3:
-                    raise
-                time.sleep(0.5 * 2**attempt)
-        raise AssertionError("unreachable")
+        return retrying(lambda: self._request(method, **params))
 
     def _request(self, method, **params):
         import botocore.exceptions
