@@ -80,7 +80,7 @@ def sniff(head: bytes, name: str = "") -> str | None:
 class Prepared:
     """One photo ready for an engine."""
 
-    data: bytes  # JPEG (or the untouched original JPEG) to send
+    data: bytes  # to send: a JPEG, or the file's own bytes (an upright JPEG, or as_is)
     width: int  # of the displayed (upright) photo
     height: int
     format: str
@@ -172,12 +172,16 @@ def decode_upright(data: bytes, long_side: int | None = None) -> tuple[Image.Ima
 
 
 def prepare(data: bytes, min_side: int = MIN_SIDE, long_side: int = LONG_SIDE,
-            name: str = "") -> Prepared:
-    """Bytes an engine accepts, for any image we can decode; any failure is a BadImage."""
+            name: str = "", as_is: bool = False) -> Prepared:
+    """Bytes an engine accepts, for any image we can decode; any failure is a BadImage.
+
+    as_is: the engine decodes the bytes itself (Engine.decodes_images); only the header
+    is read here, and RAW files and photos over BIG_PIXELS are still decoded here.
+    """
     try:
         if sniff(data[:32], name) == "RAW":
             return _prepare_raw(data, min_side, long_side, name)
-        return _prepare(data, min_side, long_side)
+        return _prepare(data, min_side, long_side, as_is)
     except BadImage:
         raise
     except Exception as e:  # a decoder bug on one odd file must fail that file, not the run
@@ -196,7 +200,7 @@ def check_size(width: int, height: int, min_side: int, long_side: int) -> None:
                        f"{min_side} px")
 
 
-def _prepare(data: bytes, min_side: int, long_side: int) -> Prepared:
+def _prepare(data: bytes, min_side: int, long_side: int, as_is: bool = False) -> Prepared:
     header = open_image(data)
     fmt = header.format or "?"
     width, height = header.size
@@ -207,9 +211,10 @@ def _prepare(data: bytes, min_side: int, long_side: int) -> Prepared:
     # The common case: an upright, RGB, small-enough JPEG goes out untouched (read once, sent as
     # is). A JPEG cut short has no end-of-image marker: it is decoded below, which says so,
     # instead of being sent (and billed) to fail at the engine.
-    if (fmt == "JPEG" and orientation == 1 and header.mode in ("RGB", "L")
-            and max(width, height) <= long_side and len(data) <= MAX_BYTES
-            and data.rstrip(b"\x00")[-2:] == b"\xff\xd9"):
+    whole = fmt != "JPEG" or data.rstrip(b"\x00")[-2:] == b"\xff\xd9"
+    if whole and ((as_is and width * height <= BIG_PIXELS) or (
+            fmt == "JPEG" and orientation == 1 and header.mode in ("RGB", "L")
+            and max(width, height) <= long_side and len(data) <= MAX_BYTES)):
         return Prepared(data, width, height, fmt, taken_at(header), orientation)
     if width * height > BIG_PIXELS:
         with _big_decodes:

@@ -53,6 +53,44 @@ def test_an_upright_small_jpeg_is_sent_as_it_is():
     assert images.prepare(data).data is data
 
 
+def test_an_engine_that_decodes_images_gets_the_files_own_bytes():
+    """as_is (Engine.decodes_images): turned, large and non-JPEG photos are sent as read,
+    with their upright size; what only this process can decode safely still is."""
+    turned = Image.new("RGB", (300, 200))
+    exif = turned.getexif()
+    exif[0x0112] = 6  # stored on its side: turned 90 degrees clockwise to be seen
+    sources = {"turned": encoded(turned, "JPEG", exif=exif),
+               "large": encoded(Image.new("RGB", (2400, 1600)), "JPEG"),
+               "png": encoded(Image.new("RGB", (300, 200)), "PNG")}
+    for name, data in sources.items():
+        decoded = images.prepare(data)
+        sent = images.prepare(data, as_is=True)
+        assert decoded.data is not data and sent.data is data, name
+        assert (sent.width, sent.height, sent.orientation) == (
+            decoded.width, decoded.height, decoded.orientation), name
+    assert (images.prepare(sources["turned"], as_is=True).width,
+            images.prepare(sources["turned"], as_is=True).height) == (200, 300)
+    whole = sources["large"]
+    with pytest.raises(BadImage, match="truncated"):  # decoded here, so it says so
+        images.prepare(whole[: len(whole) // 2], as_is=True)
+
+
+def test_an_engine_decodes_a_file_sent_as_is_to_what_it_would_have_been_sent():
+    """The engine's own decode (images.decode_upright to LONG_SIDE) gives the pixels the
+    prepared JPEG held: upright, the same size, the same picture."""
+    import numpy as np
+
+    gradient = Image.linear_gradient("L").resize((2400, 1600)).convert("RGB")
+    exif = gradient.getexif()
+    exif[0x0112] = 8  # turned 90 degrees counter-clockwise to be seen
+    data = encoded(gradient, "JPEG", exif=exif, quality=95)
+    prepared = Image.open(io.BytesIO(images.prepare(data).data))
+    own, _, _ = images.decode_upright(images.prepare(data, as_is=True).data, images.LONG_SIDE)
+    assert own.size == prepared.size == (1280, 1920)
+    difference = np.abs(np.asarray(own, np.int16) - np.asarray(prepared, np.int16))
+    assert difference.mean() < 2  # the prepared JPEG's own loss, nothing more
+
+
 def test_a_long_panorama_names_its_real_problem():
     data = encoded(Image.new("RGB", (20000, 200)), "PNG")
     with pytest.raises(BadImage) as e:

@@ -510,13 +510,15 @@ def test_an_unexpected_engine_error_fails_that_photo_only(tmp_path, monkeypatch)
     odd = photo(pics / "odd.jpg", faces=[(1, BOX)]).read_bytes()
     photo(pics / "c.jpg", faces=[(2, BOX)])
 
-    def detect(image):  # stands in for dlib: no model needed to test the engine's wrapper
-        if image == odd:
+    odd_pixels = local._rgb(odd)
+
+    def detect(pixels):  # stands in for dlib: no model needed to test the engine's wrapper
+        if pixels.shape == odd_pixels.shape and (pixels == odd_pixels).all():
             raise RuntimeError("Unsupported image type, must be 8bit gray or RGB image.")
         return [((0.1, 0.1, 0.2, 0.2), 99.0, bytes(512))]
 
-    # one task a photo: faces and text together (analyse_photo), as the engine sends them
-    monkeypatch.setattr(local, "analyse_photo", lambda image, text=True: (detect(image), []))
+    # one task a photo: faces and text together (analyse_photo), as the engine runs them
+    monkeypatch.setattr(local, "analyse_photo", lambda pixels: (detect(pixels), []))
     cat = Catalogue(tmp_path / "lib.db")
 
     s = Importer(cat, local.LocalEngine(processes=1), threads=2).run([str(pics)])
@@ -615,26 +617,31 @@ def test_a_photos_engine_calls_overlap(cli, fake, tmp_path, monkeypatch):
 
 
 def test_the_local_engine_reads_a_photo_in_one_task(monkeypatch):
-    """Faces and text of one photo: one task to a worker (decoded once), not two."""
+    """Faces and text of one photo: one task to a worker, decoded once, not two."""
     from photosense_cli.engines import local
     from photosense_cli.engines.base import Usage
 
     tasks = []
 
-    def analyse(image, text=True):
-        tasks.append(("analyse", image))
+    def decode(image):
+        tasks.append(("decode", image))
+        return ("pixels of", image)
+
+    def analyse(pixels):
+        tasks.append(("analyse", pixels))
         return [], [("EXIT", 99.0, (0.1, 0.1, 0.2, 0.1))]
 
-    def read(image):
-        tasks.append(("read", image))
+    def read(pixels):
+        tasks.append(("read", pixels))
         return [("other", 99.0, (0.1, 0.1, 0.2, 0.1))]
 
+    monkeypatch.setattr(local, "_rgb", decode)
     monkeypatch.setattr(local, "analyse_photo", analyse)
-    monkeypatch.setattr(local, "read_text", read)
+    monkeypatch.setattr(local, "_lines_in", read)
     engine = local.LocalEngine(processes=1)
     image = b"photo bytes"
     engine.index_faces(image, "sha", Usage())
     assert [ln.text for ln in engine.detect_text(image, Usage())] == ["EXIT"]
-    assert tasks == [("analyse", image)]
+    assert tasks == [("decode", image), ("analyse", ("pixels of", image))]
     assert [ln.text for ln in engine.detect_text(b"other bytes", Usage())] == ["other"]
-    assert len(tasks) == 2 and engine._lines == {}
+    assert len(tasks) == 4 and engine._lines == {}

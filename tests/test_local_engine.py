@@ -83,6 +83,35 @@ def test_text_lines_are_found_by_search(tmp_path):
             assert row["file"] in [os.path.basename(h["path"]) for h in hits], word
 
 
+@needs_shared
+def test_a_turned_photo_sent_as_read_is_decoded_upright_by_the_workers(tmp_path):
+    """The local engine decodes the file's own bytes in its workers (decodes_images): a
+    photo stored on its side with an EXIF turn, and a PNG, give the faces of the upright
+    JPEG, at the same place, as the same person."""
+    from PIL import Image, ImageOps
+
+    upright = ImageOps.exif_transpose(Image.open(SHARED / "faces" / "obama_1.jpg")).convert("RGB")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    upright.save(folder / "upright.jpg", quality=95)
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # on its side
+    exif = stored.getexif()
+    exif[0x0112] = 6  # turned 90 degrees clockwise to be seen
+    stored.save(folder / "turned.jpg", quality=95, exif=exif)
+    upright.save(folder / "lossless.png")
+    cli = Cli(tmp_path / "lib.db")
+    s = cli.json("import", folder, "--engine", "local", "--workers", "2")
+    assert s["errors"] == [] and s["files"]["new"] == 3 and s["faces"] == 3
+    faces = {name: cli.json("show", folder / name)["faces"] for name in
+             ("upright.jpg", "turned.jpg", "lossless.png")}
+    assert all(len(found) == 1 for found in faces.values()), faces
+    box = faces["upright.jpg"][0]["box"]
+    for name in ("turned.jpg", "lossless.png"):
+        other = faces[name][0]["box"]
+        assert all(abs(other[k] - box[k]) < 0.02 for k in box), (name, other, box)
+    assert len({found[0]["person_id"] for found in faces.values()}) == 1
+
+
 def test_similarity_scale_matches_rekognition_at_the_threshold():
     from photosense_cli.engines.local import MATCH_DISTANCE, similarity
 

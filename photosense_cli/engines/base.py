@@ -87,6 +87,11 @@ class Engine(Protocol):
     # worth it for a network engine (two round trips instead of 2 + faces), not for models
     # on a few cores, where it only holds more decoded photos in memory at once.
     parallel_calls: ClassVar[bool]
+    # The engine decodes the file's own bytes (any format images.decode_upright reads, EXIF
+    # orientation applied, scaled to images.LONG_SIDE), so the importer sends them as read
+    # instead of decoding, turning and re-encoding them first: each photo is decoded once.
+    # A cloud engine takes only upright JPEG and PNG under its size limits: False.
+    decodes_images: ClassVar[bool]
     # USD per call, by operation; missing operations are free.
     prices_usd: ClassVar[Mapping[str, float]]
     # `people suggest --search` asks for faces this similar (below the 90 that clusters):

@@ -49,6 +49,7 @@ class FakeEngine:
     default_workers = 32  # behaves like a network engine
     models_in_processes = False
     parallel_calls = True  # it stands in for a network engine
+    decodes_images = False
     remote_faces = True  # its "collection" outlives a crashed run, as Rekognition's does
     prices_usd: dict[str, float] = {}
     suggest_threshold = 80.0

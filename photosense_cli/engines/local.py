@@ -10,7 +10,6 @@ from the catalogue, searched with one vectorised distance computation.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import io
 import math
 import multiprocessing
 import os
@@ -85,7 +84,11 @@ def _load_ocr(threads: int | None = None):
         # faces' photos; 640 (4.7 s) still finds them, but lines start to change.
         # No angle classifier: photos are made upright from EXIF before they get here, and
         # on the shared photos it changed no line while taking 4 % of the time.
+        # onnxruntime's memory arena on (rapidocr turns it off): buffers are reused from one
+        # photo to the next instead of allocated per run, 6.3 -> 5.6 s of OCR on the shared
+        # photos, the same lines.
         params = {"Det.limit_type": "max", "Det.limit_side_len": 736, "Global.use_cls": False,
+                  "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
                   "Global.log_level": "error"}  # "no text found" is not news to the user
         if threads:
             params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
@@ -119,30 +122,28 @@ def _exit_with(parent: int) -> None:
 
 
 def _rgb(image: bytes) -> np.ndarray:
-    from PIL import Image
+    """The photo upright, scaled to images.LONG_SIDE at most: what a cloud engine is sent."""
+    from photosense_cli import images
 
-    img = Image.open(io.BytesIO(image))
-    img.draft("RGB", (DETECT_LONG_SIDE * 2, DETECT_LONG_SIDE * 2))
-    return np.asarray(img.convert("RGB"))
+    return np.asarray(images.decode_upright(image, images.LONG_SIDE)[0])
 
 
 FoundFace = tuple[tuple[float, float, float, float], float, bytes]
 FoundLine = tuple[str, float, tuple[float, float, float, float]]
 
 
-def analyse_photo(image: bytes, text: bool = True) -> tuple[list[FoundFace], list[FoundLine]]:
-    """A photo's faces and (with text) its lines: one task, the image decoded once.
+def _decoded(func, image: bytes):
+    """func on the photo's pixels: how a worker process runs a task, decoding it there."""
+    return func(_rgb(image))
+
+
+def analyse_photo(pixels: np.ndarray) -> tuple[list[FoundFace], list[FoundLine]]:
+    """A photo's faces and its lines: one task, the image decoded once.
 
     Before, the faces and the text were two tasks, each sending the bytes to a worker
     and decoding them there.
     """
-    pixels = _rgb(image)
-    return _faces_in(pixels), _lines_in(pixels) if text else []
-
-
-def detect_faces(image: bytes) -> list[FoundFace]:
-    """(box, confidence, descriptor) for each face of an upright image."""
-    return _faces_in(_rgb(image))
+    return _faces_in(pixels), _lines_in(pixels)
 
 
 # HOG's window is 80 px: faces from 80 px (at the detection scale) are found without
@@ -156,6 +157,7 @@ SUBJECT_PX = 160
 
 
 def _faces_in(pixels: np.ndarray) -> list[FoundFace]:
+    """(box, confidence, descriptor) for each face of an upright image."""
     import dlib
 
     m = _load_models()
@@ -181,7 +183,11 @@ def _faces_in(pixels: np.ndarray) -> list[FoundFace]:
 def face_score(image: bytes) -> float:
     """The HOG detector's best score for any face in the image (its margin: 0 is its own
     bar for a face), or PROBE_FLOOR when nothing comes near; for import --prefilter."""
-    small, _ = _for_detection(_rgb(image))
+    return _face_score(_rgb(image))
+
+
+def _face_score(pixels: np.ndarray) -> float:
+    small, _ = _for_detection(pixels)
     _, scores, _ = _load_models()["detector"].run(small, 1, PROBE_FLOOR)
     return max(scores, default=PROBE_FLOOR)
 
@@ -197,12 +203,8 @@ def _for_detection(pixels: np.ndarray) -> tuple[np.ndarray, float]:
     return np.asarray(Image.fromarray(pixels).resize((round(w * scale), round(h * scale)))), scale
 
 
-def read_text(image: bytes) -> list[FoundLine]:
-    """Lines with confidence on 0-100, boxes normalised to the image."""
-    return _lines_in(_rgb(image))
-
-
 def _lines_in(pixels: np.ndarray) -> list[FoundLine]:
+    """Lines with confidence on 0-100, boxes normalised to the image."""
     h, w = pixels.shape[:2]
     result = _load_ocr()(pixels[:, :, ::-1])  # rapidocr takes OpenCV's BGR order
     if result.txts is None:
@@ -225,6 +227,10 @@ class LocalEngine:
     default_workers = None  # one model process per core: the models are CPU-bound
     models_in_processes = True
     parallel_calls = False  # CPU-bound: overlapping a photo's calls measured 738 -> 1,093 MB
+    # Decoding in the worker spares the importer's process a decode, a resize and a JPEG
+    # encode for every photo that is turned, larger than LONG_SIDE or not a JPEG (9 of the
+    # 25 shared photos, 0.78 s of CPU) on the cores the models need.
+    decodes_images = True
     remote_faces = False  # descriptors live in the catalogue's rows, nowhere else
     prices_usd: dict[str, float] = {}  # runs on the user's machine
     # Calibrated on ../shared/data/faces: different people lie at distance >= 0.641
@@ -260,10 +266,15 @@ class LocalEngine:
         self._lines: dict[int, tuple[bytes, list[FoundLine]]] = {}
 
     def _run(self, func, image: bytes):
+        """func (one of the functions above) on the photo's pixels, in a model process."""
         try:
             if self.processes == 1:
+                # Decoded in the importer's thread, outside the lock: with one model process
+                # the decode overlaps the models' work on the photo before (on the shared
+                # photos, 13.6 s with the decode inside it).
+                pixels = _rgb(image)
                 with self._model_lock:  # dlib and onnxruntime sessions are not safe across threads
-                    return func(image)
+                    return func(pixels)
             with self._lock:
                 if self._pool is None:
                     # spawn, not fork: the importer's threads are running by now
@@ -271,10 +282,12 @@ class LocalEngine:
                         self.processes, mp_context=multiprocessing.get_context("spawn"),
                         initializer=_init_worker,
                         initargs=(os.getpid(), self.faces, self.text))
-            return self._pool.submit(func, image).result()
+            return self._pool.submit(_decoded, func, image).result()
         except BrokenProcessPool:
             raise EngineError("a local engine worker died (out of memory?); "
                               "try again with fewer --workers") from None
+        except BadImage:  # the decode's own words: "cannot decode: image file is truncated"
+            raise
         except Exception as e:  # a model failing on one photo fails that photo only
             raise BadImage(f"local engine: {type(e).__name__}: {e}") from None
 
@@ -302,7 +315,7 @@ class LocalEngine:
                     while len(self._lines) > 64:  # photos that failed before their text
                         self._lines.pop(next(iter(self._lines)))
             else:
-                found = self._run(detect_faces, image)
+                found = self._run(_faces_in, image)
         faces = []
         for box, confidence, descriptor in found:
             face = DetectedFace(uuid.uuid4().hex, Box(*box), confidence, descriptor)
@@ -313,7 +326,7 @@ class LocalEngine:
     def may_hold_faces(self, image: bytes, usage: Usage) -> bool:
         """Whether a cloud engine should look for faces here (import --prefilter local)."""
         with timed(usage, "FaceProbe"):
-            return self._run(face_score, image) >= PREFILTER_THRESHOLD
+            return self._run(_face_score, image) >= PREFILTER_THRESHOLD
 
     def detect_text(self, image: bytes, usage: Usage) -> list[TextLine]:
         with timed(usage, "DetectText"):
@@ -322,7 +335,7 @@ class LocalEngine:
             if ready is not None and ready[0] is image:
                 lines = ready[1]
             else:  # no IndexFaces before (a text-only helper), or other bytes
-                lines = self._run(read_text, image)
+                lines = self._run(_lines_in, image)
         return [TextLine(t, c, Box(*b)) for t, c, b in lines if c > TEXT_MIN_CONFIDENCE]
 
     def search_faces(self, face_id: str, threshold: float, usage: Usage) -> list[Match]:
