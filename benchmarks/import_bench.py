@@ -41,38 +41,45 @@ def make_photos(folder: Path, n: int) -> None:
 
 
 class InMemory:
-    """How many photos are prepared and not yet stored, at most: what memory holds."""
+    """How many photos' bytes are held at once, at most: read, and not yet done with.
+
+    A photo's bytes live from its read until its Analyser call returns; the outcome
+    then waiting for the writer holds only its size and date.
+    """
 
     def __init__(self):
         import threading
 
         self.now = self.peak = 0
         self.lock = threading.Lock()
+        self.holding = threading.local()
 
     def __enter__(self):
         from photosense_cli import importer
 
-        real_prepare, real_write = importer.images.prepare, importer.Importer._write
+        real_read, real_call = importer.read_image, importer.Analyser.__call__
 
-        def prepare(*args, **kw):
-            out = real_prepare(*args, **kw)
-            with self.lock:
-                self.now += 1
-                self.peak = max(self.peak, self.now)
+        def read(*args, **kw):
+            out = real_read(*args, **kw)
+            if out is not None:
+                self.holding.photo = True
+                with self.lock:
+                    self.now += 1
+                    self.peak = max(self.peak, self.now)
             return out
 
-        def write(importer_self, o):
+        def call(analyser, candidate):
             try:
-                return real_write(importer_self, o)
+                return real_call(analyser, candidate)
             finally:
-                if o.prepared is not None:
+                if getattr(self.holding, "photo", False):
+                    self.holding.photo = False
                     with self.lock:
                         self.now -= 1
 
-        self.undo = [(importer.images, "prepare", real_prepare),
-                     (importer.Importer, "_write", real_write)]
-        importer.images.prepare = prepare
-        importer.Importer._write = write
+        self.undo = [(importer, "read_image", real_read), (importer.Analyser, "__call__", real_call)]
+        importer.read_image = read
+        importer.Analyser.__call__ = call
         return self
 
     def __exit__(self, *exc):
@@ -95,7 +102,7 @@ def at_the_quota(folder: Path, db: Path, photos: int, latency: float, cap: float
     print(f"  calls: {calls}  throttled: {dict(sorted(s.throttles.items()))}")
     print(f"  {rate:.2f} photos/s in {s.seconds:.1f} s; bound {bound:.2f} photos/s; "
           f"ratio {rate / bound:.3f}  (target >= 0.90)")
-    print(f"  prepared photos in memory at most: {memory.peak} "
+    print(f"  photos in memory at most: {memory.peak} "
           f"(workers: {workers or engine.default_workers})")
     return rate / bound
 
