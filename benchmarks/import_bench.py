@@ -53,6 +53,7 @@ class InMemory:
         self.now = self.peak = 0
         self.lock = threading.Lock()
         self.holding = threading.local()
+        self.counts: list[tuple[float, int]] = []  # (when, photos held) after each read
 
     def __enter__(self):
         from photosense_cli import importer
@@ -66,6 +67,7 @@ class InMemory:
                 with self.lock:
                     self.now += 1
                     self.peak = max(self.peak, self.now)
+                    self.counts.append((time.perf_counter(), self.now))
             return out
 
         def call(analyser, candidate):
@@ -86,6 +88,13 @@ class InMemory:
         for owner, name, real in self.undo:
             setattr(owner, name, real)
 
+    def late_peak(self) -> int:
+        """The most held in the run's second half, once the pace is set."""
+        if not self.counts:
+            return 0
+        middle = (self.counts[0][0] + self.counts[-1][0]) / 2
+        return max(n for t, n in self.counts if t >= middle)
+
 
 def at_the_quota(folder: Path, db: Path, photos: int, latency: float, cap: float,
                  workers: int | None) -> float:
@@ -102,8 +111,8 @@ def at_the_quota(folder: Path, db: Path, photos: int, latency: float, cap: float
     print(f"  calls: {calls}  throttled: {dict(sorted(s.throttles.items()))}")
     print(f"  {rate:.2f} photos/s in {s.seconds:.1f} s; bound {bound:.2f} photos/s; "
           f"ratio {rate / bound:.3f}  (target >= 0.90)")
-    print(f"  photos in memory at most: {memory.peak} "
-          f"(workers: {workers or engine.default_workers})")
+    print(f"  photos in memory at most: {memory.peak} at the start, unpaced; {memory.late_peak()} "
+          f"in the second half, paced (workers: {workers or engine.default_workers})")
     return rate / bound
 
 

@@ -181,9 +181,10 @@ class Pacers:
     def admit(self, operation: str) -> None:
         """Wait while QUEUED calls of `operation` already wait for their turn.
 
-        Called before a photo is read: a photo waiting here holds no bytes, so however
-        far the service's pace lags the workers, only the photos the pace can use are
-        in memory (at 5 calls/s with 32 workers: ~6 instead of 32).
+        Called before a photo is read: a photo waiting here holds no bytes. This
+        slows reads to IndexFaces' pace; it does not bound the photos held by what
+        the pace needs (import_bench counts 30 of 32 held at a 5/s cap: photos also
+        queue on DetectText and SearchFaces); --workers bounds them.
         """
         pacer = self.pacer(operation)
         while pacer.waiting >= QUEUED and not self.stop.is_set():
