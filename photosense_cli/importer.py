@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Generic, TypeVar
 
 from photosense_cli import engines, images
@@ -39,7 +40,7 @@ from photosense_cli.engines.base import (
     cost_usd,
 )
 from photosense_cli.errors import BadImage, CollectionMissing, EngineError, os_reason
-from photosense_cli.pacing import Pacers
+from photosense_cli.pacing import Pacers, Ticket
 from photosense_cli.people import Clusterer
 from photosense_cli.records import Box, Face, Photo, RunSummary
 
@@ -339,38 +340,40 @@ class Analyser:
     def __call__(self, c: Candidate) -> Outcome:
         """An import's work on one scanned file."""
         assert self.index is not None
-        self.pacers.admit("IndexFaces")
-        try:
-            data = read_image(c.path, c.size)
-        except BadImage as e:
-            return Outcome("failed", c, reason=e.reason, permanent=e.permanent)
-        if data is None:
-            return _not_an_image(c)
-        sha = hashlib.sha256(data).hexdigest()
-        kind, photo_id = self.index.claim(sha)
-        if kind != "first":
-            return Outcome(kind, c, sha, photo_id=photo_id)
-        return self.analyse(c, sha, data)
+        with self.pacers.admission() as ticket:
+            try:
+                data = read_image(c.path, c.size)
+            except BadImage as e:
+                return Outcome("failed", c, reason=e.reason, permanent=e.permanent)
+            if data is None:
+                return _not_an_image(c)
+            sha = hashlib.sha256(data).hexdigest()
+            kind, photo_id = self.index.claim(sha)
+            if kind != "first":
+                return Outcome(kind, c, sha, photo_id=photo_id)
+            return self.analyse(c, sha, data, ticket=ticket)
 
     def reanalyse(self, photo: Photo) -> Outcome:
         """A reindex's work on one catalogued photo: the first of its files that still holds it."""
         reason = "no file of this photo is left to read"
-        self.pacers.admit("IndexFaces")
-        for path in photo.paths:
-            try:
-                data = read_image(path, os.stat(path).st_size)
-            except (BadImage, OSError) as e:
-                reason = e.reason if isinstance(e, BadImage) else os_reason(e)
-                continue
-            if data is None or hashlib.sha256(data).hexdigest() != photo.sha256:
-                reason = "the file has changed since it was imported"
-                continue
-            return self.analyse(Candidate(path, 0, 0), photo.sha256, data, photo_id=photo.id)
+        with self.pacers.admission() as ticket:
+            for path in photo.paths:
+                try:
+                    data = read_image(path, os.stat(path).st_size)
+                except (BadImage, OSError) as e:
+                    reason = e.reason if isinstance(e, BadImage) else os_reason(e)
+                    continue
+                if data is None or hashlib.sha256(data).hexdigest() != photo.sha256:
+                    reason = "the file has changed since it was imported"
+                    continue
+                return self.analyse(Candidate(path, 0, 0), photo.sha256, data,
+                                    photo_id=photo.id, ticket=ticket)
         where = photo.path or f"photo {photo.id}"
         return Outcome("failed", Candidate(where, 0, 0), photo.sha256, photo_id=photo.id,
                        reason=reason)
 
-    def analyse(self, c: Candidate, sha: str, data: bytes, photo_id: int | None = None) -> Outcome:
+    def analyse(self, c: Candidate, sha: str, data: bytes, photo_id: int | None = None,
+                ticket: Ticket | None = None) -> Outcome:
         try:
             prepared = images.prepare(data, min_side=self.engine.min_side, name=c.path,
                                       as_is=self.engine.decodes_images)
@@ -398,16 +401,16 @@ class Analyser:
             out.regions = xmp.read_names(Path(c.path), prepared.orientation, data)
         faces: list[DetectedFace] = []
         try:
-            call = self.pacers.call
+            call = partial(self.pacers.call, ticket=ticket)
             if self.calls is None:
-                faces = self._index(prepared.data, sha, out.usage)
+                faces = self._index(prepared.data, sha, out.usage, ticket)
                 out.lines = call(self.text_operation, self._read_text, prepared.data, out.usage)
                 for face in faces:
                     out.faces.append((face, call("SearchFaces", self.engine.search_faces,
                                                  face.face_id, FACE_MATCH_THRESHOLD, out.usage)))
             else:
                 indexed: cf.Future[list[DetectedFace]] = self.calls.submit(
-                    self._index, prepared.data, sha, out.usage)
+                    self._index, prepared.data, sha, out.usage, ticket)
                 text: cf.Future[list[TextLine]] = self.calls.submit(
                     call, self.text_operation, self._read_text, prepared.data, out.usage)
                 both: list[cf.Future] = [indexed, text]
@@ -430,12 +433,14 @@ class Analyser:
             raise
         return out
 
-    def _index(self, image: bytes, sha: str, usage: Usage) -> list[DetectedFace]:
+    def _index(self, image: bytes, sha: str, usage: Usage,
+               ticket: Ticket | None = None) -> list[DetectedFace]:
         """IndexFaces, unless the offline detector (--prefilter local) sees no face."""
-        if self.prefilter is not None and not self.pacers.call(
+        call = partial(self.pacers.call, ticket=ticket)
+        if self.prefilter is not None and not call(
                 FACE_PROBE, _logged_as, FACE_PROBE, usage, self.prefilter.may_hold_faces, image):
             return []
-        return self.pacers.call("IndexFaces", self.engine.index_faces, image, sha, usage)
+        return call("IndexFaces", self.engine.index_faces, image, sha, usage)
 
     def _read_text(self, image: bytes, usage: Usage) -> list[TextLine]:
         if self.text_engine is None:

@@ -17,11 +17,12 @@ bucket per operation): see docs/design.md.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
 from collections import deque
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 from photosense_cli.errors import BadImage, Stopped, Throttled
 
@@ -40,7 +41,7 @@ FAST, SLOW, NEAR, PAST, PROBE = 0.10, 0.005, 0.97, 1.05, 3.0
 # pace: at 2 calls/s a one-second count of 1 or 3 is too coarse to cut the pace by.
 WINDOW, MEASURED, HORIZON = 1.0, 10, 30.0
 MIN_RATE = 0.2  # calls/s: even a throttled operation keeps probing, one call every 5 s
-QUEUED = 4  # photos prepared ahead of a paced operation: a 50/s pace takes one in 20 ms
+QUEUED = 4  # photos waiting, a paced operation: a 50/s pace takes one in 20 ms
 # A passing fault of the service (a 5xx, a timeout) is sent again after these waits, as
 # botocore's standard retries would; still failing, the photo fails for this run only.
 FAULT_WAITS = (0.5, 1.0)
@@ -171,6 +172,7 @@ class Pacers:
         self.sleep = sleep or self.stop.wait
         self.by_operation: dict[str, Pacer] = {}
         self._lock = threading.Lock()
+        self._waiting = 0  # photos held with none of their calls at the service now
 
     def pacer(self, operation: str) -> Pacer:
         with self._lock:
@@ -178,22 +180,39 @@ class Pacers:
                 self.by_operation[operation] = Pacer(self.clock, self.sleep, self.stop)
             return self.by_operation[operation]
 
-    def admit(self, operation: str) -> None:
-        """Wait while QUEUED calls of `operation` already wait for their turn.
+    @contextlib.contextmanager
+    def admission(self) -> Iterator[Ticket]:
+        """Hold a photo back, before it is read, while enough photos already wait.
 
-        Called before a photo is read: a photo waiting here holds no bytes. This
-        slows reads to IndexFaces' pace; it does not bound the photos held by what
-        the pace needs (import_bench counts 30 of 32 held at a 5/s cap: photos also
-        queue on DetectText and SearchFaces); --workers bounds them.
+        A photo holds its bytes from its read until its last call returns. It waits
+        while none of its calls is with the service: for an operation's turn, or
+        between its calls. A new photo is read only while fewer than QUEUED photos a
+        paced operation wait so (each operation keeps a few ready, so that no turn of its
+        pace goes unused). However far the service's pace lags, the photos in memory are
+        those with a call out (the pace times the round trip) and those few.
+
+        Only counting the calls waiting for IndexFaces' turn let photos read ahead queue
+        on DetectText and SearchFaces, and every worker waiting here go at once when
+        that queue was short: 30 of 32 photos were held at a 5/s cap.
         """
-        pacer = self.pacer(operation)
-        while pacer.waiting >= QUEUED and not self.stop.is_set():
-            self.sleep(min(0.05, 1.0 / pacer.rate))
+        ticket = Ticket(self)
+        while not self.stop.is_set():
+            with self._lock:
+                if self._waiting < QUEUED * max(1, len(self.by_operation)):
+                    ticket.admitted()
+                    break
+            self.sleep(0.01)
+        try:
+            yield ticket
+        finally:
+            ticket.close()
 
-    def call(self, operation: str, method: Callable[..., T], *args) -> T:
+    def call(self, operation: str, method: Callable[..., T], *args,
+             ticket: Ticket | None = None) -> T:
         """Call the engine at the operation's pace, sending a throttled call again.
 
         No call starts once the run is stopping (Ctrl-C, a fatal error elsewhere).
+        ticket: the photo's (admission()), told while the call is with the service.
         """
         pacer = self.pacer(operation)
         faults = 0
@@ -204,7 +223,8 @@ class Pacers:
             if self.stop.is_set():
                 raise Stopped()
             try:
-                result = method(*args)
+                with ticket.out() if ticket is not None else contextlib.nullcontext():
+                    result = method(*args)
             except Throttled:
                 pacer.throttled(started)
                 if attempt == MAX_ATTEMPTS:
@@ -219,6 +239,41 @@ class Pacers:
             pacer.succeeded(started)
             return result
         raise AssertionError("unreachable")
+
+
+class Ticket:
+    """A photo's place among those held in memory (Pacers.admission)."""
+
+    def __init__(self, pacers: Pacers):
+        self.pacers = pacers
+        self.held = False
+        self.calls_out = 0  # its calls with the service now
+
+    def admitted(self) -> None:  # under the pacers' lock
+        self.held = True
+        self.pacers._waiting += 1
+
+    @contextlib.contextmanager
+    def out(self) -> Iterator[None]:
+        """One of the photo's calls is with the service: the photo is not waiting."""
+        self._step(+1)
+        try:
+            yield
+        finally:
+            self._step(-1)
+
+    def _step(self, step: int) -> None:
+        with self.pacers._lock:
+            if self.held:
+                waiting = self.calls_out == 0
+                self.calls_out += step
+                self.pacers._waiting += (self.calls_out == 0) - waiting
+
+    def close(self) -> None:
+        with self.pacers._lock:
+            if self.held:
+                self.held = False
+                self.pacers._waiting -= self.calls_out == 0
 
 
 def retrying(call: Callable[[], T], sleep: Callable[[float], object] | None = None) -> T:

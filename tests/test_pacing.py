@@ -173,19 +173,36 @@ def test_no_call_starts_once_the_run_is_stopping():
     assert made == []
 
 
-def test_photos_wait_before_they_are_read_while_calls_queue_for_their_turn():
+def test_photos_wait_before_they_are_read_while_enough_photos_already_wait():
+    """A photo is read only while fewer than QUEUED photos a paced operation wait with
+    no call at the service (for a turn, or between calls); photos with a call out do
+    not count, and a photo done lets go."""
     clock = Clock()
-    pacers = Pacers(clock=clock, sleep=lambda s: (clock.sleep(s), drain()))
-    pacer = pacers.pacer("IndexFaces")
-    pacer.rate = 5.0
-    pacer.waiting = pacing.QUEUED + 2
+    waiting: list = []
 
-    def drain():  # the queued calls take their turns, one per sleep
-        pacer.waiting -= 1
+    def sleep(seconds):  # while the new photo waits, the oldest photo's call goes out
+        clock.sleep(seconds)
+        waiting.pop(0)._step(+1)
 
-    pacers.admit("IndexFaces")
-    assert pacer.waiting == pacing.QUEUED - 1  # admitted only once the queue was short
-    assert clock() > 0
+    pacers = Pacers(clock=clock, sleep=sleep)
+    for operation in ("IndexFaces", "DetectText", "SearchFaces"):
+        pacers.pacer(operation)
+    limit = pacing.QUEUED * 3
+    held = [pacers.admission() for _ in range(limit)]
+    tickets = [h.__enter__() for h in held]
+    waiting.extend(tickets)
+    assert clock() == 0 and pacers._waiting == limit
+    with pacers.admission() as ticket:
+        assert ticket.held and clock() > 0 and len(waiting) == limit - 1
+        assert pacers._waiting == limit  # the photo with a call out is not counted
+    tickets[0]._step(-1)  # its call came back: waiting again, between calls
+    assert pacers._waiting == limit
+    seen = []
+    pacers.call("IndexFaces", lambda: seen.append(pacers._waiting), ticket=tickets[1])
+    assert seen == [limit - 1] and pacers._waiting == limit  # out while the call was out
+    for h in held:  # photos that end (stored, failed, a copy) let go
+        h.__exit__(None, None, None)
+    assert pacers._waiting == 0
 
 
 def test_an_import_against_a_quota_is_throttled_paced_and_complete(cli, fake, tmp_path):
