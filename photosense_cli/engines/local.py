@@ -84,15 +84,22 @@ def _load_ocr(threads: int | None = None):
         # faces' photos; 640 (4.7 s) still finds them, but lines start to change.
         # No angle classifier: photos are made upright from EXIF before they get here, and
         # on the shared photos it changed no line while taking 4 % of the time.
-        # onnxruntime's memory arena on (rapidocr turns it off): buffers are reused from one
-        # photo to the next instead of allocated per run, 6.3 -> 5.6 s of OCR on the shared
-        # photos, the same lines.
         params = {"Det.limit_type": "max", "Det.limit_side_len": 736, "Global.use_cls": False,
-                  "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
                   "Global.log_level": "error"}  # "no text found" is not news to the user
         if threads:
             params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
-        _models["ocr"] = RapidOCR(params=params)
+        ocr = RapidOCR(params=params)
+        # onnxruntime's memory arena (rapidocr turns it off) for recognition only: its
+        # buffers are then reused from one batch of lines to the next, 6.7 -> 6.4 s of OCR
+        # on the shared photos for +17 MB. For detection it saved 0.6 s more but kept
+        # +130 MB, one set of buffers per photo size, so detection allocates per photo.
+        # rapidocr reads the engine settings when it first loads each model.
+        load_rec = getattr(ocr, "_load_rec_model", None)
+        if load_rec is not None:
+            ocr.cfg.EngineConfig.onnxruntime.enable_cpu_mem_arena = True
+            load_rec()
+            ocr.cfg.EngineConfig.onnxruntime.enable_cpu_mem_arena = False
+        _models["ocr"] = ocr
     return _models["ocr"]
 
 
