@@ -41,7 +41,7 @@ FAST, SLOW, NEAR, PAST, PROBE = 0.10, 0.005, 0.97, 1.05, 3.0
 # pace: at 2 calls/s a one-second count of 1 or 3 is too coarse to cut the pace by.
 WINDOW, MEASURED, HORIZON = 1.0, 10, 30.0
 MIN_RATE = 0.2  # calls/s: even a throttled operation keeps probing, one call every 5 s
-QUEUED = 4  # photos waiting, a paced operation: a 50/s pace takes one in 20 ms
+QUEUED = 4  # photos waiting per operation (Pacers.admission): at 50/s one goes in 20 ms
 # A passing fault of the service (a 5xx, a timeout) is sent again after these waits, as
 # botocore's standard retries would; still failing, the photo fails for this run only.
 FAULT_WAITS = (0.5, 1.0)
@@ -186,9 +186,9 @@ class Pacers:
 
         A photo holds its bytes from its read until its last call returns. It waits
         while none of its calls is with the service: for an operation's turn, or
-        between its calls. A new photo is read only while fewer than QUEUED photos a
-        paced operation wait so (each operation keeps a few ready, so that no turn of its
-        pace goes unused). However far the service's pace lags, the photos in memory are
+        between its calls. A new photo is read only while fewer than QUEUED photos per
+        operation wait so (each operation keeps a few ready, so that no turn of its pace
+        goes unused). However far the service's pace lags, the photos in memory are
         those with a call out (the pace times the round trip) and those few.
 
         Only counting the calls waiting for IndexFaces' turn let photos read ahead queue

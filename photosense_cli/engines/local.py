@@ -273,7 +273,8 @@ class LocalEngine:
         self._lines: dict[int, tuple[bytes, list[FoundLine]]] = {}
 
     def _run(self, func, image: bytes):
-        """func (one of the functions above) on the photo's pixels, in a model process."""
+        """func (one of the functions above) on the photo's pixels: in a model process,
+        or, with one process, in this one behind the model lock."""
         try:
             if self.processes == 1:
                 # Decoded in the importer's thread, outside the lock: with one model process
