@@ -236,3 +236,28 @@ def test_without_the_saved_detector_dlib_builds_its_own(tmp_path, monkeypatch):
 
     scores = detector.run(image, 1, -2.0)[1]
     assert scores and scores == dlib.get_frontal_face_detector().run(image, 1, -2.0)[1]
+
+
+def test_face_search_returns_what_similarity_gives_every_row():
+    """search_faces scores only the rows within distance_within(threshold); the answer must be
+    what scoring every row gives, at the bound and beyond either end of the scale."""
+    from photosense_cli.engines.base import KnownFace, Usage
+    from photosense_cli.engines.local import MATCH_DISTANCE, LocalEngine, similarity
+
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(0, 0.05, (90, 128)).astype(np.float32)  # fewer than the 100 returned
+    step = np.zeros(128, np.float32)
+    step[0] = MATCH_DISTANCE  # exactly at the 90 % bound from row 0
+    vectors[1] = vectors[0] + step
+    e = LocalEngine(processes=1)
+    e.open_collection("c", [KnownFace(f"f{i}", v.tobytes()) for i, v in enumerate(vectors)])
+    for threshold in (-5.0, 0.0, 40.0, 55.5, 89.99, 90.0, 100.0, 100.5):
+        got = e.search_faces("f0", threshold, Usage())
+        # every row scored, as search_faces did before it looked only at the near ones
+        m, norms = e._matrix[: e._used], e._norms[: e._used]
+        sims = similarity(np.sqrt(np.maximum(norms + norms[0] - 2.0 * (m @ m[0]), 0.0)))
+        want = {f"f{i}": float(s) for i, s in enumerate(sims) if i != 0 and s >= threshold}
+        assert {g.face_id for g in got} == set(want), threshold
+        assert all(g.similarity == pytest.approx(want[g.face_id]) for g in got)
+        assert [g.similarity for g in got] == sorted((g.similarity for g in got), reverse=True)
+    assert "f1" in [m.face_id for m in e.search_faces("f0", 89.99, Usage())]
