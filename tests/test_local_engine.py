@@ -199,17 +199,15 @@ def test_the_prefilter_sends_every_shared_face_photo_and_skips_a_blank_one():
     assert score(buf.getvalue(), "sky.jpg") < local.PREFILTER_THRESHOLD
 
 
-def test_the_shipped_face_detector_is_dlibs_own(tmp_path):
+def test_the_shipped_face_detector_is_dlibs_own():
     """The saved detector loads in 1 ms where dlib builds its own in 0.3 s; it must be the
-    same detector, byte for byte as this dlib saves it, and find the same faces."""
+    same detector: the same boxes, scores and sub-detectors, down to candidates far below
+    the bar. (Not byte for byte: another dlib may save the same detector differently.)"""
     import dlib
 
     from photosense_cli.engines import local
 
     builtin = dlib.get_frontal_face_detector()
-    builtin.save(str(tmp_path / "builtin.svm"))
-    assert (tmp_path / "builtin.svm").read_bytes() == open(local.DETECTOR_FILE, "rb").read()
-
     shipped = dlib.fhog_object_detector(local.DETECTOR_FILE)
     rng = np.random.default_rng(7)
     image = rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)
