@@ -64,7 +64,7 @@ def distance_within(threshold: float) -> float:
 _models: dict = {}
 
 # dlib's HOG face detector, as dlib itself saves it (get_frontal_face_detector().save(path),
-# dlib 20.0; Boost Software License, as dlib). dlib builds the detector from a text copy
+# dlib 20.0; Boost Software License, beside it). dlib builds the detector from a text copy
 # compiled into the library, which took 0.25-0.33 s of each worker's start; the saved
 # copy loads in 1 ms and finds the same boxes with the same scores (tests/test_local_engine).
 DETECTOR_FILE = os.path.join(os.path.dirname(__file__), "frontal_face_detector.svm")
