@@ -123,8 +123,8 @@ def _load_ocr(threads: int | None = None):
             params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
         ocr = RapidOCR(params=params)
         # onnxruntime's memory arena (rapidocr turns it off) for recognition only: its
-        # buffers are then reused from one batch of lines to the next, 6.7 -> 6.4 s of OCR
-        # on the shared photos for +17 MB. For detection it saved 0.6 s more but kept
+        # buffers are then reused from one line to the next (measured with batches of 6:
+        # 6.7 -> 6.4 s of OCR on the shared photos for +17 MB). For detection it saved 0.6 s more but kept
         # +130 MB, one set of buffers per photo size, so detection allocates per photo.
         # rapidocr reads the engine settings when it first loads each model.
         load_rec = getattr(ocr, "_load_rec_model", None)
