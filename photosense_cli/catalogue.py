@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence, Union
 
 from photosense_cli.errors import LibraryBusy, PhotosenseError
+from photosense_cli.files import Protected, make_folder
 from photosense_cli.records import (
     Box,
     Change,
@@ -369,7 +370,7 @@ class Catalogue:
         if not self.path.exists():
             if not create:
                 raise PhotosenseError(no_library)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_folder(self.path.parent)  # 0700: it will hold face data
             # Faces are biometric data: the file is readable by its owner only.
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         try:
@@ -741,6 +742,15 @@ class Catalogue:
 
     def photo_id_at(self, path: str) -> int | None:
         return self.scalar("SELECT photo_id FROM locations WHERE path = ?", (path,))
+
+    def protected(self) -> Protected:
+        """What a file photosense writes must never replace: this library and its photos."""
+        return Protected(
+            self.path,
+            photo_at=lambda path: bool(self.scalar(
+                "SELECT 1 FROM locations WHERE path = ? LIMIT 1", (path,))),
+            photo_with=lambda sha: bool(self.scalar(
+                "SELECT 1 FROM photos WHERE sha256 = ? LIMIT 1", (sha,))))
 
     def photo_exists(self, photo_id: int) -> bool:
         return bool(self.scalar("SELECT 1 FROM photos WHERE id = ?", (photo_id,)))
@@ -1313,7 +1323,7 @@ def import_lock(db_path: Path, wait: float = 0.0) -> Iterator[None]:
     leaves a stale lock behind.
     """
     lock_path = Path(str(db_path) + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(lock_path.parent)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     deadline = time.monotonic() + wait
     try:

@@ -1,27 +1,148 @@
-"""Writing the files photosense makes for the user (crops, sheets, sidecars) safely.
+"""The one way photosense writes a file for the user: exports, sheets, crops, sidecars.
 
-They hold face data, so they are private by default, and they are replaced whole:
-written to a temporary file beside the target, then renamed over it, so a reader
-never sees half a file and a failure leaves the old one as it was.
+Every such file goes through `write_file`, which
+
+- refuses what must never be replaced: the library file and its -wal, -shm and
+  .lock, and any photo of the library, whatever name reaches them (a symlink, a
+  hard link, `..`), and anything that is not a regular file (a device, a FIFO, a
+  folder);
+- writes a temporary file in the same folder, created 0600 with O_EXCL (never
+  through a link someone planted), then renames it over the target, so a reader
+  never sees half a file and a failure (a full disk) leaves the old one as it
+  was;
+- gives the file the mode asked for, also when it replaces an existing file:
+  0600 for anything that ties names to faces, since faces are biometric data.
+
+A symlinked target is written where the link points (as a shell's `>` would),
+and the link stays.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import stat
+import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from photosense_cli.errors import PhotosenseError
 
-def replace_atomically(path: Path, write: Callable[[BinaryIO], object], mode: int = 0o600) -> None:
-    """Write `path` through a temporary file with this mode; OSError as the system says."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+# The catalogue holds only photos it could decode, and hashing a candidate target costs a
+# read of it: targets bigger than this are no copy of a photo we would refuse for.
+HASH_LIMIT = 512 * 1024 * 1024
+
+
+class WriteRefused(PhotosenseError):
+    """A target photosense will not write; the message names the file and the reason."""
+
+
+@dataclass(frozen=True)
+class Protected:
+    """What a write must never replace: the library's own files, and its photos.
+
+    `photo_at(path)` and `photo_with(sha256)` answer from the catalogue; the defaults
+    protect nothing but the library files (for a library not opened yet).
+    """
+
+    library: Path
+    photo_at: Callable[[str], bool] = field(default=lambda path: False)
+    photo_with: Callable[[str], bool] = field(default=lambda sha256: False)
+
+    def library_files(self) -> list[Path]:
+        lib = Path(os.path.realpath(self.library))
+        return [lib] + [lib.with_name(lib.name + s) for s in ("-wal", "-shm", "-journal",
+                                                               ".lock")]
+
+
+def make_folder(path: Path) -> None:
+    """A folder for private files: created 0700 whatever the umask (0777 under umask 000)."""
+    missing = []
+    p = Path(path)
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            continue
+        os.chmod(folder, 0o700)  # whatever the umask took away, or left
+
+
+def target_of(path: Path, protected: Protected | None) -> Path:
+    """The real file a write to `path` would replace; WriteRefused when it must not."""
+    real = Path(os.path.realpath(path))
+    shown = str(path)
+    if protected is not None:
+        library = protected.library_files()
+        if real in library:
+            raise WriteRefused(f"{shown}: this is the library's own file; not written")
+    try:
+        st = os.stat(real)
+    except FileNotFoundError:
+        st = None
+    except OSError as e:
+        raise WriteRefused(f"{shown}: cannot write: {e.strerror or e}") from None
+    if not real.parent.is_dir():
+        raise WriteRefused(f"{shown}: cannot write: the folder {real.parent} does not exist")
+    if st is None:
+        return real
+    if not stat.S_ISREG(st.st_mode):
+        what = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+        raise WriteRefused(f"{shown}: {what}; name a file to write")
+    if protected is not None:
+        for lib in protected.library_files():
+            try:
+                if os.path.samestat(st, os.stat(lib)):  # a hard link to it
+                    raise WriteRefused(f"{shown}: this is the library's own file; not written")
+            except FileNotFoundError:
+                continue
+        if protected.photo_at(str(real)) or protected.photo_at(os.path.abspath(path)):
+            raise WriteRefused(f"{shown}: this is a photo of the library; photosense never "
+                               "replaces a photo")
+        if 0 < st.st_size <= HASH_LIMIT and protected.photo_with(_sha256(real)):
+            raise WriteRefused(f"{shown}: this file is a copy of a photo of the library; "
+                               "photosense never replaces a photo")
+    return real
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            while block := f.read(1 << 20):
+                h.update(block)
+    except OSError:
+        return ""
+    return h.hexdigest()
+
+
+def write_file(path: Path, write: Callable[[BinaryIO], object], *, mode: int = 0o600,
+               protected: Protected | None) -> Path:
+    """Write `path` whole through a temporary file beside it; returns the file written.
+
+    WriteRefused (exit 2, one line naming the file) when the target must not be
+    replaced or the write fails; the old file is then as it was.
+    """
+    real = target_of(path, protected)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
+    except OSError as e:
+        raise WriteRefused(f"{path}: cannot write: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
-        os.chmod(tmp, mode)  # whatever the umask took away at creation
-        os.replace(tmp, path)
+            f.flush()
+            os.fchmod(f.fileno(), mode)  # mkstemp made it 0600; the umask plays no part
+            os.fsync(f.fileno())  # the rename must not reach the disk before the bytes
+        os.replace(tmp, real)
+    except OSError as e:
+        os.unlink(tmp)
+        raise WriteRefused(f"{path}: cannot write: {e.strerror or e}") from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        os.unlink(tmp)
         raise
+    return real

@@ -325,26 +325,23 @@ def contact_sheet(crops: list[Image.Image], labels: list[str] | None = None, col
     return sheet
 
 
-def save_private(img: Image.Image, path) -> None:
+def save_private(img: Image.Image, path, protected) -> None:
     """Write a face crop or contact sheet readable by its owner only: faces are biometric data.
 
     The format follows the extension (.png, .jpg, .jpeg, .webp); anything else is refused
-    before a file is made. Written to a temporary file beside it, then renamed.
+    before a file is made. Written through files.write_file: never over the library or a
+    photo, and whole or not at all.
     """
     from pathlib import Path
 
     from photosense_cli.errors import PhotosenseError
-    from photosense_cli.files import replace_atomically
+    from photosense_cli.files import target_of, write_file
 
     path = Path(path)
-    if path.exists() and not path.is_file():
-        raise PhotosenseError(f"{path}: not a regular file; name a new .png, .jpg or .webp file")
+    target_of(path, protected)  # a device or the library is refused for what it is
     fmt = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}.get(
         path.suffix.lower())
     if fmt is None:
         raise PhotosenseError(f"{path}: name the file .png, .jpg or .webp to say its format")
-    try:
-        replace_atomically(path, lambda f: img.save(f, fmt, **(
-            {"quality": 90} if fmt == "JPEG" else {})))
-    except OSError as e:
-        raise PhotosenseError(f"{path}: cannot write: {e.strerror}") from None
+    write_file(path, lambda f: img.save(f, fmt, **({"quality": 90} if fmt == "JPEG" else {})),
+               protected=protected)

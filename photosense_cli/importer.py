@@ -64,6 +64,9 @@ class Outcome:
     usage: Usage = field(default_factory=Usage)
     reason: str = ""
     regions: list = field(default_factory=list)  # xmp.NamedRegion: names other tools wrote
+    # (file, reason) for each sidecar or region refused as unreadable or out of bounds: the
+    # photo is imported all the same, and each file gets its one line
+    metadata_problems: list[tuple[str, str]] = field(default_factory=list)
     permanent: bool = True  # a failure of the file itself: remembered until it changes
     orphans_left: bool = False
 
@@ -398,7 +401,8 @@ class Analyser:
 
             from photosense_cli import xmp
 
-            out.regions = xmp.read_names(Path(c.path), prepared.orientation, data)
+            out.regions, out.metadata_problems = xmp.read_names(Path(c.path),
+                                                                prepared.orientation, data)
         faces: list[DetectedFace] = []
         try:
             call = partial(self.pacers.call, ticket=ticket)
@@ -859,6 +863,8 @@ class Importer:
         s.faces += len(o.faces)
         s.text_lines += len(o.lines)
         self.pipeline.count_calls(o)
+        for source, reason in o.metadata_problems:
+            self.pipeline.fail(o, source, reason)
 
     def _persons_from_before(self, o: Outcome, before: tuple[int, int, int] | None,
                              dropped: list[str]) -> dict[int, int]:

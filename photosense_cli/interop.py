@@ -9,24 +9,31 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-from photosense_cli import xmp
+from photosense_cli import xmltree, xmp
 from photosense_cli.catalogue import Catalogue, chunks
 from photosense_cli.errors import PhotosenseError, os_reason
+from photosense_cli.files import WriteRefused, write_file
 
 
 @dataclass
 class SidecarReport:
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    # left alone by the user's choice (a read-only sidecar): said, but not a failure
+    skipped: list[dict] = field(default_factory=list)
     failed: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"written": self.written, "unchanged": self.unchanged, "failed": self.failed}
+        return {"written": self.written, "unchanged": self.unchanged, "skipped": self.skipped,
+                "failed": self.failed}
 
 
 def sidecar_for(path: Path, style: str) -> Path:
@@ -34,7 +41,7 @@ def sidecar_for(path: Path, style: str) -> Path:
     (dotted: IMG_1.jpg.xmp for digiKam and darktable; stem: IMG_1.xmp for Lightroom)."""
     dotted, stem = xmp.sidecars(path)
     for existing in (dotted, stem):
-        if existing.exists():
+        if os.path.lexists(existing):
             return existing
     return stem if style == "stem" else dotted
 
@@ -50,38 +57,101 @@ def orientation_of(path: str) -> int:
         return 1
 
 
+def _write_bytes(data: bytes, f: IO[bytes]) -> None:
+    f.write(data)
+
+
+class _Skip(Exception):
+    """This sidecar is left as it is, by the user's choice."""
+
+
+def _sidecar_mode(photo: str, sidecar: Path) -> int:
+    """Whoever can read the photo can see the faces in it: the sidecar takes the photo's
+    read and write bits (a NAS or Docker photo tool must read it), never looser than the
+    sidecar it replaces."""
+    mode = os.stat(photo).st_mode & 0o666
+    try:
+        st = os.lstat(sidecar)
+    except FileNotFoundError:
+        return mode
+    if stat.S_ISLNK(st.st_mode):
+        raise xmp.SidecarError("a symbolic link; not followed, not changed")
+    if not stat.S_ISREG(st.st_mode):
+        raise xmp.SidecarError("not a regular file; not changed")
+    if not st.st_mode & stat.S_IWUSR:
+        raise _Skip("read-only; left as it is (make it writable to let photosense update it)")
+    return mode & st.st_mode
+
+
 def write_sidecars(cat: Catalogue, *, under: Sequence[str] = (), person_ids: Sequence[int] = (),
                    style: str = "dotted", include_unnamed: bool = False, keywords: bool = False,
                    on_error: Callable[[str, str], None] = lambda path, reason: None,
+                   on_skip: Callable[[str, str], None] = lambda path, reason: None,
                    ) -> SidecarReport:
-    """Write or update the sidecar of every file of the chosen photos."""
+    """Write or update the sidecar of every file of the chosen photos.
+
+    An unnamed person's region carries no name (with include_unnamed): "Unknown person 4"
+    is photosense's label, and another tool, or a later import, would take it for a name.
+    A stem sidecar (IMG_1.xmp) that another image beside the photo would share
+    (IMG_1.png) is not written: its regions would be read as that photo's.
+    """
     report = SidecarReport()
+    protected = cat.protected()
+    done: set[Path] = set()
+
+    def failed(sidecar: Path, reason: str) -> None:
+        report.failed.append({"path": str(sidecar), "reason": reason})
+        on_error(str(sidecar), reason)
+
     for ids in chunks(cat.photo_ids(under, person_ids), 500):
         people = cat.people_on(ids)
         for photo in cat.photos(ids):
-            entries = [xmp.FaceEntry(face.id, person.name, face.box)
+            entries = [xmp.FaceEntry(face.id, person.name if person.named else None, face.box)
                        for face, person in people.get(photo.id, [])
                        if not person.hidden and (person.named or include_unnamed)]
             for path in photo.paths:
                 sidecar = sidecar_for(Path(path), style)
-                if not entries and not sidecar.exists():
+                if sidecar in done:
+                    continue  # one photo at two names sharing one stem sidecar
+                done.add(sidecar)
+                if not entries and not os.path.lexists(sidecar):
                     continue  # nothing to say, and nothing said before to take back
+                if sidecar == xmp.sidecars(Path(path))[1]:
+                    others = [p for p in xmp.stem_partners(Path(path))
+                              if str(p) not in photo.paths]
+                    if others:
+                        failed(sidecar, f"would belong to {Path(path).name} and "
+                               f"{others[0].name} alike; not written (use --sidecar-name "
+                               "dotted, or rename one of them)")
+                        continue
                 try:
-                    existing = sidecar.read_bytes() if sidecar.exists() else None
+                    mode = _sidecar_mode(path, sidecar)
+                    try:
+                        existing: bytes | None = xmp.read_bounded(sidecar)
+                    except FileNotFoundError:
+                        existing = None
                     data = xmp.render(existing, entries, width=photo.width or 0,
                                       height=photo.height or 0,
                                       orientation=orientation_of(path), keywords=keywords)
-                    changed = xmp.write_atomically(sidecar, data)
+                    if data == existing:
+                        report.unchanged.append(str(sidecar))
+                        continue
+                    write_file(sidecar, partial(_write_bytes, data), mode=mode,
+                               protected=protected)
+                except _Skip as e:
+                    report.skipped.append({"path": str(sidecar), "reason": str(e)})
+                    on_skip(str(sidecar), str(e))
+                    continue
+                except (xmp.SidecarError, xmltree.XmlError) as e:
+                    failed(sidecar, f"cannot update: {getattr(e, 'reason', e)}")
+                    continue
+                except WriteRefused as e:
+                    failed(sidecar, str(e).removeprefix(f"{sidecar}: "))
+                    continue
                 except OSError as e:
-                    report.failed.append({"path": str(sidecar), "reason": os_reason(e)})
-                    on_error(str(sidecar), os_reason(e))
+                    failed(sidecar, os_reason(e))
                     continue
-                except Exception as e:  # a sidecar another tool broke: that file only
-                    reason = f"cannot update: {type(e).__name__}: {e}"
-                    report.failed.append({"path": str(sidecar), "reason": reason})
-                    on_error(str(sidecar), reason)
-                    continue
-                (report.written if changed else report.unchanged).append(str(sidecar))
+                report.written.append(str(sidecar))
     return report
 
 

@@ -14,7 +14,7 @@ from typing import Callable
 from photosense_cli.catalogue import Catalogue
 from photosense_cli.engines.base import DetectedFace, Engine, Match, Usage
 from photosense_cli.errors import Ambiguous, NotFound, NothingToUndo, PhotosenseError
-from photosense_cli.records import Face, Person, PersonDetails
+from photosense_cli.records import Face, Person, PersonDetails, name_problem
 
 # A new person whose face is smaller than this share of its photo's width and height
 # starts hidden (shown again once a second face joins them): a face in the crowd behind
@@ -161,8 +161,8 @@ def get_face(cat: Catalogue, face_id: int) -> Face:
 
 def rename(cat: Catalogue, person: Person, name: str, allow_duplicate: bool = False) -> str:
     name = " ".join(name.split())
-    if not name:
-        raise PhotosenseError("a name cannot be empty")
+    if (problem := name_problem(name)) is not None:
+        raise PhotosenseError(problem)
     if name.isdigit():
         raise PhotosenseError("a name cannot be only digits: it would read as an id")
     others = [p for p in cat.people_named(name) if p.id != person.id]

@@ -7,9 +7,26 @@ are kept as they were, with new keys beside them.
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+# A person's name, typed or read from another tool's metadata. The longest real names
+# run to about 100 characters; 200 leaves room, and a 1 MB "name" in a sidecar is refused.
+MAX_NAME_CHARS = 200
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot be a person's name, or None when it can."""
+    if not name.strip():
+        return "a name cannot be empty"
+    if len(name) > MAX_NAME_CHARS:
+        return f"a name is at most {MAX_NAME_CHARS} characters (this one has {len(name)})"
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        return "a name cannot hold control characters (line breaks, tabs, escapes)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -31,6 +48,18 @@ class Box:
 
     def as_tuple(self) -> tuple[float, float, float, float]:
         return (self.left, self.top, self.width, self.height)
+
+    def valid(self, slack: float = 0.02) -> Box | None:
+        """The box clipped to the photo, or None when it is no box at all (not a number, no
+        area, or outside the photo by more than `slack`: regions drawn by hand may stick
+        out a little at an edge; hostile ones have negative or huge sizes)."""
+        x, y, w, h = self.as_tuple()
+        if not all(math.isfinite(v) for v in (x, y, w, h)) or w <= 0 or h <= 0:
+            return None
+        if x < -slack or y < -slack or x + w > 1 + slack or y + h > 1 + slack:
+            return None
+        left, top = max(0.0, x), max(0.0, y)
+        return Box(left, top, min(1.0, x + w) - left, min(1.0, y + h) - top)
 
     def iou(self, other: Box) -> float:
         """Intersection over union: 1 for the same box, 0 for boxes that do not touch."""

@@ -9,10 +9,18 @@ because different tools read different ones:
   lr:hierarchicalSubject ("People|Name") and digiKam:TagsList ("People/Name").
 
 Everything else in a sidecar (ratings, labels, develop settings, other tools'
-regions and keywords) is kept as it is. photosense's own entries carry a
-photosense:FaceId on each region, and the names and keywords it added are
-listed under photosense:People and photosense:Keywords, so a rerun replaces
-exactly what photosense wrote before and nothing else.
+regions and keywords) is kept byte for byte: the document is never re-serialised,
+only photosense's own elements are cut out and new ones spliced in (xmltree.py).
+photosense's regions carry a photosense:FaceId, and each value it added to a
+shared list is recorded under photosense:People (PersonInImage), photosense:Subject
+(dc:subject), photosense:Hierarchy (lr:hierarchicalSubject) and photosense:Tags
+(digiKam:TagsList). A value already there (the user's own, from digiKam or
+exiftool) is never recorded as ours, so a rename or a forget takes back exactly
+what photosense added and nothing else. Round two's photosense:Keywords (one
+list for the three keyword bags) is still read.
+
+Sidecars are untrusted input: read only when they are regular files of at most
+MAX_SIDECAR_BYTES, parsed with no DTD, names and regions bounded and checked.
 
 Orientation (MWG 2.0, "Image Region Metadata"): region areas are relative to
 the image as stored, before its EXIF orientation is applied, and
@@ -24,13 +32,15 @@ MP regions follow the same rule here.
 
 from __future__ import annotations
 
+import os
 import re
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+import stat
+from dataclasses import dataclass
 from pathlib import Path
 
-from photosense_cli.files import replace_atomically
-from photosense_cli.records import Box
+from photosense_cli import xmltree
+from photosense_cli.records import Box, name_problem
+from photosense_cli.xmltree import El, Node
 
 NS = {
     "x": "adobe:ns:meta/",
@@ -46,20 +56,17 @@ NS = {
     "lr": "http://ns.adobe.com/lightroom/1.0/",
     "digiKam": "http://www.digikam.org/ns/1.0/",
     "photosense": "https://photosense.invalid/ns/1.0/",
-    # namespaces other tools write often, registered so their prefixes survive a rewrite
-    "xmp": "http://ns.adobe.com/xap/1.0/",
-    "crs": "http://ns.adobe.com/camera-raw-settings/1.0/",
-    "tiff": "http://ns.adobe.com/tiff/1.0/",
-    "exif": "http://ns.adobe.com/exif/1.0/",
-    "xmpMM": "http://ns.adobe.com/xap/1.0/mm/",
-    "photoshop": "http://ns.adobe.com/photoshop/1.0/",
-    "darktable": "http://darktable.sf.net/",
 }
-for _prefix, _uri in NS.items():
-    ET.register_namespace(_prefix, _uri)
+_PREFIX = {uri: prefix for prefix, uri in NS.items()}  # the prefix we use when none is bound
 
-RAW_EXTENSIONS = {".dng", ".cr2", ".cr3", ".nef", ".nrw", ".arw", ".sr2", ".orf", ".rw2",
-                  ".raf", ".pef", ".srw"}
+# Lightroom's largest sidecars (a long develop history) are about 1 MB; XMP inside a JPEG is
+# at most 64 KB plus extensions. 4 MiB is far above both, and a 190 MB "sidecar" is refused.
+MAX_SIDECAR_BYTES = 4 * 1024 * 1024
+# A crowd photo tagged by hand holds tens of faces; beyond this many a file is hostile.
+MAX_REGIONS = 256
+# What photosense calls an unnamed person. Round two wrote it into sidecars as a name
+# (xmp write --include-unnamed); it is never read back as one.
+PLACEHOLDER = re.compile(r"Unknown person \d+")
 _PACKET = re.compile(rb"<x:xmpmeta[\s>].*?</x:xmpmeta>", re.S)
 SCAN_BYTES = 4 * 1024 * 1024  # embedded XMP sits in the first blocks of JPEG, TIFF, HEIC
 
@@ -82,15 +89,8 @@ class FaceEntry:
     """What photosense writes for one face."""
 
     face_id: int
-    name: str
+    name: str | None  # None: an unnamed person's region, written with no name at all
     box: Box  # relative to the upright photo
-
-
-@dataclass
-class Written:
-    path: Path
-    changed: bool
-    entries: list[FaceEntry] = field(default_factory=list)
 
 
 # -- orientation -------------------------------------------------------------------
@@ -127,17 +127,80 @@ def _turn(b: Box, orientation: int) -> Box:
 # -- reading -----------------------------------------------------------------------
 
 
+class SidecarError(Exception):
+    """A sidecar photosense will not read or change; `reason` says why, for one line."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
 def sidecars(path: Path) -> list[Path]:
     """The sidecars a photo may have: IMG_1.jpg.xmp (digiKam, darktable), IMG_1.xmp
     (Lightroom, Capture One)."""
     return [path.with_name(path.name + ".xmp"), path.with_suffix(".xmp")]
 
 
-def read_names(path: Path, orientation: int = 1, data: bytes | None = None) -> list[NamedRegion]:
+def read_bounded(path: Path, limit: int = MAX_SIDECAR_BYTES) -> bytes:
+    """A sidecar's bytes, only from a regular file (a symlink counts for what it points to)
+    of at most `limit` bytes: a link to /dev/zero or a FIFO is never read, and O_NONBLOCK
+    keeps the open of a FIFO from waiting for a writer. FileNotFoundError when absent."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise SidecarError("not a regular file; not read")
+        if st.st_size > limit:
+            raise SidecarError(f"{st.st_size:,} bytes, over the {limit:,}-byte limit of a "
+                               "sidecar; not read")
+        parts, n = [], 0
+        while n <= limit:  # the size can grow after the fstat: read one byte past the limit
+            block = os.read(fd, min(1 << 20, limit + 1 - n))
+            if not block:
+                break
+            parts.append(block)
+            n += len(block)
+        if n > limit:
+            raise SidecarError(f"over the {limit:,}-byte limit of a sidecar; not read")
+        return b"".join(parts)
+    finally:
+        os.close(fd)
+
+
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".heic", ".heif", ".tif", ".tiff", ".webp",
+                   ".gif", ".bmp", ".avif", ".dng", ".cr2", ".cr3", ".nef", ".nrw", ".arw",
+                   ".sr2", ".orf", ".rw2", ".raf", ".pef", ".srw")
+_RAW_SUFFIXES = frozenset(_IMAGE_SUFFIXES[11:])
+
+
+def stem_partners(path: Path) -> list[Path]:
+    """Other images that IMG_1.xmp would belong to as much as to IMG_1.jpg (IMG_1.png,
+    IMG_1.heic), not counting a RAW+JPEG pair, which is one photo with one sidecar."""
+    own_raw = path.suffix.lower() in _RAW_SUFFIXES
+    out = []
+    for suffix in _IMAGE_SUFFIXES:
+        for s in (suffix, suffix.upper()):
+            other = path.with_suffix(s)
+            if s == path.suffix or not other.is_file():
+                continue
+            if (s.lower() in _RAW_SUFFIXES) != own_raw and {s.lower(), path.suffix.lower()} & {
+                    ".jpg", ".jpeg"}:
+                continue  # RAW+JPEG: one photo
+            out.append(other)
+    return out
+
+
+def read_names(path: Path, orientation: int = 1, data: bytes | None = None,
+               ) -> tuple[list[NamedRegion], list[tuple[str, str]]]:
     """Named regions and people from the photo's own XMP (JPEG APP1, TIFF, DNG, HEIC: the
     packet is found in the file's first blocks) and from its sidecars. `data`: the file's
-    bytes when the caller has them already."""
+    bytes when the caller has them already.
+
+    Returns the regions and the problems: (file, reason), one for each file something was
+    refused in (the photo is imported all the same, with what could be read).
+    """
     found: list[NamedRegion] = []
+    problems: list[tuple[str, str]] = []
     packets: list[tuple[bytes, str]] = []
     try:
         if data is None:
@@ -148,18 +211,35 @@ def read_names(path: Path, orientation: int = 1, data: bytes | None = None) -> l
             packets.append((m.group(), str(path)))
     except OSError:
         pass
-    for side in sidecars(path):
+    dotted, stem = sidecars(path)
+    for side in (dotted, stem):
         try:
-            packets.append((side.read_bytes(), str(side)))
-        except OSError:
+            packets.append((read_bounded(side), str(side)))
+        except FileNotFoundError:
             continue
+        except SidecarError as e:
+            problems.append((str(side), e.reason))
+            continue
+        except OSError as e:
+            problems.append((str(side), f"cannot read: {e.strerror or e}"))
+            continue
+        if side == stem and (partners := stem_partners(path)):
+            packets.pop()
+            problems.append((str(side), f"belongs to {path.name} and {partners[0].name} "
+                             "alike; its names are not read (rename one photo, or give each "
+                             "a .jpg.xmp sidecar)"))
     for data, source in packets:
         try:
-            root = ET.fromstring(_packet_xml(data))
-        except ET.ParseError:
+            root = xmltree.parse(_packet_xml(data))
+        except xmltree.XmlError as e:
+            problems.append((source, f"{e}; its names are not read"))
             continue
-        found += _names_in(root, orientation, f"xmp:{source}")
-    return found
+        regions, issues = _names_in(root, orientation, f"xmp:{source}")
+        found += regions
+        if issues:
+            more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
+            problems.append((source, issues[0] + more))
+    return _unique(found), problems
 
 
 def _packet_xml(data: bytes) -> bytes:
@@ -167,38 +247,80 @@ def _packet_xml(data: bytes) -> bytes:
     return m.group() if m else data
 
 
-def _names_in(root: ET.Element, orientation: int, source: str) -> list[NamedRegion]:
-    out = []
-    for li in root.iter(q("rdf", "li")):
-        desc = _struct(li)
-        if desc is None:
-            continue
-        name = _field(desc, "mwg-rs", "Name")
-        kind = _field(desc, "mwg-rs", "Type")
-        area = desc.find(q("mwg-rs", "Area"))
-        if name and (kind in (None, "Face")) and area is not None:
-            a = _fields(area, "stArea")
-            try:
-                w, h = float(a["w"]), float(a["h"])
-                box = Box(float(a["x"]) - w / 2, float(a["y"]) - h / 2, w, h)
-                out.append(NamedRegion(name, to_upright(box, orientation), source))
-            except (KeyError, ValueError):
-                pass
-            continue
-        mp_name = _field(desc, "MPReg", "PersonDisplayName")
-        rect = _field(desc, "MPReg", "Rectangle")
-        if mp_name and rect:
-            try:
-                x, y, w, h = (float(v) for v in rect.split(","))
-                out.append(NamedRegion(mp_name, to_upright(Box(x, y, w, h), orientation),
-                                       source))
-            except ValueError:
-                pass
+def _is_ours(li: Node) -> bool:
+    s = _struct(li)
+    return s is not None and _field(s, "photosense", "FaceId") is not None
+
+
+def _names_in(root: Node, orientation: int, source: str) -> tuple[list[NamedRegion], list[str]]:
+    out: list[NamedRegion] = []
+    issues: list[str] = []
+
+    def usable(name: str | None, ours: bool) -> str | None:
+        if name is None or not name.strip():
+            return None
+        if ours and PLACEHOLDER.fullmatch(name.strip()):
+            return None  # round two's stand-in for an unnamed person, not a name
+        if (problem := name_problem(name)) is not None:
+            shown = name if len(name) <= 40 else f"{name[:40]}..."
+            issues.append(f"name {shown!r} refused: {problem}")
+            return None
+        return name.strip()
+
+    regions = 0
+    for holder_tag, list_tag in ((q("mwg-rs", "Regions"), q("mwg-rs", "RegionList")),
+                                 (q("MP", "RegionInfo"), q("MPRI", "Regions"))):
+        for holder in root.iter(holder_tag):
+            for lst in holder.findall(list_tag):
+                for li in lst.iter(q("rdf", "li")):
+                    desc = _struct(li)
+                    if desc is None:
+                        continue
+                    regions += 1
+                    if regions > MAX_REGIONS:
+                        issues.append(f"more than {MAX_REGIONS} regions; the rest are not read")
+                        return out, issues
+                    region = _region(desc, orientation, usable, issues)
+                    if region is not None:
+                        out.append(NamedRegion(region[0], region[1], source))
+    owned = _owned_values(root)[q("Iptc4xmpExt", "PersonInImage")]
     for bag in root.iter(q("Iptc4xmpExt", "PersonInImage")):
         for li in bag.iter(q("rdf", "li")):
-            if li.text and li.text.strip():
-                out.append(NamedRegion(li.text.strip(), None, source))
-    return _unique(out)
+            if (name := usable(li.text, li.text in owned)) is not None:
+                out.append(NamedRegion(name, None, source))
+    return out, issues
+
+
+def _region(desc: Node, orientation: int, usable, issues: list[str]) -> tuple[str, Box] | None:
+    ours = _field(desc, "photosense", "FaceId") is not None
+    if desc.find(q("mwg-rs", "Area")) is not None or _field(desc, "mwg-rs", "Name") is not None:
+        kind = _field(desc, "mwg-rs", "Type")
+        name = usable(_field(desc, "mwg-rs", "Name"), ours)
+        area = desc.find(q("mwg-rs", "Area"))
+        if name is None or kind not in (None, "Face") or area is None:
+            return None
+        a = _fields(area, "stArea")
+        try:
+            w, h = float(a["w"]), float(a["h"])
+            box: Box | None = Box(float(a["x"]) - w / 2, float(a["y"]) - h / 2, w, h)
+        except (KeyError, ValueError):
+            box = None
+    else:
+        name = usable(_field(desc, "MPReg", "PersonDisplayName"), ours)
+        rect = _field(desc, "MPReg", "Rectangle")
+        if name is None or rect is None:
+            return None
+        try:
+            x, y, w, h = (float(v) for v in rect.split(","))
+            box = Box(x, y, w, h)
+        except ValueError:
+            box = None
+    box = box.valid() if box is not None else None
+    if box is None:
+        issues.append(f"region {name!r} has no valid area (empty, or outside the photo); "
+                      "ignored")
+        return None
+    return name, to_upright(box, orientation)
 
 
 def _unique(regions: list[NamedRegion]) -> list[NamedRegion]:
@@ -216,16 +338,16 @@ def _unique(regions: list[NamedRegion]) -> list[NamedRegion]:
     return out
 
 
-def _struct(li: ET.Element) -> ET.Element | None:
+def _struct(li: Node) -> Node | None:
     """The struct of an rdf:li: an rdf:Description child, or the li itself
     (rdf:parseType="Resource")."""
     desc = li.find(q("rdf", "Description"))
     if desc is not None:
         return desc
-    return li if len(li) or li.attrib else None
+    return li if li.children or li.attrib else None
 
 
-def _field(el: ET.Element, prefix: str, name: str) -> str | None:
+def _field(el: Node, prefix: str, name: str) -> str | None:
     """A simple property written either as an attribute or as a child element."""
     v = el.get(q(prefix, name))
     if v is not None:
@@ -234,191 +356,316 @@ def _field(el: ET.Element, prefix: str, name: str) -> str | None:
     return child.text if child is not None else None
 
 
-def _fields(el: ET.Element, prefix: str) -> dict[str, str]:
-    out = {k.split("}")[1]: v for k, v in el.attrib.items() if k.startswith(f"{{{NS[prefix]}}}")}
-    for child in el:
-        if child.tag.startswith(f"{{{NS[prefix]}}}") and child.text:
-            out[child.tag.split("}")[1]] = child.text
+def _fields(el: Node, prefix: str) -> dict[str, str]:
+    ns = f"{{{NS[prefix]}}}"
+    out = {k[len(ns):]: v for k, v in el.attrib.items() if k.startswith(ns)}
+    for child in el.children:
+        if child.tag.startswith(ns) and child.text:
+            out[child.tag[len(ns):]] = child.text
     return out
+
+
+# -- what photosense owns in a sidecar -----------------------------------------------
+
+PERSON_IN_IMAGE = q("Iptc4xmpExt", "PersonInImage")
+SUBJECT = q("dc", "subject")
+HIERARCHY = q("lr", "hierarchicalSubject")
+TAGS = q("digiKam", "TagsList")
+# each shared list, and the photosense list recording which of its values photosense added
+OWNED_BY = {PERSON_IN_IMAGE: q("photosense", "People"), SUBJECT: q("photosense", "Subject"),
+            HIERARCHY: q("photosense", "Hierarchy"), TAGS: q("photosense", "Tags")}
+LEGACY_KEYWORDS = q("photosense", "Keywords")  # round two: names added to all three bags
+REGION_HOLDERS = ((q("mwg-rs", "Regions"), q("mwg-rs", "RegionList")),
+                  (q("MP", "RegionInfo"), q("MPRI", "Regions")))
+
+
+def _values(el: Node) -> list[str]:
+    return [li.text for li in el.iter(q("rdf", "li"))]
+
+
+def _owned_values(root: Node) -> dict[str, set[str]]:
+    """For each shared list, the values photosense recorded as its own."""
+    owned: dict[str, set[str]] = {tag: set() for tag in OWNED_BY}
+    for tag, record in OWNED_BY.items():
+        for el in root.iter(record):
+            owned[tag].update(_values(el))
+    for el in root.iter(LEGACY_KEYWORDS):
+        for k in _values(el):
+            owned[SUBJECT].add(k)
+            owned[HIERARCHY].add(f"People|{k}")
+            owned[TAGS].add(f"People/{k}")
+    return owned
+
+
+def ours(data: bytes) -> tuple:
+    """photosense's part of a sidecar, in a canonical form: two sidecars with the same
+    part need no rewrite, whatever else differs."""
+    root = xmltree.parse(_packet_xml(data))
+    owned = _owned_values(root)
+    regions = []
+    for holder_tag, _ in REGION_HOLDERS:
+        for holder in root.iter(holder_tag):
+            for li in holder.iter(q("rdf", "li")):
+                if _is_ours(li) and (s := _struct(li)) is not None:
+                    regions.append((holder_tag, sorted(s.attrib.items()), [
+                        (c.tag, sorted(c.attrib.items()), c.text.strip()) for c in s.children]))
+    present = {tag: sorted(v for p in root.iter(tag) for v in _values(p) if v in owned[tag])
+               for tag in OWNED_BY}
+    records = sorted((t, sorted(_values(el))) for t in (*OWNED_BY.values(), LEGACY_KEYWORDS)
+                     for el in root.iter(t))
+    return sorted(regions, key=repr), present, records
 
 
 # -- writing -----------------------------------------------------------------------
 
-EMPTY = (b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
-         b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
-         b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-         b'<rdf:Description rdf:about=""/></rdf:RDF></x:xmpmeta>\n<?xpacket end="w"?>')
+EMPTY = ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+         '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
+         ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+         '  <rdf:Description rdf:about=""'
+         + "".join(f'\n    xmlns:{p}="{NS[p]}"' for p in (
+             "Iptc4xmpExt", "MP", "MPRI", "MPReg", "dc", "digiKam", "lr", "mwg-rs", "photosense",
+             "stArea", "stDim")) + '/>\n'
+         ' </rdf:RDF>\n'
+         '</x:xmpmeta>\n'
+         '<?xpacket end="w"?>\n').encode("utf-8")
+
+_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([^"']+)["']""")
 
 
 def render(existing: bytes | None, entries: list[FaceEntry], *, width: int, height: int,
            orientation: int = 1, keywords: bool = False) -> bytes:
-    """The sidecar with photosense's entries replaced by `entries`, all else as it was.
+    """The sidecar with photosense's entries replaced by `entries`, every other byte as it was.
 
     width and height are the upright photo's; stored dimensions follow from the
-    orientation. Deterministic: the same input gives the same bytes.
+    orientation. Deterministic: the same input gives the same bytes, and when
+    photosense's part would not change the existing bytes come back as they are.
+    SidecarError or xmltree.XmlError for a document photosense will not change.
     """
-    packet = _packet_xml(existing or EMPTY)
-    _keep_prefixes(packet)
-    root = ET.fromstring(packet)
-    rdf = root.find(q("rdf", "RDF"))
+    if existing is None:
+        return _splice(EMPTY, entries, width, height, orientation, keywords)
+    if existing[:2] in (b"\xff\xfe", b"\xfe\xff") or (
+            (m := _ENCODING.match(existing)) and m.group(1).lower().replace(b"-", b"") != b"utf8"):
+        raise SidecarError("not UTF-8; not changed")
+    out = _splice(existing, entries, width, height, orientation, keywords)
+    return existing if ours(out) == ours(existing) else out
+
+
+def _indent_of(data: bytes, node: Node) -> str | None:
+    """The spaces before `node` on its line, or None when it shares the line with a tag."""
+    i = node.start
+    while i > 0 and data[i - 1] in b" \t":
+        i -= 1
+    if i == 0 or data[i - 1] in b"\r\n":
+        return data[i:node.start].decode("ascii")
+    return None
+
+
+def _ws_start(data: bytes, node: Node) -> int:
+    """Where the white space before `node` begins: it leaves with the node."""
+    i = node.start
+    while i > 0 and data[i - 1] in b" \t\r\n":
+        i -= 1
+    return i
+
+
+class _Splice:
+    """Removals and insertions over one parsed document, applied in one pass."""
+
+    def __init__(self, data: bytes, root: Node):
+        self.data, self.root = data, root
+        self.removed: set[int] = set()
+        self.edits: list[tuple[int, int, bytes]] = []
+        self.inserts: dict[int, tuple[Node, list[El]]] = {}
+
+    def remove(self, node: Node) -> None:
+        self.removed.add(id(node))
+        self.edits.append((_ws_start(self.data, node), node.end, b""))
+
+    def alive(self, nodes: list[Node]) -> list[Node]:
+        return [n for n in nodes if id(n) not in self.removed]
+
+    def insert(self, parent: Node, el: El) -> None:
+        self.inserts.setdefault(id(parent), (parent, []))[1].append(el)
+
+    def _prefixes(self, parent: Node, els: list[El]) -> tuple[dict[str, str], dict[str, str]]:
+        prefixes: dict[str, str] = {}
+        declare: dict[str, str] = {}
+        for uri in dict.fromkeys(u for el in els for u in el.uris()):
+            prefix = parent.prefix_for(uri)
+            if prefix is None:
+                base = _PREFIX.get(uri, "ns")
+                prefix, n = base, 1
+                while parent.ns.get(prefix, uri) != uri or (
+                        prefix in declare and declare[prefix] != uri):
+                    prefix, n = f"{base}{n}", n + 1
+                declare[prefix] = uri
+            prefixes[uri] = prefix
+        return prefixes, declare
+
+    def _insertion(self, parent: Node, els: list[El]) -> tuple[int, int, bytes]:
+        data = self.data
+        own = _indent_of(data, parent) or ""
+        first = parent.children[0] if parent.children else None
+        inner = (_indent_of(data, first) if first is not None else None) or own + " "
+        prefixes, declare = self._prefixes(parent, els)
+        body = "".join(
+            "\n" + inner + el.render(prefixes, {p: u for p, u in declare.items()
+                                                if u in el.uris()}, inner)
+            for el in els).encode("utf-8")
+        alive = self.alive(parent.children)
+        if alive:
+            return alive[-1].end, alive[-1].end, body
+        if parent.empty:  # <rdf:Description .../> opens up to take children
+            close = b"\n" + own.encode() + b"</" + parent.qname + b">"
+            return parent.head_end - 2, parent.head_end, b">" + body + close
+        return parent.head_end, parent.head_end, body
+
+    def result(self) -> bytes:
+        edits = self.edits + [self._insertion(p, els) for p, els in self.inserts.values()]
+        edits.sort(key=lambda e: (e[0], e[1]))
+        out, cursor = [], 0
+        for start, end, text in edits:
+            if start < cursor:
+                raise SidecarError("overlapping changes; not changed")  # a bug, never data loss
+            out += [self.data[cursor:start], text]
+            cursor = end
+        out.append(self.data[cursor:])
+        return b"".join(out)
+
+
+def _li(value: str) -> El:
+    return El(NS["rdf"], "li", text=value)
+
+
+def _bag(values: list[str], seq: bool = False) -> El:
+    return El(NS["rdf"], "Seq" if seq else "Bag", children=[_li(v) for v in values])
+
+
+def _prop(tag: str, values: list[str], seq: bool = False) -> El:
+    uri, local = tag[1:].split("}")
+    return El(uri, local, children=[_bag(values, seq)])
+
+
+def _splice(data: bytes, entries: list[FaceEntry], width: int, height: int, orientation: int,
+            keywords: bool) -> bytes:
+    root = xmltree.parse(data)
+    rdf = next(root.iter(q("rdf", "RDF")), None)
     if rdf is None:
-        rdf = ET.SubElement(root, q("rdf", "RDF"))
+        raise SidecarError("no rdf:RDF element: not an XMP sidecar; not changed")
     descs = rdf.findall(q("rdf", "Description"))
-    desc = descs[0] if descs else ET.SubElement(rdf, q("rdf", "Description"), {q("rdf", "about"): ""})
-    owned_names = set(_owned(desc, "People"))
-    owned_keywords = set(_owned(desc, "Keywords"))
+    if not descs:
+        edit = _Splice(data, root)
+        edit.insert(rdf, El(NS["rdf"], "Description", [(NS["rdf"], "about", "")]))
+        return _splice(edit.result(), entries, width, height, orientation, keywords)
+    owned = _owned_values(root)
+    edit = _Splice(data, root)
     for d in descs:
-        _remove_ours(d, owned_names, owned_keywords)
+        for holder_tag, _ in REGION_HOLDERS:
+            for holder in d.findall(holder_tag):
+                _remove_where(edit, holder, list(holder.iter(q("rdf", "li"))), _is_ours)
+        for tag in OWNED_BY:
+            for prop in d.findall(tag):
+                _remove_where(edit, prop, list(prop.iter(q("rdf", "li"))),
+                              lambda li, tag=tag: li.text in owned[tag])
+        for record in (*OWNED_BY.values(), LEGACY_KEYWORDS):
+            for el in d.findall(record):
+                edit.remove(el)
+
+    desc = descs[0]
     stored_w, stored_h = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
-    names = sorted({e.name for e in entries})
     if entries:
-        _write_mwg(desc, entries, stored_w, stored_h, orientation)
-        _write_mp(desc, entries, orientation)
-    _add_to_bag(desc, q("Iptc4xmpExt", "PersonInImage"), names)
+        _add_regions(edit, descs, entries, stored_w, stored_h, orientation)
+    names = sorted({e.name for e in entries if e.name})
     tags = names if keywords else []
-    _add_to_bag(desc, q("dc", "subject"), tags)
-    _add_to_bag(desc, q("lr", "hierarchicalSubject"), [f"People|{n}" for n in tags])
-    _add_to_bag(desc, q("digiKam", "TagsList"), [f"People/{n}" for n in tags], seq=True)
-    _set_owned(desc, "People", names)
-    _set_owned(desc, "Keywords", tags)
-    ET.indent(root, space=" ")
-    body = ET.tostring(root, encoding="unicode")
-    return ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n' + body
-            + '\n<?xpacket end="w"?>\n').encode("utf-8")
+    added: dict[str, list[str]] = {}
+    for tag, values, seq in ((PERSON_IN_IMAGE, names, False), (SUBJECT, tags, False),
+                             (HIERARCHY, [f"People|{n}" for n in tags], False),
+                             (TAGS, [f"People/{n}" for n in tags], True)):
+        added[tag] = _add_values(edit, descs, tag, values, seq)
+    for tag, record in OWNED_BY.items():
+        if added[tag]:
+            edit.insert(desc, _prop(record, added[tag]))
+    return edit.result()
 
 
-def _keep_prefixes(packet: bytes) -> None:
-    """Another tool's namespace prefixes stay as they were (ElementTree would say ns0)."""
-    import io
-
-    for _, (prefix, uri) in ET.iterparse(io.BytesIO(packet), events=("start-ns",)):
-        if prefix and uri not in NS.values():
-            try:
-                ET.register_namespace(prefix, uri)
-            except ValueError:  # prefixes like ns0 are ElementTree's own
-                pass
+def _remove_where(edit: _Splice, holder: Node, items: list[Node], mine) -> None:
+    """Remove the items that are photosense's; the holder too when nothing else is in it."""
+    gone = [li for li in items if mine(li)]
+    if gone and len(gone) == len(items):
+        edit.remove(holder)
+    else:
+        for li in gone:
+            edit.remove(li)
 
 
-def _owned(desc: ET.Element, what: str) -> list[str]:
-    el = desc.find(q("photosense", what))
-    return [li.text or "" for li in el.iter(q("rdf", "li"))] if el is not None else []
+def _first_alive(edit: _Splice, parents: list[Node], tag: str) -> Node | None:
+    return next((c for p in parents for c in edit.alive(p.findall(tag))), None)
 
 
-def _set_owned(desc: ET.Element, what: str, values: list[str]) -> None:
-    for el in desc.findall(q("photosense", what)):
-        desc.remove(el)
-    if values:
-        _bag(desc, q("photosense", what), values)
+def _add_values(edit: _Splice, descs: list[Node], tag: str, values: list[str],
+                seq: bool) -> list[str]:
+    """Add the values a shared list lacks; returns those added (the ones photosense owns)."""
+    props = [p for d in descs for p in edit.alive(d.findall(tag))]
+    present = {li.text for p in props for li in p.iter(q("rdf", "li"))
+               if id(li) not in edit.removed}
+    new = [v for v in values if v not in present]
+    if not new:
+        return []
+    if not props:
+        edit.insert(descs[0], _prop(tag, new, seq))
+        return new
+    containers = edit.alive(props[0].children)
+    if containers:
+        for v in new:
+            edit.insert(containers[0], _li(v))
+    else:
+        edit.insert(props[0], _bag(new, seq))
+    return new
 
 
-def _remove_ours(desc: ET.Element, names: set[str], keywords: set[str]) -> None:
-    """Drop what photosense wrote before: its regions, and the names and keywords it added."""
-    for container in (q("mwg-rs", "Regions"), q("MP", "RegionInfo")):
-        for holder in desc.findall(container):
-            for bag in holder.iter(q("rdf", "Bag")):
-                for li in list(bag):
-                    s = _struct(li)
-                    if s is not None and s.get(q("photosense", "FaceId")) is not None:
-                        bag.remove(li)
-            if not any(True for _ in holder.iter(q("rdf", "li"))):
-                desc.remove(holder)
-    wrote = {q("Iptc4xmpExt", "PersonInImage"): names, q("dc", "subject"): keywords,
-             q("lr", "hierarchicalSubject"): {f"People|{k}" for k in keywords},
-             q("digiKam", "TagsList"): {f"People/{k}" for k in keywords}}
-    for tag, values in wrote.items():
-        for prop in desc.findall(tag):
-            for items in prop:
-                for li in list(items):
-                    if li.text in values:
-                        items.remove(li)
-                if not len(items):
-                    prop.remove(items)
-            if not len(prop):
-                desc.remove(prop)
-
-
-def _bag(parent: ET.Element, tag: str, values: list[str], seq: bool = False) -> ET.Element:
-    prop = ET.SubElement(parent, tag)
-    container = ET.SubElement(prop, q("rdf", "Seq" if seq else "Bag"))
-    for v in values:
-        ET.SubElement(container, q("rdf", "li")).text = v
-    return prop
-
-
-def _add_to_bag(desc: ET.Element, tag: str, values: list[str], seq: bool = False) -> None:
-    if not values:
-        return
-    prop = desc.find(tag)
-    if prop is None:
-        _bag(desc, tag, values, seq)
-        return
-    container = prop[0] if len(prop) else ET.SubElement(prop, q("rdf", "Seq" if seq else "Bag"))
-    present = {li.text for li in container}
-    for v in values:
-        if v not in present:
-            ET.SubElement(container, q("rdf", "li")).text = v
+def _add_regions(edit: _Splice, descs: list[Node], entries: list[FaceEntry], stored_w: int,
+                 stored_h: int, orientation: int) -> None:
+    mwg, mp = [], []
+    for e in entries:
+        b = to_stored(e.box, orientation)
+        named = [(NS["mwg-rs"], "Name", e.name)] if e.name else []
+        mwg.append(El(NS["rdf"], "li", children=[El(NS["rdf"], "Description", [
+            *named, (NS["mwg-rs"], "Type", "Face"), (NS["photosense"], "FaceId", str(e.face_id))],
+            children=[El(NS["mwg-rs"], "Area", [
+                (NS["stArea"], "x", _num(b.left + b.width / 2)),
+                (NS["stArea"], "y", _num(b.top + b.height / 2)),
+                (NS["stArea"], "w", _num(b.width)), (NS["stArea"], "h", _num(b.height)),
+                (NS["stArea"], "unit", "normalized")])])]))
+        mp_named = [(NS["MPReg"], "PersonDisplayName", e.name)] if e.name else []
+        mp.append(El(NS["rdf"], "li", children=[El(NS["rdf"], "Description", [
+            *mp_named, (NS["MPReg"], "Rectangle", ", ".join(_num(v) for v in b.as_tuple())),
+            (NS["photosense"], "FaceId", str(e.face_id))])]))
+    dims = El(NS["mwg-rs"], "AppliedToDimensions", [
+        (NS["stDim"], "w", str(stored_w)), (NS["stDim"], "h", str(stored_h)),
+        (NS["stDim"], "unit", "pixel")])
+    for (holder_tag, list_tag), items, extra in (
+            (REGION_HOLDERS[0], mwg, [dims]), (REGION_HOLDERS[1], mp, [])):
+        holder = _first_alive(edit, descs, holder_tag)
+        uri, local = holder_tag[1:].split("}")
+        list_uri, list_local = list_tag[1:].split("}")
+        if holder is None:
+            edit.insert(descs[0], El(uri, local, [(NS["rdf"], "parseType", "Resource")],
+                                     children=[*extra, El(list_uri, list_local,
+                                                          children=[El(NS["rdf"], "Bag",
+                                                                       children=items)])]))
+            continue
+        lst = _first_alive(edit, [holder], list_tag)
+        if lst is None:
+            edit.insert(holder, El(list_uri, list_local,
+                                   children=[El(NS["rdf"], "Bag", children=items)]))
+            continue
+        bags = edit.alive(lst.children)
+        if not bags:
+            edit.insert(lst, El(NS["rdf"], "Bag", children=items))
+            continue
+        for item in items:
+            edit.insert(bags[0], item)
 
 
 def _num(v: float) -> str:
     return f"{v:.6f}".rstrip("0").rstrip(".") or "0"
-
-
-def _write_mwg(desc, entries, stored_w, stored_h, orientation) -> None:
-    regions = desc.find(q("mwg-rs", "Regions"))
-    if regions is None:
-        regions = ET.SubElement(desc, q("mwg-rs", "Regions"), {q("rdf", "parseType"): "Resource"})
-    dims = regions.find(q("mwg-rs", "AppliedToDimensions"))
-    if dims is None:
-        dims = ET.SubElement(regions, q("mwg-rs", "AppliedToDimensions"))
-    dims.attrib.update({q("stDim", "w"): str(stored_w), q("stDim", "h"): str(stored_h),
-                        q("stDim", "unit"): "pixel"})
-    bag = _region_bag(regions, q("mwg-rs", "RegionList"))
-    for e in entries:
-        b = to_stored(e.box, orientation)
-        li = ET.SubElement(bag, q("rdf", "li"))
-        d = ET.SubElement(li, q("rdf", "Description"), {
-            q("mwg-rs", "Name"): e.name, q("mwg-rs", "Type"): "Face",
-            q("photosense", "FaceId"): str(e.face_id)})
-        ET.SubElement(d, q("mwg-rs", "Area"), {
-            q("stArea", "x"): _num(b.left + b.width / 2), q("stArea", "y"): _num(b.top + b.height / 2),
-            q("stArea", "w"): _num(b.width), q("stArea", "h"): _num(b.height),
-            q("stArea", "unit"): "normalized"})
-
-
-def _write_mp(desc, entries, orientation) -> None:
-    info = desc.find(q("MP", "RegionInfo"))
-    if info is None:
-        info = ET.SubElement(desc, q("MP", "RegionInfo"), {q("rdf", "parseType"): "Resource"})
-    bag = _region_bag(info, q("MPRI", "Regions"))
-    for e in entries:
-        b = to_stored(e.box, orientation)
-        li = ET.SubElement(bag, q("rdf", "li"))
-        ET.SubElement(li, q("rdf", "Description"), {
-            q("MPReg", "PersonDisplayName"): e.name,
-            q("MPReg", "Rectangle"): ", ".join(_num(v) for v in b.as_tuple()),
-            q("photosense", "FaceId"): str(e.face_id)})
-
-
-def _region_bag(holder: ET.Element, tag: str) -> ET.Element:
-    lst = holder.find(tag)
-    if lst is None:
-        lst = ET.SubElement(holder, tag)
-    bag = lst.find(q("rdf", "Bag"))
-    if bag is None:
-        bag = ET.SubElement(lst, q("rdf", "Bag"))
-    return bag
-
-
-def write_atomically(path: Path, data: bytes) -> bool:
-    """Write a sidecar through a temporary file; False (nothing written) if unchanged.
-
-    A new file is 0600 (face regions are biometric data); an existing one keeps its mode.
-    """
-    try:
-        if path.read_bytes() == data:
-            return False
-        mode = path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mode = 0o600
-    replace_atomically(path, lambda f: f.write(data), mode)
-    return True

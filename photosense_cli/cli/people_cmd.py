@@ -207,7 +207,8 @@ def _write_sheet(cat, person, sheet: Path):
     if not crops:
         raise PhotosenseError(f"no face of {person.name!r} could be cropped: "
                               "the photos are not readable")
-    save_private(contact_sheet([c for _, c in crops], [f"face {f.id}" for f, _ in crops]), sheet)
+    save_private(contact_sheet([c for _, c in crops], [f"face {f.id}" for f, _ in crops]), sheet,
+                 cat.protected())
     say(f"wrote {len(crops)} faces to {sheet}")
 
 
@@ -224,13 +225,20 @@ def faces(ctx: typer.Context, person: PersonArg,
       photosense people faces "Ada Lovelace" --out ~/ada-faces
     """
     from photosense_cli import people
+    from photosense_cli.files import make_folder
     from photosense_cli.images import save_private
 
     cat = _open(ctx, library)
     crops = _crops(cat, people.resolve(cat, person))
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise PhotosenseError(f"{out}: not a folder; --out names the folder for the crops")
+    try:
+        make_folder(out)  # 0700: the crops are faces
+    except OSError as e:
+        raise PhotosenseError(f"{out}: cannot make the folder: {e.strerror or e}") from None
+    protected = cat.protected()
     for face, crop in crops:
-        save_private(crop, out / f"face-{face.id}.jpg")
+        save_private(crop, out / f"face-{face.id}.jpg", protected)
     say(f"wrote {len(crops)} faces to {out}")
 
 

@@ -32,7 +32,8 @@ def write_command(
         "Lightroom, Capture One). An existing sidecar in either style is updated.")
     ] = SidecarName.dotted,
     include_unnamed: Annotated[bool, typer.Option(
-        "--include-unnamed", help="Also write unnamed people, as 'Unknown person N'.")] = False,
+        "--include-unnamed", help="Also write the regions of unnamed people, with no name (a tool "
+        "shows them as unknown faces).")] = False,
     keywords: Annotated[bool, typer.Option(
         "--keywords", help="Also write each name as a keyword: dc:subject, "
         "lr:hierarchicalSubject People|Name, digiKam TagsList People/Name.")] = False,
@@ -62,11 +63,13 @@ def write_command(
     ids = [people.resolve(cat, p).id for p in person or []]
     under = [os.path.abspath(p) for p in paths or []]
     r = write_sidecars(cat, under=under, person_ids=ids, style=sidecar_name.value,
-                       include_unnamed=include_unnamed, keywords=keywords, on_error=error_line)
+                       include_unnamed=include_unnamed, keywords=keywords, on_error=error_line,
+                       on_skip=error_line)
     if json_output:
         print_json(r.to_json())
     else:
-        say(f"{len(r.written)} sidecars written, {len(r.unchanged)} unchanged, "
+        skipped = f"{len(r.skipped)} read-only left as they are, " if r.skipped else ""
+        say(f"{len(r.written)} sidecars written, {len(r.unchanged)} unchanged, {skipped}"
             f"{len(r.failed)} failed")
     raise typer.Exit(1 if r.failed else 0)
 
@@ -107,7 +110,18 @@ def export_command(
     if out is None:
         export(cat, sys.stdout, fmt.value, under)
         return
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-        n = export(cat, f, fmt.value, under)
-    say(f"exported {n} photos to {out}")
+    import io
+
+    from photosense_cli.files import write_file
+
+    counted = []
+
+    def write(f) -> None:
+        text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+        counted.append(export(cat, text, fmt.value, under))
+        text.flush()
+        text.detach()  # write_file closes the file itself
+
+    # Refused before a byte is read if --out is the library (it was truncated to 0 before).
+    write_file(out, write, protected=cat.protected())
+    say(f"exported {counted[0]} photos to {out}")
