@@ -320,6 +320,18 @@ MIGRATIONS: list[Migration] = [
         WHERE id = NEW.person_id;
     END;
     """,
+    # 10: `forget FOLDER` forgets the paths in it. A photo that also lives outside them
+    # stays with its faces; its paths inside are remembered here (with the size and mtime
+    # they had) so the next import does not add them back as copies. A file there that
+    # changes is new content and is imported as usual.
+    """
+    CREATE TABLE forgotten_paths (
+        path TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        at TEXT NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -652,6 +664,50 @@ class Catalogue:
 
     def forgotten_hashes(self) -> set[str]:
         return {r[0] for r in self.conn.execute("SELECT sha256 FROM forgotten")}
+
+    def forgotten_paths(self) -> dict[str, tuple[int, int]]:
+        return {r[0]: (r[1], r[2]) for r in self.conn.execute(
+            "SELECT path, size, mtime_ns FROM forgotten_paths")}
+
+    def location_rows(self, paths: Sequence[str]) -> list[dict]:
+        rows = []
+        for chunk in chunks(list(paths), 500):
+            rows += self.query(
+                "SELECT photo_id, path, size, mtime_ns, seen_at, gone_at FROM locations "
+                f"WHERE path IN ({','.join('?' * len(chunk))}) ORDER BY path", chunk)
+        return rows
+
+    def forget_paths(self, rows: Sequence[dict]) -> None:
+        """Drop these locations of photos that live on elsewhere, and keep the next imports
+        from adding them back; the caller holds a transaction."""
+        at = now()
+        for r in rows:
+            self.conn.execute("DELETE FROM locations WHERE path = ?", (r["path"],))
+            self.conn.execute(
+                "INSERT OR REPLACE INTO forgotten_paths(path, size, mtime_ns, at) "
+                "VALUES (?, ?, ?, ?)", (r["path"], r["size"], r["mtime_ns"], at))
+
+    def unforget_paths(self, rows: Sequence[dict]) -> list[str]:
+        """Undo forget_paths; returns the paths whose photo is gone since."""
+        lost = []
+        for r in rows:
+            self.conn.execute("DELETE FROM forgotten_paths WHERE path = ?", (r["path"],))
+            if not self.photo_exists(r["photo_id"]):
+                lost.append(r["path"])
+                continue
+            self.conn.execute(
+                "INSERT OR IGNORE INTO locations(photo_id, path, size, mtime_ns, seen_at, "
+                "gone_at) VALUES (?, ?, ?, ?, ?, ?)", (r["photo_id"], r["path"], r["size"],
+                                                       r["mtime_ns"], r["seen_at"], r["gone_at"]))
+        return lost
+
+    def all_paths_of(self, photo_ids: Sequence[int]) -> dict[int, list[str]]:
+        """Every path of each photo, live or gone."""
+        out: dict[int, list[str]] = defaultdict(list)
+        for pid, path in self._in("SELECT photo_id, path FROM locations WHERE photo_id IN ({ids}) "
+                                  "ORDER BY path", photo_ids):
+            out[pid].append(path)
+        return out
 
     def record_location(self, photo_id: int, path: str, size: int, mtime_ns: int) -> None:
         self.conn.execute(

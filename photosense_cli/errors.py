@@ -9,6 +9,7 @@ class PhotosenseError(Exception):
     """A failure the user can act on; the message is shown as is."""
 
     exit_code = 2
+    service_code = ""  # the error code a service answered with, when one did
 
 
 class LibraryBusy(PhotosenseError):
@@ -53,10 +54,29 @@ class BadImage(Exception):
     throttled call, an S3 copy), which the next run simply tries again.
     """
 
+    service_code = ""  # the error code a service answered with, when one did
+
     def __init__(self, reason: str, permanent: bool = True):
+        reason = one_line(reason)
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
+
+
+MAX_REASON = 300  # a reason is one line of stderr, JSON and status: a library's message is cut
+
+
+def one_line(text: str) -> str:
+    """A reason as one bounded line, whatever a library put in its message."""
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_REASON else text[:MAX_REASON - 3] + "..."
+
+
+def describe(e: BaseException) -> str:
+    """An exception's message as text: LibRaw's errors carry bytes (b'Unsupported file
+    format or not RAW file'), which must not reach the user as a Python repr."""
+    parts = [a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a) for a in e.args]
+    return one_line(": ".join(p for p in parts if p) or type(e).__name__)
 
 
 def os_reason(e: OSError) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from photosense_cli.errors import BadImage
+from photosense_cli.errors import BadImage, describe
 from photosense_cli.records import Box
 
 try:  # iPhone photos; a declared dependency, but keep decoding others if it is broken.
@@ -105,11 +105,11 @@ def open_image(data: bytes) -> Image.Image:
     try:
         return Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as e:
-        raise BadImage(f"too large to decode safely ({e})") from None
+        raise BadImage(f"too large to decode safely ({describe(e)})") from None
     except UnidentifiedImageError:
         raise BadImage("not an image Pillow can read") from None
     except Exception as e:  # Pillow raises many types for corrupt headers
-        raise BadImage(f"cannot decode: {e}") from None
+        raise BadImage(f"cannot decode: {describe(e)}") from None
 
 
 def taken_at(img: Image.Image) -> str | None:
@@ -165,7 +165,7 @@ def decode_upright(data: bytes, long_side: int | None = None) -> tuple[Image.Ima
     except BadImage:
         raise
     except Exception as e:
-        raise BadImage(f"cannot decode: {e}") from None
+        raise BadImage(f"cannot decode: {describe(e)}") from None
     if long_side and max(img.size) > long_side:
         img.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
     return img, fmt, when
@@ -185,7 +185,7 @@ def prepare(data: bytes, min_side: int = MIN_SIDE, long_side: int = LONG_SIDE,
     except BadImage:
         raise
     except Exception as e:  # a decoder bug on one odd file must fail that file, not the run
-        raise BadImage(f"cannot decode: {type(e).__name__}: {e}") from None
+        raise BadImage(f"cannot decode: {type(e).__name__}: {describe(e)}") from None
 
 
 def check_size(width: int, height: int, min_side: int, long_side: int) -> None:
@@ -231,7 +231,7 @@ def decode_raw(data: bytes) -> Image.Image:
     try:
         raw = rawpy.imread(io.BytesIO(data))
     except (rawpy.LibRawError, ValueError) as e:
-        raise BadImage(f"cannot decode this RAW file: {e}") from None
+        raise BadImage(f"cannot decode this RAW file: {describe(e)}") from None
     with raw:
         try:
             thumb = raw.extract_thumb()
@@ -256,7 +256,7 @@ def decode_raw(data: bytes) -> Image.Image:
             return Image.fromarray(raw.postprocess(use_camera_wb=True, half_size=max(
                 raw.sizes.width, raw.sizes.height) >= 2 * LONG_SIDE, output_bps=8))
         except (rawpy.LibRawError, ValueError) as e:
-            raise BadImage(f"cannot decode this RAW file: {e}") from None
+            raise BadImage(f"cannot decode this RAW file: {describe(e)}") from None
 
 
 def _prepare_raw(data: bytes, min_side: int, long_side: int, name: str) -> Prepared:

@@ -676,6 +676,7 @@ class Importer:
     def run(self, paths: Iterable[str]) -> RunSummary:
         started = time.perf_counter()
         self.locations = self.cat.locations_by_path()
+        forgotten_paths = self.cat.forgotten_paths()
         scanner = Scanner(self._scan_error, self.exclude)
         todo, seen, companions = [], set(), []
         for c in scanner.scan(paths):
@@ -683,6 +684,8 @@ class Importer:
             known = self.locations.get(c.path)
             if known and known[0] == c.size and known[1] == c.mtime_ns:
                 self.summary.skipped += 1
+            elif forgotten_paths.get(c.path) == (c.size, c.mtime_ns):
+                self.summary.forgotten += 1  # forgotten by path: its photo lives elsewhere
             elif self.failures.get(c.path) == (c.size, c.mtime_ns):
                 self.summary.known_failures += 1  # failed before and unchanged: not read again
             elif _developed_sibling(c.path):

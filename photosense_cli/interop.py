@@ -19,6 +19,7 @@ from typing import IO, Any
 
 from photosense_cli import xmltree, xmp
 from photosense_cli.catalogue import Catalogue, chunks
+from photosense_cli.csvcell import safe
 from photosense_cli.errors import PhotosenseError, os_reason
 from photosense_cli.files import WriteRefused, write_file
 
@@ -187,9 +188,11 @@ def export(cat: Catalogue, out: IO[str], fmt: str = "jsonl", under: Sequence[str
         w = csv.writer(out)
         w.writerow(EXPORT_FIELDS)
         for r in export_records(cat, under):
-            w.writerow([r["id"], r["path"], "; ".join(r["paths"]), r["taken_at"] or "",
-                        r["taken_at_source"] or "", r["size"], r["width"], r["height"],
-                        json.dumps(r["people"], ensure_ascii=False), " | ".join(r["text"])])
+            # text cells never start a formula (csvcell.safe): names and OCR text are untrusted
+            w.writerow([r["id"], safe(r["path"]), safe("; ".join(r["paths"])),
+                        r["taken_at"] or "", r["taken_at_source"] or "", r["size"], r["width"],
+                        r["height"], json.dumps(r["people"], ensure_ascii=False),
+                        safe(" | ".join(r["text"]))])
             n += 1
     else:
         raise PhotosenseError(f"unknown export format {fmt!r}: csv or jsonl")

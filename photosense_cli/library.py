@@ -218,27 +218,60 @@ def status(cat: Catalogue) -> dict:
     }
 
 
-def forget_plan(cat: Catalogue, paths: list[str], missing: bool = False) -> list[int]:
-    """The photos a forget would erase: under the given files or folders (a symlink counts
-    for itself and for its target), and every missing photo with missing=True."""
+@dataclass
+class ForgetPlan:
+    """What a forget erases (photos with no path left outside what was named) and what it
+    keeps (photos that live elsewhere too: only their paths inside are forgotten)."""
+
+    photo_ids: list[int]
+    kept_paths: dict[int, list[str]]  # photo id -> its paths inside what was named
+
+    def __bool__(self) -> bool:
+        return bool(self.photo_ids or self.kept_paths)
+
+
+def _inside(path: str, roots: set[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def forget_plan(cat: Catalogue, paths: list[str], missing: bool = False) -> ForgetPlan:
+    """What a forget of these files or folders does (a symlink counts for itself and for its
+    target), with every missing photo when missing=True.
+
+    Forgetting paths forgets those paths: a photo with a path outside them (a copy in
+    another folder) stays, with its faces and people; only its paths inside go.
+    """
     photo_ids: set[int] = set(cat.missing_photo_ids()) if missing else set()
+    roots: set[str] = set()
+    named: set[int] = set()
     for raw in paths:
-        found = {i for p in {os.path.abspath(raw), os.path.realpath(raw)}
-                 for i in cat.photo_ids_under(p)}
+        here = {os.path.abspath(raw), os.path.realpath(raw)}
+        found = {i for p in here for i in cat.photo_ids_under(p)}
         if not found:
             raise NotFound(f"{raw}: no photo of the library is there")
-        photo_ids |= found
-    return sorted(photo_ids)
+        roots |= here
+        named |= found
+    live = cat.paths_of(sorted(named))
+    every = cat.all_paths_of(sorted(named))
+    kept: dict[int, list[str]] = {}
+    for pid in sorted(named - photo_ids):
+        if any(not _inside(p, roots) for p in live.get(pid, [])):
+            kept[pid] = [p for p in every.get(pid, []) if _inside(p, roots)]
+        else:
+            photo_ids.add(pid)
+    return ForgetPlan(sorted(photo_ids), kept)
 
 
-def forget(cat: Catalogue, photo_ids: list[int], engine: Engine | None = None,
+def forget(cat: Catalogue, plan: ForgetPlan, engine: Engine | None = None,
            options: EngineOptions = DEFAULT_OPTIONS) -> dict:
     """Erase photos with their faces, here and in the engine; later imports skip their content.
+    Photos that live elsewhere too lose only the paths named, and later imports skip those.
 
     It is a change in 'history': undo takes the hashes off the forgotten list and keeps
-    each face's box and person, so the next import of those files brings the names back.
+    each face's box and person, so the next import of those files brings the names back;
+    the kept photos get their paths back.
     """
-    ids = sorted(photo_ids)
+    ids = sorted(plan.photo_ids)
     face_ids = cat.engine_face_ids_of_photos(ids)
     if face_ids:
         if engine is None:
@@ -250,8 +283,16 @@ def forget(cat: Catalogue, photo_ids: list[int], engine: Engine | None = None,
         restore.append({"sha256": p.sha256, "path": p.path, "faces": [
             {"box": f.box.to_json(), "person": cat.person_row(f.person_id)}
             for f in cat.faces_of_photo(p.id) if f.person_id is not None]})
+    dropped = cat.location_rows([p for paths in plan.kept_paths.values() for p in paths])
+    n, k = len(ids), len(plan.kept_paths)
+    summary = f"forgot {n} photo{'s' * (n != 1)} ({len(face_ids)} faces)"
+    if k:
+        summary += (f"; kept {k} photo{'s' * (k != 1)} that also live{'s' * (k == 1)} "
+                    f"elsewhere, forgetting {len(dropped)} of {'its' if k == 1 else 'their'} "
+                    f"path{'s' * (len(dropped) != 1)}")
     with cat.transaction():
         people_removed = cat.forget_photos(ids)
-        cat.log_change("forget", f"forgot {len(ids)} photo{'s' * (len(ids) != 1)} "
-                       f"({len(face_ids)} faces)", {"photos": restore})
-    return {"photos": len(ids), "faces": len(face_ids), "people_removed": people_removed}
+        cat.forget_paths(dropped)
+        cat.log_change("forget", summary, {"photos": restore, "paths": dropped})
+    return {"photos": n, "faces": len(face_ids), "people_removed": people_removed,
+            "kept_photos": k, "paths_forgotten": [r["path"] for r in dropped]}

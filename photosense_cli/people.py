@@ -316,6 +316,8 @@ def undo(cat: Catalogue) -> str:
             cat.unforget([p["sha256"] for p in u["photos"]])
             for p in u["photos"]:
                 cat.add_restorable(p["sha256"], p["faces"])
+            lost += [f"{path} (its photo is gone)"
+                     for path in cat.unforget_paths(u.get("paths", []))]
         else:  # pragma: no cover - a newer photosense wrote this change
             raise PhotosenseError(f"cannot undo a change of kind {kind!r}")
         cat.mark_undone(change.id)

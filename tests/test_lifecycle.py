@@ -167,7 +167,8 @@ def test_forget_can_be_taken_back_and_the_names_return(cli, fake, tmp_path):
 
     r = cli.json("forget", link, "--yes")  # through a symlink: its target is forgotten
 
-    assert r == {"photos": 2, "faces": 2, "people_removed": 1}
+    assert r == {"photos": 2, "faces": 2, "people_removed": 1, "kept_photos": 0,
+                 "paths_forgotten": []}
     assert cli.import_(pics)["files"]["forgotten"] == 2
     assert cli.json("history")[0]["kind"] == "forget"
     assert "import those files again" in cli("undo").stderr

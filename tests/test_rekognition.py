@@ -138,17 +138,37 @@ def test_both_throttling_codes_reach_the_importers_pacer(client, stub):
     assert usage.throttled == {"IndexFaces": 2} and usage.calls == []
 
 
-def test_housekeeping_calls_are_sent_again_after_a_passing_fault(client, stub, monkeypatch):
-    from photosense_cli import pacing
+def test_housekeeping_calls_are_sent_again_after_a_passing_fault(client, stub):
+    from photosense_cli.pacing import Pacers
 
     waits: list[float] = []
-    monkeypatch.setattr(pacing.time, "sleep", waits.append)
+    e = engine(client)
+    e.housekeeping = Pacers(sleep=waits.append)
     stub.add_client_error("delete_faces", "InternalServerError", "try later", 500)
     stub.add_client_error("delete_faces", "ThrottlingException", "slow down", 400)
     stub.add_response("delete_faces", {"DeletedFaces": ["f1"]},
                       {"CollectionId": "photosense-lib1", "FaceIds": ["f1"]})
-    engine(client).delete_faces(["f1"])
-    assert waits == [0.5, 1.0]  # pacing.FAULT_WAITS, as for a photo's calls
+    e.delete_faces(["f1"])
+    stub.assert_no_pending_responses()
+    assert waits[0] == 0.5  # pacing.FAULT_WAITS, as for a photo's calls
+    assert e.housekeeping.pacer("DeleteFaces").throttles == 1  # the pace was cut
+
+
+def test_a_throttled_collection_is_created_at_the_pace_the_service_allows(client, stub):
+    """Seven throttles in a row (0.7 ** 7: one new library in 12 at a 70 % throttle rate)
+    used to end the first import; the call is paced and sent again like a photo's."""
+    from photosense_cli.pacing import Pacers
+
+    e = engine(client)
+    e.housekeeping = Pacers(sleep=lambda s: None)
+    for _ in range(7):
+        stub.add_client_error("create_collection", "ThrottlingException", "slow down", 400)
+    stub.add_response("create_collection", {"StatusCode": 200},
+                      {"CollectionId": "photosense-lib2"})
+    e.open_collection("photosense-lib2", [])
+    stub.assert_no_pending_responses()
+    assert e.housekeeping.pacer("CreateCollection").throttles == 7
+    assert e.collection_id == "photosense-lib2"
 
 
 def test_the_pipeline_through_stubbed_rekognition(client, stub, tmp_path):
@@ -315,6 +335,20 @@ def test_a_script_is_told_and_the_import_goes_on(aws_in_env, tmp_path, monkeypat
     stubs[0].assert_no_pending_responses()
 
 
+def test_a_new_cloud_library_starts_under_throttling(aws_in_env, tmp_path, monkeypatch):
+    """Five throttled CreateCollection calls in a row: the import waits and goes on."""
+    from photosense_cli.catalogue import Catalogue
+    from tests.conftest import BOX, Cli, photo
+
+    p = photo(tmp_path / "pics" / "a.jpg", faces=[(0, BOX)])
+    cli = Cli(tmp_path / "lib.db")
+    stubs = stub_new_library(monkeypatch, cli, p, "f-1", detect_texts=1, throttled_creates=5)
+    r = cli.json("import", tmp_path / "pics", "--engine", "rekognition", "--yes")
+    stubs[0].assert_no_pending_responses()
+    assert r["files"]["new"] == 1 and r["faces"] == 1 and r["files"]["failed"] == 0
+    assert Catalogue(cli.library).get_meta("engine") == "rekognition"
+
+
 def test_a_dry_run_estimates_the_cloud_without_credentials(tmp_path):
     from tests.conftest import BOX, Cli, photo
 
@@ -461,7 +495,7 @@ def test_prefilter_local_calls_index_faces_only_where_a_face_may_be(aws_in_env, 
         "SearchFaces 0 ≈ $0.002."]  # the library so far: 1 face in 2 photos, rounded
 
 
-def stub_new_library(monkeypatch, cli, face_photo, face_id, detect_texts=0):
+def stub_new_library(monkeypatch, cli, face_photo, face_id, detect_texts=0, throttled_creates=0):
     """Rekognition for a new library's first import of one photo with one face (or none,
     face_id None): the collection made, IndexFaces of that photo, SearchFaces of its face, and
     `detect_texts` DetectText calls; nothing else is accepted. Returns the stubbers made."""
@@ -477,6 +511,8 @@ def stub_new_library(monkeypatch, cli, face_photo, face_id, detect_texts=0):
         stub = ConcurrentStubber(client)
         stubs.append(stub)
         collection = f"photosense-{Catalogue(cli.library).library_id}"
+        for _ in range(throttled_creates):
+            stub.add_client_error("create_collection", "ThrottlingException", "slow down", 400)
         stub.add_response("create_collection", {"StatusCode": 200}, {"CollectionId": collection})
         records = [{"Face": {
             "FaceId": face_id, "Confidence": 99.9,

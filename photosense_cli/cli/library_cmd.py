@@ -100,22 +100,31 @@ def forget_command(
     if not paths and not missing:
         raise PhotosenseError("name files or folders to forget, or pass --missing")
     cat = _open(library)
-    ids = forget_plan(cat, paths or [], missing)
-    if not ids:
+    plan = forget_plan(cat, paths or [], missing)
+    if not plan:
         say("nothing to forget")
         return
+    n, k = len(plan.photo_ids), len(plan.kept_paths)
     if not yes and interactive():
-        faces = len(cat.engine_face_ids_of_photos(ids))
-        if not ask(f"Erase {len(ids)} photo{'s' * (len(ids) != 1)} and {faces} faces from "
-                   "the library and the engine?"):
+        faces = len(cat.engine_face_ids_of_photos(plan.photo_ids))
+        kept = (f" ({k} more photo{'s' * (k != 1)} also live{'s' * (k == 1)} elsewhere and "
+                f"stay{'s' * (k == 1)}; only {'its' if k == 1 else 'their'} paths here are "
+                "forgotten)") if k else ""
+        if not ask(f"Erase {n} photo{'s' * (n != 1)} and {faces} faces from the library and "
+                   f"the engine{kept}?"):
             raise typer.Exit(1)
-    r = forget(cat, ids, options=EngineOptions(1, profile, region_from_env(region)))
+    r = forget(cat, plan, options=EngineOptions(1, profile, region_from_env(region)))
     if json_output:
         print_json(r)
     else:
-        say(f"forgot {r['photos']} photos and {r['faces']} faces; "
+        say(f"forgot {r['photos']} photo{'s' * (r['photos'] != 1)} and {r['faces']} faces; "
             f"{r['people_removed']} people had no face left and were removed "
             "('photosense undo' takes it back)")
+        if k:
+            say(f"kept {k} photo{'s' * (k != 1)} that also live{'s' * (k == 1)} elsewhere, "
+                f"with {'its' if k == 1 else 'their'} faces; forgot "
+                f"{len(r['paths_forgotten'])} path{'s' * (len(r['paths_forgotten']) != 1)} "
+                "of them here, which later imports skip")
 
 
 def undo_command(library: LibraryOption = None):

@@ -116,15 +116,20 @@ def emit(data: Any, fmt: Format, table: Callable[[], None],
 
 
 def _csv_cell(value: Any) -> str:
+    """Text cells never start a formula (csvcell.safe); numbers are written as they are."""
+    from photosense_cli.csvcell import safe
+
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return "; ".join(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
-                         for v in value)
+        return safe("; ".join(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+                              for v in value))
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        return safe(value)
     return str(value)
 
 

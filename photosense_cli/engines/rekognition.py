@@ -26,7 +26,7 @@ from photosense_cli.engines.base import (
 )
 from photosense_cli.engines.timing import timed
 from photosense_cli.errors import BadImage, CollectionMissing, EngineError, Throttled
-from photosense_cli.pacing import retrying
+from photosense_cli.pacing import Pacers, retrying
 
 # Errors that will fail every photo the same way: stop the run instead of reporting each file.
 _FATAL = {
@@ -98,6 +98,8 @@ class RekognitionEngine:
     def __init__(self, client, collection_id: str | None = None):
         self.client = client
         self.collection_id = collection_id
+        # the pace of calls outside a photo's (collections, ListFaces, DeleteFaces)
+        self.housekeeping = Pacers()
 
     @classmethod
     def create(cls, options: EngineOptions) -> RekognitionEngine:
@@ -105,24 +107,25 @@ class RekognitionEngine:
 
     def open_collection(self, collection_id: str, known: Iterable[KnownFace], *,
                         create: bool = True) -> None:
-        import botocore.exceptions
-
         self.collection_id = collection_id
         try:
             if not create:
                 # DescribeCollection is free; deleted outside photosense, the collection
                 # would otherwise be made anew and empty, and every person split in two.
-                self.client.describe_collection(CollectionId=collection_id)
+                self._call(None, "DescribeCollection", self.client.describe_collection,
+                           CollectionId=collection_id)
                 return
-            self.client.create_collection(CollectionId=collection_id)
-        except botocore.exceptions.ClientError as e:
-            if not create and _code(e) == "ResourceNotFoundException":
+            self._call(None, "CreateCollection", self.client.create_collection,
+                       CollectionId=collection_id)
+        except (EngineError, BadImage) as e:
+            code = e.service_code
+            if not create and code == "ResourceNotFoundException":
                 raise CollectionMissing(f"Rekognition collection {collection_id} "
                                         f"({self.client.meta.region_name})") from None
-            if _code(e) != "ResourceAlreadyExistsException":
-                raise _translate(e) from None
-        except botocore.exceptions.BotoCoreError as e:
-            raise EngineError(f"Rekognition: {e}") from None
+            if code != "ResourceAlreadyExistsException":
+                if isinstance(e, BadImage):  # no photo to blame: the run cannot start
+                    raise EngineError(e.reason) from None
+                raise
 
     def index_faces(self, image: bytes, external_id: str, usage: Usage) -> list[DetectedFace]:
         resp = self._call(usage, "IndexFaces", self.client.index_faces,
@@ -165,23 +168,26 @@ class RekognitionEngine:
         return f"Amazon Rekognition in {self.client.meta.region_name}"
 
     def list_faces(self) -> Iterator[tuple[str, str]]:
-        import botocore.exceptions
-
-        paginator = self.client.get_paginator("list_faces")
-        try:
-            for page in paginator.paginate(CollectionId=self.collection_id, MaxResults=4096):
-                for face in page.get("Faces", []):
-                    yield face["FaceId"], face.get("ExternalImageId", "")
-        except botocore.exceptions.ClientError as e:
-            raise _translate(e) from None
+        token: str | None = None
+        while True:  # page by page, each one paced and sent again like any call
+            params = {"CollectionId": self.collection_id, "MaxResults": 4096}
+            if token:
+                params["NextToken"] = token
+            page = self._call(None, "ListFaces", self.client.list_faces, **params)
+            for face in page.get("Faces", []):
+                yield face["FaceId"], face.get("ExternalImageId", "")
+            token = page.get("NextToken")
+            if not token:
+                return
 
     def _call(self, usage: Usage | None, operation: str, method, **params):
         """One request. A photo's calls (with a Usage) are paced and sent again by the
-        importer; housekeeping calls (DeleteFaces, collections) are sent again here."""
+        importer; housekeeping calls (collections, ListFaces, DeleteFaces) are paced and sent
+        again here, by the same rules."""
         if usage is not None:
             with timed(usage, operation):
                 return self._request(method, **params)
-        return retrying(lambda: self._request(method, **params))
+        return retrying(operation, lambda: self._request(method, **params), self.housekeeping)
 
     def _request(self, method, **params):
         import botocore.exceptions
@@ -212,12 +218,17 @@ _TRANSIENT = {
 
 
 def _translate(e: botocore.exceptions.ClientError) -> Exception:
+    """The error to raise, carrying the service's code (service_code) for callers that expect one."""
     code, message = _code(e), e.response.get("Error", {}).get("Message", "")
+    out: EngineError | BadImage
     if code in _FATAL:
-        return EngineError(f"Rekognition refused the request ({code}): {message}")
-    if code in _THROTTLED:
-        return Throttled(f"Rekognition {code}: {message}")
-    return BadImage(f"Rekognition {code}: {message}", permanent=code not in _TRANSIENT)
+        out = EngineError(f"Rekognition refused the request ({code}): {message}")
+    elif code in _THROTTLED:
+        out = Throttled(f"Rekognition {code}: {message}")
+    else:
+        out = BadImage(f"Rekognition {code}: {message}", permanent=code not in _TRANSIENT)
+    out.service_code = code
+    return out
 
 
 def _box(b: dict) -> Box:
