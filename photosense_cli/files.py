@@ -35,6 +35,41 @@ from photosense_cli.errors import PhotosenseError
 HASH_LIMIT = 512 * 1024 * 1024
 
 
+class ReadRefused(Exception):
+    """A file photosense will not read (not a regular file, too big); `reason` says why."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def read_limited(path: Path | str, limit: int, what: str) -> bytes:
+    """The bytes of a file someone else may have put in a photo folder (a sidecar, a
+    .photosenseignore): only from a regular file (a symlink counts for what it points to)
+    of at most `limit` bytes. A link to /dev/zero or a FIFO is never read, and O_NONBLOCK
+    keeps the open of a FIFO from waiting for a writer. FileNotFoundError when absent."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ReadRefused("not a regular file; not read")
+        too_big = f"over the {limit:,}-byte limit of {what}; not read"
+        if st.st_size > limit:
+            raise ReadRefused(f"{st.st_size:,} bytes, {too_big}")
+        parts, n = [], 0
+        while n <= limit:  # the file can grow after the fstat: read one byte past the limit
+            block = os.read(fd, min(1 << 20, limit + 1 - n))
+            if not block:
+                break
+            parts.append(block)
+            n += len(block)
+        if n > limit:
+            raise ReadRefused(too_big)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
+
+
 class WriteRefused(PhotosenseError):
     """A target photosense will not write; the message names the file and the reason."""
 

@@ -112,6 +112,9 @@ def attach(cat: Catalogue, engine: Engine, *, create: bool | None = None) -> Non
 # -- scanning ---------------------------------------------------------------
 
 IGNORE_FILE = ".photosenseignore"  # gitignore syntax, relative to the folder it is in
+# A .gitignore of a large repository runs to a few KB; 1 MB of patterns is far beyond any
+# real one, and a link to /dev/zero dropped in a photo folder is never read past it.
+IGNORE_FILE_BYTES = 1024 * 1024
 
 
 class Scanner:
@@ -153,11 +156,15 @@ class Scanner:
             self.on_error(folder, os_reason(e))
             return
         if any(e.name == IGNORE_FILE for e in entries):
+            from photosense_cli.files import ReadRefused, read_limited
+
             try:
-                with open(os.path.join(folder, IGNORE_FILE), encoding="utf-8") as f:
-                    specs = [*specs, (folder, _spec(f.read().splitlines()))]
-            except (OSError, UnicodeDecodeError) as e:
-                reason = os_reason(e) if isinstance(e, OSError) else "not UTF-8 text"
+                text = read_limited(os.path.join(folder, IGNORE_FILE), IGNORE_FILE_BYTES,
+                                    "an ignore file").decode("utf-8")
+                specs = [*specs, (folder, _spec(text.splitlines()))]
+            except (OSError, UnicodeDecodeError, ReadRefused) as e:
+                reason = (os_reason(e) if isinstance(e, OSError) else e.reason
+                          if isinstance(e, ReadRefused) else "not UTF-8 text")
                 self.on_error(os.path.join(folder, IGNORE_FILE), reason)
         for entry in entries:
             if entry.name.startswith("."):

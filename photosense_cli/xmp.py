@@ -32,13 +32,12 @@ MP regions follow the same rule here.
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from photosense_cli import xmltree
+from photosense_cli.files import ReadRefused, read_limited
 from photosense_cli.records import Box, name_problem
 from photosense_cli.xmltree import El, Node
 
@@ -142,29 +141,11 @@ def sidecars(path: Path) -> list[Path]:
 
 
 def read_bounded(path: Path, limit: int = MAX_SIDECAR_BYTES) -> bytes:
-    """A sidecar's bytes, only from a regular file (a symlink counts for what it points to)
-    of at most `limit` bytes: a link to /dev/zero or a FIFO is never read, and O_NONBLOCK
-    keeps the open of a FIFO from waiting for a writer. FileNotFoundError when absent."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    """A sidecar's bytes (files.read_limited); SidecarError when it is refused."""
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise SidecarError("not a regular file; not read")
-        if st.st_size > limit:
-            raise SidecarError(f"{st.st_size:,} bytes, over the {limit:,}-byte limit of a "
-                               "sidecar; not read")
-        parts, n = [], 0
-        while n <= limit:  # the size can grow after the fstat: read one byte past the limit
-            block = os.read(fd, min(1 << 20, limit + 1 - n))
-            if not block:
-                break
-            parts.append(block)
-            n += len(block)
-        if n > limit:
-            raise SidecarError(f"over the {limit:,}-byte limit of a sidecar; not read")
-        return b"".join(parts)
-    finally:
-        os.close(fd)
+        return read_limited(path, limit, "a sidecar")
+    except ReadRefused as e:
+        raise SidecarError(e.reason) from None
 
 
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".heic", ".heif", ".tif", ".tiff", ".webp",

@@ -272,6 +272,16 @@ def test_a_sidecar_linked_to_dev_zero_is_never_read(cli, fake, tmp_path):
     assert f"photosense: {p}.xmp: cannot update: a symbolic link; not followed" in r.stderr
 
 
+def test_an_ignore_file_linked_to_dev_zero_is_never_read(cli, fake, tmp_path):
+    pics = tmp_path / "ignored"
+    photo(pics / "x.jpg", faces=[(0, BOX)])
+    (pics / ".photosenseignore").symlink_to("/dev/zero")
+    r = cli.json("import", pics, "--engine", "fake", code=1)
+    assert r["files"]["new"] == 1
+    assert r["errors"] == [{"path": str(pics / ".photosenseignore"),
+                            "reason": "not a regular file; not read"}]
+
+
 def test_a_fifo_sidecar_does_not_hang_the_import(cli, fake, tmp_path):
     pics = tmp_path / "fifo"
     p = photo(pics / "x.jpg", faces=[(0, BOX)])
