@@ -332,6 +332,11 @@ MIGRATIONS: list[Migration] = [
         at TEXT NOT NULL
     );
     """,
+    # 11: images too small for any engine (thumbnails, icons) are remembered like failures,
+    # so a rerun reads none of them, but they are no failure: counted apart, never exit 1.
+    """
+    ALTER TABLE failures ADD COLUMN too_small INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -582,7 +587,8 @@ class Catalogue:
             "named_people": self.scalar("SELECT count(*) FROM people WHERE named = 1"),
             "text_lines": self.scalar("SELECT count(*) FROM text_lines"),
             "missing": self.scalar(f"SELECT count(*) {self._MISSING}"),
-            "known_failures": self.scalar("SELECT count(*) FROM failures"),
+            "known_failures": self.scalar("SELECT count(*) FROM failures WHERE too_small = 0"),
+            "too_small": self.scalar("SELECT count(*) FROM failures WHERE too_small = 1"),
         }
 
     def faces_per_photo(self) -> float | None:
@@ -613,6 +619,17 @@ class Catalogue:
                 f"UPDATE locations SET gone_at = ? WHERE gone_at IS NULL "
                 f"AND path IN ({','.join('?' * len(chunk))})", (at, *chunk))
 
+    def count_paths_still_elsewhere(self, paths: Sequence[str]) -> int:
+        """Of these (gone) paths, how many belong to a photo that has a live path: moved or
+        renamed, not deleted."""
+        n = 0
+        for chunk in chunks(list(paths), 500):
+            n += self.scalar(
+                f"SELECT count(*) FROM locations l WHERE l.path IN ({','.join('?' * len(chunk))}) "
+                "AND EXISTS (SELECT 1 FROM locations o WHERE o.photo_id = l.photo_id "
+                "AND o.gone_at IS NULL)", chunk)
+        return n
+
     _MISSING = ("FROM photos p WHERE NOT EXISTS (SELECT 1 FROM locations l "
                 "WHERE l.photo_id = p.id AND l.gone_at IS NULL)")
 
@@ -623,19 +640,23 @@ class Catalogue:
 
     # -- files that failed ----------------------------------------------------
 
-    def failures(self) -> dict[str, tuple[int, int]]:
-        """path -> (size, mtime_ns) of files that failed as they are now on disk."""
-        return {p: (s, m) for p, s, m in self.conn.execute(
-            "SELECT path, size, mtime_ns FROM failures")}
+    def failures(self) -> dict[str, tuple[int, int, bool]]:
+        """path -> (size, mtime_ns, too small) of files that failed (or were too small to
+        analyse) as they were then on disk."""
+        return {p: (s, m, bool(t)) for p, s, m, t in self.conn.execute(
+            "SELECT path, size, mtime_ns, too_small FROM failures")}
 
     def failure_rows(self) -> list[dict]:
-        return self.query("SELECT path, reason, at FROM failures ORDER BY path")
+        return self.query("SELECT path, reason, at FROM failures WHERE too_small = 0 "
+                          "ORDER BY path")
 
-    def record_failure(self, path: str, size: int, mtime_ns: int, reason: str) -> None:
+    def record_failure(self, path: str, size: int, mtime_ns: int, reason: str,
+                       too_small: bool = False) -> None:
         self.conn.execute(
-            "INSERT INTO failures(path, size, mtime_ns, reason, at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, "
-            "reason = excluded.reason, at = excluded.at", (path, size, mtime_ns, reason, now()))
+            "INSERT INTO failures(path, size, mtime_ns, reason, at, too_small) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET size = excluded.size, "
+            "mtime_ns = excluded.mtime_ns, reason = excluded.reason, at = excluded.at, "
+            "too_small = excluded.too_small", (path, size, mtime_ns, reason, now(), too_small))
 
     def clear_failure(self, path: str) -> None:
         self.conn.execute("DELETE FROM failures WHERE path = ?", (path,))

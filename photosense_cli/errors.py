@@ -84,6 +84,12 @@ def os_reason(e: OSError) -> str:
     return f"cannot read: {e.strerror or e}"
 
 
+class TooSmall(BadImage):
+    """An image no engine can use (a web thumbnail, an icon): skipped with its reason and
+    remembered like a failure, but no failure: a library with thumbnails must not make
+    every cron run exit 1."""
+
+
 class Throttled(BadImage):
     """The service refused a call for rate (it is not billed). The importer's Pacer
     slows that operation down and sends the call again; a call throttled past its

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from photosense_cli.errors import BadImage, describe
+from photosense_cli.errors import BadImage, TooSmall, describe
 from photosense_cli.records import Box
 
 try:  # iPhone photos; a declared dependency, but keep decoding others if it is broken.
@@ -191,10 +191,10 @@ def prepare(data: bytes, min_side: int = MIN_SIDE, long_side: int = LONG_SIDE,
 def check_size(width: int, height: int, min_side: int, long_side: int) -> None:
     """Refuse what no engine can use: too small, or too narrow once scaled for the engine."""
     if min(width, height) < min_side:
-        raise BadImage(f"image is {width}x{height} px; faces and text need at least {min_side} px a side")
+        raise TooSmall(f"image is {width}x{height} px; faces and text need at least {min_side} px a side")
     scale = min(1.0, long_side / max(width, height))
     if min(width, height) * scale < min_side:
-        raise BadImage(f"image is {width}x{height} px, too narrow for its length: scaled to "
+        raise TooSmall(f"image is {width}x{height} px, too narrow for its length: scaled to "
                        f"{long_side} px on its long side for the engine, its short side would "
                        f"be {min(width, height) * scale:.0f} px, and faces and text need "
                        f"{min_side} px")

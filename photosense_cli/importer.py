@@ -39,7 +39,7 @@ from photosense_cli.engines.base import (
     Usage,
     cost_usd,
 )
-from photosense_cli.errors import BadImage, CollectionMissing, EngineError, os_reason
+from photosense_cli.errors import BadImage, CollectionMissing, EngineError, TooSmall, os_reason
 from photosense_cli.pacing import Pacers, Ticket
 from photosense_cli.people import Clusterer
 from photosense_cli.records import Box, Face, Photo, RunSummary
@@ -68,6 +68,7 @@ class Outcome:
     # photo is imported all the same, and each file gets its one line
     metadata_problems: list[tuple[str, str]] = field(default_factory=list)
     permanent: bool = True  # a failure of the file itself: remembered until it changes
+    too_small: bool = False  # no failure: an image under the engine's smallest side, skipped
     orphans_left: bool = False
 
 
@@ -125,8 +126,10 @@ class Scanner:
     never read. `folders` are the scanned folders, for finding paths that went.
     """
 
-    def __init__(self, on_error: Callable[[str, str], None], exclude: Iterable[str] = ()):
+    def __init__(self, on_error: Callable[[str, str], None], exclude: Iterable[str] = (),
+                 on_excluded: Callable[[str], None] = lambda path: None):
         self.on_error = on_error
+        self.on_excluded = on_excluded
         self.exclude = list(exclude)
         self.excluded = 0
         self.folders: list[str] = []
@@ -177,6 +180,7 @@ class Scanner:
             is_dir = stat.S_ISDIR(st.st_mode)
             if specs and _excluded(entry.path, is_dir, specs):
                 self.excluded += 1
+                self.on_excluded(entry.path)
                 continue
             if is_dir:
                 key = (st.st_dev, st.st_ino)
@@ -389,7 +393,7 @@ class Analyser:
                                       as_is=self.engine.decodes_images)
         except BadImage as e:
             return Outcome("failed", c, sha, photo_id=photo_id, reason=e.reason,
-                           permanent=e.permanent)
+                           permanent=e.permanent, too_small=isinstance(e, TooSmall))
         # The writer needs the photo's size, format and date, never its bytes: outcomes waiting
         # for it hold no image (with 32 workers, 41-44 photos were in memory, not 32).
         header = replace(prepared, data=b"")
@@ -655,10 +659,12 @@ class Importer:
                  prefilter: FaceProbe | None = None,
                  before_calls: Callable[[int], None] = lambda new_files: None,
                  on_error: Callable[[dict], None] = lambda e: None,
-                 on_progress: Callable[[int | None, str], None] = lambda total, path: None):
+                 on_progress: Callable[[int | None, str], None] = lambda total, path: None,
+                 on_file: Callable[[str, str], None] = lambda path, what: None):
         self.cat = cat
         self.engine = engine
         self.dry_run = dry_run
+        self.on_file = on_file  # what happened to each file (-v)
         self.uploader = uploader
         self.exclude = list(exclude)
         self.read_xmp = read_xmp
@@ -677,24 +683,33 @@ class Importer:
         self.index = ContentIndex(cat.photo_ids_by_hash(), cat.forgotten_hashes())
         self.locations: dict[str, tuple[int, int, int]] = {}
         self.faces_per_photo = (ASSUMED_FACES, False)  # what a dry run's estimate used
-        self.failures: dict[str, tuple[int, int]] = {} if retry_failed else cat.failures()
+        self.failures: dict[str, tuple[int, int, bool]] = {} if retry_failed else cat.failures()
         self.remembered = set(cat.failures()) if retry_failed else set(self.failures)
 
     def run(self, paths: Iterable[str]) -> RunSummary:
         started = time.perf_counter()
         self.locations = self.cat.locations_by_path()
         forgotten_paths = self.cat.forgotten_paths()
-        scanner = Scanner(self._scan_error, self.exclude)
+        scanner = Scanner(self._scan_error, self.exclude,
+                          on_excluded=lambda path: self.on_file(path, "excluded"))
         todo, seen, companions = [], set(), []
         for c in scanner.scan(paths):
             seen.add(c.path)
             known = self.locations.get(c.path)
             if known and known[0] == c.size and known[1] == c.mtime_ns:
                 self.summary.skipped += 1
+                self.on_file(c.path, "unchanged")
             elif forgotten_paths.get(c.path) == (c.size, c.mtime_ns):
                 self.summary.forgotten += 1  # forgotten by path: its photo lives elsewhere
-            elif self.failures.get(c.path) == (c.size, c.mtime_ns):
-                self.summary.known_failures += 1  # failed before and unchanged: not read again
+                self.on_file(c.path, "forgotten")
+            elif (failed := self.failures.get(c.path)) and failed[:2] == (c.size, c.mtime_ns):
+                # failed (or was too small) before and unchanged: not read again
+                if failed[2]:
+                    self.summary.too_small += 1
+                    self.on_file(c.path, "too small (unchanged)")
+                else:
+                    self.summary.known_failures += 1
+                    self.on_file(c.path, "failed before (unchanged)")
             elif _developed_sibling(c.path):
                 companions.append(c)
             else:
@@ -752,7 +767,8 @@ class Importer:
             ident = (st.st_size, st.st_mtime_ns)
         except OSError:
             ident = (0, 0)
-        if self.failures.get(path) == ident:
+        failed = self.failures.get(path)
+        if failed is not None and failed[:2] == ident:
             self.summary.known_failures += 1
             return
         self.pipeline.on_error(self.summary.fail(path, reason))
@@ -766,13 +782,23 @@ class Importer:
         if gone and not self.dry_run:
             with self.cat.transaction():
                 self.cat.mark_gone(gone)
+                self.summary.moved = self.cat.count_paths_still_elsewhere(gone)
+        for path in gone:
+            self.on_file(path, "gone")
 
-    def _remember_failure(self, path: str, size: int, mtime_ns: int, reason: str) -> None:
+    def _remember_failure(self, path: str, size: int, mtime_ns: int, reason: str,
+                          too_small: bool = False) -> None:
         if not self.dry_run:
             with self.cat.transaction():
-                self.cat.record_failure(path, size, mtime_ns, reason)
+                self.cat.record_failure(path, size, mtime_ns, reason, too_small)
 
     def _fail(self, o: Outcome, c: Candidate, reason: str | None = None) -> None:
+        if o.too_small:
+            self.summary.too_small += 1
+            self.on_file(c.path, f"skipped: {reason or o.reason}")
+            self._remember_failure(text_path(c.path), c.size, c.mtime_ns, reason or o.reason,
+                                   too_small=True)
+            return
         self.pipeline.fail(o, c.path, reason)
         if o.permanent:
             self._remember_failure(text_path(c.path), c.size, c.mtime_ns, reason or o.reason)
@@ -781,8 +807,10 @@ class Importer:
         s, c = self.summary, o.candidate
         if o.kind == "ignored":
             s.ignored += 1
+            self.on_file(c.path, "not a photo")
         elif o.kind == "forgotten":
             s.forgotten += 1
+            self.on_file(c.path, "forgotten")
         elif o.kind == "failed":
             self._fail(o, c)
             self.pipeline.log_failed_calls(o)
@@ -803,6 +831,8 @@ class Importer:
             s.max_cost_reached = True
         elif o.kind == "would_analyse":
             s.new += 1
+            s.note_added(c.path)
+            self.on_file(c.path, "would be analysed")
             s.calls.update({"IndexFaces": 1, self.text_operation: 1})
             if self.prefilter is not None:  # IndexFaces then counts as at most one a photo
                 s.calls.update({FACE_PROBE: 1})
@@ -812,6 +842,7 @@ class Importer:
 
     def _add_path(self, photo_id: int | None, c: Candidate) -> None:
         self.summary.known += 1
+        self.on_file(c.path, "copy of a catalogued photo")
         if photo_id is None or self.dry_run:
             return
         before = self.locations.get(c.path)
@@ -869,6 +900,11 @@ class Importer:
         self._delete_from_engine(dropped)
         self.budget.settle(cost_usd(self.engine, Counter(o.usage.operations())))
         s.new += 1
+        s.note_added(c.path)
+        self.on_file(c.path, f"new: {len(o.faces)} face{'s' * (len(o.faces) != 1)}, "
+                     f"{len(o.lines)} line{'s' * (len(o.lines) != 1)} of text")
+        for copy in copies:
+            self.on_file(copy.path, "copy of a catalogued photo")
         s.known += len(copies)
         s.faces += len(o.faces)
         s.text_lines += len(o.lines)

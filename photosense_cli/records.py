@@ -214,6 +214,9 @@ class Change:
                 "undone_at": self.undone_at}
 
 
+ADDED_LISTED = 1000  # new paths listed in an import's JSON; the count says the rest
+
+
 @dataclass
 class RunSummary:
     """What one import or reindex did: the same record, counters and JSON for both."""
@@ -231,7 +234,9 @@ class RunSummary:
     forgotten: int = 0
     excluded: int = 0
     known_failures: int = 0  # failed before, unchanged since: not read, not reported again
+    too_small: int = 0  # images under the engine's smallest side: skipped, no failure
     gone: int = 0  # catalogued paths under the scanned folders that are no longer there
+    moved: int = 0  # of those, paths whose photo is still at another path (moved, renamed)
     replaced: int = 0  # photos edited in place: the new content took the old one's place
     over_budget: int = 0  # not started: --max-cost would have been passed
     max_cost_reached: bool = False
@@ -243,6 +248,7 @@ class RunSummary:
     throttles: Counter = field(default_factory=Counter)  # calls refused for rate, sent again
     cost_usd: float = 0.0
     errors: list[dict] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)  # new photos' paths, the first ADDED_LISTED
     recovered_faces: int = 0
     seconds: float = 0.0
     # reindex only
@@ -250,6 +256,10 @@ class RunSummary:
     faces_kept_person: int = 0
     people_removed: int = 0
     old_engine_cleaned: bool = True
+
+    def note_added(self, path: str) -> None:
+        if len(self.added) < ADDED_LISTED:
+            self.added.append(path)
 
     def fail(self, path: str, reason: str) -> dict:
         self.failed += 1
@@ -266,8 +276,12 @@ class RunSummary:
             "files": {"new": self.new, "reanalysed": self.reanalysed, "known": self.known,
                        "skipped": self.skipped, "failed": self.failed, "ignored": self.ignored,
                        "forgotten": self.forgotten, "excluded": self.excluded,
-                       "known_failures": self.known_failures, "gone": self.gone,
-                       "replaced": self.replaced, "over_budget": self.over_budget},
+                       "known_failures": self.known_failures, "too_small": self.too_small,
+                       "gone": self.gone, "moved": self.moved, "replaced": self.replaced,
+                       "over_budget": self.over_budget},
+            # a cron job's "what did this run add": bounded, with the count of the rest
+            "added": self.added,
+            "added_not_listed": max(0, self.new - len(self.added)),
             "faces": self.faces,
             "people_created": self.people_created,
             "people_hidden": self.people_hidden,

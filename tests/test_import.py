@@ -196,13 +196,13 @@ def test_bad_files_are_reported_one_line_each_and_the_run_goes_on(cli, fake, tmp
     assert reasons["empty.jpg"] == "empty file"
     assert reasons["letter.jpg"].startswith("not an image")
     assert "decode" in reasons["truncated.jpg"] or "truncated" in reasons["truncated.jpg"]
-    assert "at least 80 px" in reasons["tiny.png"]
+    assert "tiny.png" not in reasons  # a thumbnail is skipped, not failed (below)
     assert "No such file" in reasons["dangling.jpg"]
     assert "directory loop" in reasons["loop"]
     assert any("not valid UTF-8" in r for r in reasons.values())
-    assert s["files"]["new"] == 2 and s["files"]["failed"] == 8
+    assert s["files"]["new"] == 2 and s["files"]["failed"] == 7 and s["files"]["too_small"] == 1
     stderr = [ln for ln in result.stderr.splitlines() if not ln.startswith("new library")]
-    assert len(stderr) == 8 and all(line.startswith("photosense: /") for line in stderr)
+    assert len(stderr) == 7 and all(line.startswith("photosense: /") for line in stderr)
     # the newline is shown escaped: the failure stays one line, whole
     assert f"photosense: {pics}/bad\\nname.jpg: not an image" in result.stderr
     assert "two\\nlines" not in result.stderr  # that one imported fine
@@ -384,12 +384,11 @@ def test_the_summary_says_what_happened_in_words(cli, fake, tmp_path):
     again = cli("import", tmp_path / "pics").stderr
 
     assert first[0] == f"new library {cli.library} uses the fake engine"
-    assert first[1] == ("Analysed 2 new photos; 0 already known, 0 unchanged, 0 failed, "
-                        "1 other files ignored.")
+    assert first[1] == "Analysed 2 new photos; 0 failed, 1 other file (not photos) ignored."
     assert first[2].startswith("Found 2 faces (1 new people) and 1 lines of text in ")
     assert first[3] == "fake calls: DetectText 2, IndexFaces 2, SearchFaces 2."
-    assert again == ("Analysed 0 new photos; 0 already known, 2 unchanged, 0 failed, "
-                     "1 other files ignored.\n")
+    assert again == ("Analysed 0 new photos; 2 unchanged since the last import, 0 failed, "
+                     "1 other file (not photos) ignored.\n")
 
 
 def test_quiet_prints_only_errors_and_exit_codes_tell_the_outcome(cli, fake, tmp_path):

@@ -97,20 +97,24 @@ def test_a_file_that_always_fails_is_reported_once(cli, fake, tmp_path):
     tiny = photo(pics / "tiny.png", size=(50, 50))
     os.symlink(pics / "nowhere.jpg", pics / "dangling.jpg")
     first = cli("import", pics, "--engine", "fake", code=1)
-    assert first.stderr.count("photosense: ") == 3
+    assert first.stderr.count("photosense: ") == 2  # the tiny one is skipped, not failed
+    assert "1 too small to analyse (thumbnails, icons), skipped" in first.stderr
 
     again = cli("import", pics)
 
-    assert again.stderr.splitlines()[1] == ("3 known failures skipped (unchanged since they "
+    assert again.stderr.splitlines()[1] == ("2 known failures skipped (unchanged since they "
                                             "failed); see 'photosense status', or --retry-failed.")
     assert "photosense: " not in again.stderr
     listed = {os.path.basename(f["path"]) for f in cli.json("status")["failures"]}
-    assert listed == {"letter.jpg", "tiny.png", "dangling.jpg"}
-    assert cli.json("import", pics, "--retry-failed", code=1)["files"]["failed"] == 3
-    # a failed file that changes is tried again, and once it imports it is no failure
+    assert listed == {"letter.jpg", "dangling.jpg"}  # the thumbnail is no failure
+    assert cli.json("status")["too_small"] == 1
+    retried = cli.json("import", pics, "--retry-failed", code=1)["files"]
+    assert retried["failed"] == 2 and retried["too_small"] == 1
+    # a file that changes is tried again, and once it imports it is no failure
     photo(tiny, size=(200, 200), faces=[(1, BOX)])
     fixed = cli.import_(pics)
     assert fixed["files"]["new"] == 1 and fixed["files"]["known_failures"] == 2
+    assert fixed["files"]["too_small"] == 0
     assert "tiny.png" not in json.dumps(cli.json("status")["failures"])
 
 

@@ -358,7 +358,7 @@ def test_a_dry_run_estimates_the_cloud_without_credentials(tmp_path):
                                  "--dry-run")
     assert r.stderr.splitlines() == [
         "SearchFaces estimated at 1.00 faces a photo (assumed: no photo analysed yet)",
-        "Would analyse 4 new photos; 0 already known, 0 unchanged, 0 failed.",
+        "Would analyse 4 new photos; 0 failed.",
         "rekognition calls (estimated): DetectText 4, IndexFaces 4, SearchFaces 4 ≈ $0.012."]
     assert not (tmp_path / "lib.db").exists()
 
@@ -490,7 +490,7 @@ def test_prefilter_local_calls_index_faces_only_where_a_face_may_be(aws_in_env, 
     assert dry.stderr.splitlines()[-3:] == [
         "--prefilter local: IndexFaces and SearchFaces only for the photos the offline "
         "detector sees a face in (not run in a dry run; the estimate counts every photo)",
-        "Would analyse 1 new photo; 0 already known, 0 unchanged, 0 failed.",
+        "Would analyse 1 new photo; 0 failed.",
         "rekognition calls (estimated): DetectText 1, FaceProbe (offline) 1, IndexFaces 1, "
         "SearchFaces 0 ≈ $0.002."]  # the library so far: 1 face in 2 photos, rounded
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+from typing import Any
 
 import typer
 from typer.core import TyperGroup
@@ -26,8 +27,50 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
+def _quiet_stdout() -> None:
+    """The reader of stdout went away (`| head -1`): later writes and the final flush go
+    nowhere, so Python prints no 'Exception ignored' and the exit code stays ours."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 class Boundary(TyperGroup):
     """The root group: the single place where errors become one line and an exit code."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Usage errors as one line (plus a hint), exit 2: Typer's Rich box took 4 lines
+        and a script's log had to be read by a person."""
+        from typer.exceptions import Abort
+
+        click = _click()
+        standalone_mode = kwargs.get("standalone_mode", True)
+        kwargs["standalone_mode"] = False  # errors come back here, to be said in one line
+        try:
+            rv = super().main(*args, **kwargs)
+            code = rv if isinstance(rv, int) else 0
+        except click.exceptions.NoArgsIsHelpError:
+            code = 2  # `photosense` alone: the help was shown, that is the message
+        except click.exceptions.UsageError as e:
+            sys.stderr.write(f"photosense: {_usage_line(e)}\n")
+            if e.ctx is not None:
+                sys.stderr.write(f"  see '{e.ctx.command_path} --help'\n")
+            code = 2
+        except click.exceptions.ClickException as e:
+            sys.stderr.write(f"photosense: {e.format_message()}\n")
+            code = e.exit_code
+        except Abort:  # Ctrl-C or end of input at a question
+            sys.stderr.write("photosense: interrupted; nothing more was done\n")
+            code = 130
+        except BrokenPipeError:
+            _quiet_stdout()
+            code = 0
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _quiet_stdout()
+        if standalone_mode:
+            sys.exit(code)
+        return code
 
     def invoke(self, ctx):
         from photosense_cli import catalogue
@@ -48,8 +91,7 @@ class Boundary(TyperGroup):
             _fail(e.reason, 2)
         except BrokenPipeError:
             # `photosense search --paths | head -1`: the reader had enough, which is no failure.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+            _quiet_stdout()
             raise typer.Exit(0) from None
         except OSError as e:
             where = f"{display(os.fsdecode(e.filename))}: " if e.filename else ""
@@ -63,6 +105,25 @@ class Boundary(TyperGroup):
         except KeyboardInterrupt:
             _fail("interrupted; what was committed is kept, run the same command again to go on",
                   130)
+
+
+def _click():
+    """The click that Typer runs on: Typer 0.28 vendors its own (typer._click), whose
+    exceptions are not the click package's."""
+    import typer.core
+
+    vendored = getattr(typer.core, "_click", None)
+    if vendored is not None:
+        return vendored
+    import click
+
+    return click
+
+
+def _usage_line(e) -> str:
+    """click's message, on one line, naming the option as the user typed it."""
+    message = " ".join(e.format_message().split())
+    return message[0].lower() + message[1:] if message else "usage error"
 
 
 app = typer.Typer(

@@ -97,7 +97,13 @@ def load_config(commands: list[str]) -> dict:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
+        if os.environ.get(ENV_CONFIG):
+            # named on purpose: ignoring it would silently drop the user's settings
+            raise PhotosenseError(f"{path}: no such config file (named by ${ENV_CONFIG}); "
+                                  "create it, or unset the variable") from None
         return {}
+    except OSError as e:
+        raise PhotosenseError(f"{path}: cannot read the config file: {e.strerror or e}") from None
     import tomllib
 
     try:

@@ -144,22 +144,34 @@ def import_command(
 def describe(r: dict) -> str:
     p = r["files"]
     verb = "Would analyse" if r["dry_run"] else "Analysed"
-    head = (f"{verb} {p['new']} new photo{'s' * (p['new'] != 1)}; {p['known']} already known, "
-            f"{p['skipped']} unchanged, {p['failed']} failed")
+    head = f"{verb} {p['new']} new photo{'s' * (p['new'] != 1)}"
+    parts = []
+    if p["known"]:
+        parts.append(f"{p['known']} cop{'ies' if p['known'] != 1 else 'y'} of catalogued "
+                     "photos (not analysed again)")
+    if p["skipped"]:
+        parts.append(f"{p['skipped']} unchanged since the last import")
+    parts.append(f"{p['failed']} failed")
+    if p["too_small"]:
+        parts.append(f"{p['too_small']} too small to analyse (thumbnails, icons), skipped")
     if p["ignored"]:
-        head += f", {p['ignored']} other files ignored"
+        parts.append(f"{p['ignored']} other file{'s' * (p['ignored'] != 1)} (not photos) ignored")
     if p["forgotten"]:
-        head += f", {p['forgotten']} forgotten"
+        parts.append(f"{p['forgotten']} forgotten")
     if p["excluded"]:
-        head += f", {p['excluded']} excluded"
-    lines = [head + "."]
+        parts.append(f"{p['excluded']} excluded")
+    lines = [f"{head}; {', '.join(parts)}."]
     if p["known_failures"]:
         lines.append(f"{p['known_failures']} known failure{'s' * (p['known_failures'] != 1)} "
                      "skipped (unchanged since they failed); see 'photosense status', "
                      "or --retry-failed.")
-    if p["gone"]:
-        lines.append(f"{p['gone']} catalogued file{'s' * (p['gone'] != 1)} no longer there; "
-                     "photos with no file left are missing (see 'photosense status').")
+    deleted = p["gone"] - p["moved"]
+    if p["moved"]:
+        lines.append(f"{p['moved']} photo{'s' * (p['moved'] != 1)} moved or renamed: found at "
+                     "the new path, with their people.")
+    if deleted:
+        lines.append(f"{deleted} catalogued file{'s' * (deleted != 1)} deleted or moved out of "
+                     "the folders imported: those photos are missing (see 'photosense status').")
     if p["over_budget"]:
         lines.append(f"{p['over_budget']} photos not started: --max-cost reached.")
     if p["replaced"]:

@@ -32,10 +32,20 @@ def literal(text: str | None, style: str = ""):
     return Text(display(text), style=style)
 
 
-def err_console():
+def _console(**kw):
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, markup=False, emoji=False)
+    class Quiet(Console):
+        def on_broken_pipe(self) -> None:
+            # Rich exits 1 when the reader of stdout goes away (`people | head -1`); the
+            # boundary makes that the quiet exit 0 every command gives.
+            raise BrokenPipeError
+
+    return Quiet(highlight=False, markup=False, emoji=False, **kw)
+
+
+def err_console():
+    return _console(stderr=True)
 
 
 def stdout_is_terminal() -> bool:
@@ -43,11 +53,9 @@ def stdout_is_terminal() -> bool:
 
 
 def out_console():
-    from rich.console import Console
-
     # Piped output is for other programs: never wrap or cut a path to fit a width.
     width = None if stdout_is_terminal() else 10_000
-    return Console(highlight=False, markup=False, emoji=False, width=width)
+    return _console(width=width)
 
 
 def interactive() -> bool:
