@@ -5,6 +5,7 @@ Each opens what it needs (catalogue, lock, engine) and returns records or plain 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -44,6 +45,8 @@ class ImportRequest:
     # Asked before the first billed call of a new library's first cloud import; False
     # cancels. None: the question is only told (scripts), not asked.
     consent: Callable[[str], bool] | None = None
+    # Where the question goes when it is only told: on_notice when None (quiet hides it).
+    told: Callable[[str], None] | None = None
 
 
 def import_photos(library: Path, req: ImportRequest, *,
@@ -59,7 +62,19 @@ def import_photos(library: Path, req: ImportRequest, *,
         with tempfile.TemporaryDirectory() as tmp:
             return _import(Catalogue(Path(tmp) / "dry-run.db"), req, on_notice, on_error,
                            on_progress)
-    return _import(Catalogue(library), req, on_notice, on_error, on_progress)
+    new = not os.path.lexists(library)
+    folder = Path(library).parent
+    made_folder = not folder.exists()
+    try:
+        return _import(Catalogue(library), req, on_notice, on_error, on_progress)
+    except Cancelled:
+        if new:  # declined: nothing is left of a library the user never had
+            for suffix in ("", "-wal", "-shm", "-journal", ".lock"):
+                Path(f"{library}{suffix}").unlink(missing_ok=True)
+            if made_folder:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+        raise
 
 
 def _import(cat: Catalogue, req: ImportRequest, on_notice, on_error, on_progress) -> RunSummary:
@@ -117,13 +132,19 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
     if recorded is None and not req.dry_run:
         with cat.transaction():
             cat.set_meta("engine", name)
-        on_notice(f"new library {cat.path} uses the {name} engine")
 
-    def before_calls(new_files: int) -> None:
+    def before_calls(photos: Callable[[], int]) -> None:
         """Nothing leaves the machine unasked: the first cloud import says what it sends."""
         if req.dry_run:
             return
-        if recorded is None and engine.prices_usd and new_files:
+        if recorded is None and engine.prices_usd:
+            _consent(photos())
+        if recorded is None:  # said once the user agreed: a declined library is not kept
+            on_notice(f"new library {cat.path} uses the {name} engine")
+        attach(cat, engine)
+
+    def _consent(new_files: int) -> None:
+        if new_files:
             sent = ("IndexFaces",) if offline_text else ("IndexFaces", "DetectText")
             per_photo = sum(engine.prices_usd.get(op, 0.0) for op in sent)
             per_photo += engine.prices_usd.get("SearchFaces", 0.0) * ASSUMED_FACES
@@ -136,10 +157,9 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
                         f"{'at most' if prefilter else 'about'} "
                         f"${new_files * per_photo:.2f} ({ASSUMED_FACES:.0f} face a photo assumed)")
             if req.consent is None:
-                on_notice(question)
-            elif not req.consent(question + ". Go on?"):
-                raise Cancelled("nothing was sent; the library is not bound to an engine")
-        attach(cat, engine)
+                (req.told or on_notice)(question)
+            elif not req.consent(question + ".\nGo on?"):
+                raise Cancelled("nothing was sent, and no library was made")
 
     importer = Importer(cat, engine, threads=importer_threads(cls, workers),
                         dry_run=req.dry_run, uploader=uploader, exclude=req.exclude,

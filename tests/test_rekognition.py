@@ -297,7 +297,6 @@ def aws_in_env(monkeypatch):
 
 
 def test_the_first_cloud_import_asks_before_sending_anything(aws_in_env, tmp_path, monkeypatch):
-    from photosense_cli.catalogue import Catalogue
     from photosense_cli.cli import import_cmd
     from tests.conftest import BOX, Cli, photo
 
@@ -311,13 +310,14 @@ def test_the_first_cloud_import_asks_before_sending_anything(aws_in_env, tmp_pat
                            "--library", str(cli.library)], input="n\n", catch_exceptions=False)
 
     assert r.exit_code == 1
-    assert ("3 photos will be sent to Amazon Rekognition in eu-west-2 for faces and text, for "
-            "about $0.01 (1 face a photo assumed). Go on? [y/N]") in r.stderr
-    assert r.stderr.endswith("photosense: nothing was sent; the library is not bound to an "
-                             "engine\n")
+    # the question on lines of its own, before anything else is said
+    assert r.stderr.startswith(
+        "3 photos will be sent to Amazon Rekognition in eu-west-2 for faces and text, for "
+        "about $0.01 (1 face a photo assumed).\nGo on? [y/N]")
+    assert r.stderr.endswith("photosense: nothing was sent, and no library was made\n")
     assert aws_in_env["region"] == "eu-west-2"
-    c = Catalogue(cli.library)
-    assert c.get_meta("engine") is None and c.scalar("SELECT count(*) FROM photos") == 0
+    # nothing is left of the library the user declined, lock included
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pics"]
 
 
 def test_a_script_is_told_and_the_import_goes_on(aws_in_env, tmp_path, monkeypatch):

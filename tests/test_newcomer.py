@@ -1,0 +1,88 @@
+"""A newcomer's first hour (issue 17): the consent question, errors and exit codes, and
+words that say what happened, through the CLI and, where a terminal matters, in one."""
+
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BOX, BOX2, Cli, photo
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def in_terminal(args, env, answer: bytes, until: bytes = b"[y/N]", timeout: float = 60.0):
+    """Run photosense in a pseudo-terminal, type `answer` once `until` shows: (screen, code)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "photosense_cli", *map(str, args)],
+                            stdin=slave, stdout=slave, stderr=slave, cwd=ROOT,
+                            env={**os.environ, **env, "TERM": "xterm", "COLUMNS": "80"},
+                            close_fds=True)
+    os.close(slave)
+    screen, answered = b"", False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            screen += chunk
+        if not answered and until in screen:
+            os.write(master, answer)
+            answered = True
+        if proc.poll() is not None and not ready:
+            break
+    os.close(master)
+    return screen.decode("utf-8", "replace"), proc.wait(timeout=10)
+
+
+AWS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "eu-west-2"}
+
+
+def test_the_consent_question_is_seen_in_a_terminal_and_no_means_nothing_is_left(tmp_path):
+    for i in range(3):
+        photo(tmp_path / "pics" / f"{i}.jpg", faces=[(i, BOX)], size=(640 + i, 480))
+    (tmp_path / "pics" / "labels.csv").write_text("name\n")
+    lib = tmp_path / "lib" / "library.db"
+    screen, code = in_terminal(["import", tmp_path / "pics", "--engine", "rekognition",
+                                "--library", lib], AWS, b"n\r")
+    lines = [line.strip() for line in screen.replace("\r", "").split("\n")]
+    assert lines[0] == ("3 photos will be sent to Amazon Rekognition in eu-west-2 for faces "
+                        "and text, for about $0.01 (1 face a photo assumed).")
+    assert lines[1].startswith("Go on? [y/N]")
+    assert "importing" not in screen  # no progress bar was drawn over the question
+    assert "photosense: nothing was sent, and no library was made" in screen
+    assert code == 1
+    assert not lib.parent.exists()  # the library, its lock and its folder are gone
+
+
+def test_the_question_the_dry_run_and_the_summary_count_the_same_photos(tmp_path, monkeypatch):
+    from tests.test_rekognition import stub_new_library
+
+    pics = tmp_path / "pics"
+    p = photo(pics / "a.jpg", faces=[(0, BOX)])
+    (pics / "labels.csv").write_text("file;people\na.jpg;Ann\n")
+    (pics / "LICENSE-photos.txt").write_text("MIT\n")
+    (pics / "broken.jpg").write_text("this was never a JPEG")
+    for k, v in AWS.items():
+        monkeypatch.setenv(k, v)
+    cli = Cli(tmp_path / "lib.db")
+    dry = cli.json("import", pics, "--engine", "rekognition", "--dry-run", code=1)
+    stubs = stub_new_library(monkeypatch, cli, p, "f-1", detect_texts=1)
+    real = cli("import", pics, "--engine", "rekognition", "--json", code=1)
+    stubs[0].assert_no_pending_responses()
+    told = [ln for ln in real.stderr.splitlines() if "will be sent" in ln]
+    assert told == ["photosense: 1 photo will be sent to Amazon Rekognition in eu-west-2 for "
+                    "faces and text, for about $0.00 (1 face a photo assumed)"]
+    assert dry["files"]["new"] == json.loads(real.stdout)["files"]["new"] == 1
+    assert dry["files"]["ignored"] == 2 and dry["files"]["failed"] == 1
