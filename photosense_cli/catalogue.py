@@ -888,10 +888,10 @@ class Catalogue:
     def _faces(self, tail: str, params: Sequence) -> list[Face]:
         return [Face(r["id"], r["photo_id"], r["person_id"], r["name"],
                      Box(r["left"], r["top"], r["width"], r["height"]), r["confidence"],
-                     r["engine_face_id"])
+                     r["engine_face_id"], bool(r["named"]))
                 for r in self.query(
                     'SELECT f.id, f.photo_id, f.person_id, pe.name, f."left", f.top, f.width, '
-                    "f.height, f.confidence, f.engine_face_id FROM faces f "
+                    "f.height, f.confidence, f.engine_face_id, pe.named FROM faces f "
                     f"LEFT JOIN people pe ON pe.id = f.person_id {tail}", params)]
 
     def faces_of_photo(self, photo_id: int) -> list[Face]:
@@ -1165,9 +1165,11 @@ class Catalogue:
 
     def suggestions(self, limit: int = 50) -> list[Suggestion]:
         return [Suggestion((r["person_a"], r["name_a"]), (r["person_b"], r["name_b"]),
-                           r["score"], r["source"]) for r in self.query(
+                           r["score"], r["source"], (bool(r["named_a"]), bool(r["named_b"])))
+                for r in self.query(
             """
-            SELECT s.person_a, a.name AS name_a, s.person_b, b.name AS name_b, s.score, s.source
+            SELECT s.person_a, a.name AS name_a, s.person_b, b.name AS name_b, s.score, s.source,
+                   a.named AS named_a, b.named AS named_b
             FROM suggestions s JOIN people a ON a.id = s.person_a JOIN people b ON b.id = s.person_b
             WHERE a.hidden = 0 AND b.hidden = 0
             ORDER BY s.score DESC, s.person_a, s.person_b LIMIT ?
@@ -1369,7 +1371,8 @@ class Catalogue:
                 "f.height, f.confidence, f.engine_face_id, pe.named, pe.hidden "
                 "FROM faces f JOIN people pe ON pe.id = f.person_id "
                 "WHERE f.photo_id IN ({ids}) ORDER BY f.photo_id, f.id", photo_ids):
-            face = Face(r[0], r[1], r[2], r[3], Box(r[4], r[5], r[6], r[7]), r[8], r[9])
+            face = Face(r[0], r[1], r[2], r[3], Box(r[4], r[5], r[6], r[7]), r[8], r[9],
+                        bool(r[10]))
             out[r[1]].append((face, Person(r[2], r[3], bool(r[10]), bool(r[11]))))
         return out
 

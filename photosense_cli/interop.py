@@ -172,7 +172,8 @@ def export_records(cat: Catalogue, under: Sequence[str] = ()) -> Iterator[dict]:
             yield {"id": p.id, "path": p.path, "paths": p.paths, "taken_at": p.taken_at,
                    "taken_at_source": p.taken_at_source, "size": p.size, "width": p.width,
                    "height": p.height,
-                   "people": [{"id": person.id, "name": person.name, "box": face.box.to_json()}
+                   "people": [{"id": person.id, "name": person.given_name,
+                               "box": face.box.to_json()}
                               for face, person in people.get(p.id, []) if not person.hidden],
                    "text": [line.text for line in lines.get(p.id, [])]}
 

@@ -224,14 +224,18 @@ def status(cat: Catalogue) -> dict:
     calls = cat.call_counts()
     engine = cat.get_meta("engine")
     missing = cat.photos(cat.missing_photo_ids(LISTED))
+    cls = engines.engine_class(engine) if engine in engines.REGISTRY else None
+    # What fits the engine: an offline library has no collection and no bill.
+    remote = cls is not None and cls.remote_faces
+    priced = cls is not None and bool(cls.prices_usd)
     return {
         "library": str(cat.path),
         "library_id": cat.library_id,
         "engine": engine,
-        "collection": cat.get_meta("collection_id"),
+        "collection": cat.get_meta("collection_id") if remote else None,
         **cat.counts(),
         "calls": calls,
-        "estimated_cost_usd": engines.cost(engine, calls),
+        "estimated_cost_usd": engines.cost(engine, calls) if priced else None,
         "last_import": cat.last_run(),
         "missing_photos": [{"id": p.id, "last_path": p.last_path} for p in missing],
         "failures": cat.failure_rows()[:LISTED],

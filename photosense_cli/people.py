@@ -165,6 +165,9 @@ def rename(cat: Catalogue, person: Person, name: str, allow_duplicate: bool = Fa
         raise PhotosenseError(problem)
     if name.isdigit():
         raise PhotosenseError("a name cannot be only digits: it would read as an id")
+    if person.named and person.name == name:
+        # not a change: recorded, it was what the next undo undid, and nothing visible
+        return f"person {person.id} is already {name!r}"
     others = [p for p in cat.people_named(name) if p.id != person.id]
     if others and not allow_duplicate:
         raise PhotosenseError(

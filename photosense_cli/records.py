@@ -115,20 +115,23 @@ class Face:
     id: int
     photo_id: int
     person_id: int | None
-    person: str | None  # the person's name, for display
+    person: str | None  # the person's display label (their name, or "Unknown person N")
     box: Box
     confidence: float | None
     engine_face_id: str = ""
+    person_named: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "photo_id": self.photo_id, "person_id": self.person_id,
-                "person": self.person, "box": self.box.to_json(), "confidence": self.confidence}
+                "person": self.person if self.person_named else None,
+                "person_label": self.person, "box": self.box.to_json(),
+                "confidence": self.confidence}
 
 
 @dataclass
 class Person:
     id: int
-    name: str
+    name: str  # the display label: the name, or "Unknown person N" (never in JSON's "name")
     named: bool
     hidden: bool
     cover_face_id: int | None = None
@@ -137,9 +140,16 @@ class Person:
     sample: str | None = None  # the path of the photo of the person's cover face
     name_source: str | None = None  # typed, or xmp:<file> for a name read from metadata
 
+    @property
+    def given_name(self) -> str | None:
+        """The name a person was given, None while unnamed: scripts read `name` and must
+        never take photosense's label for one (`people --format jsonl | jq -r .name`)."""
+        return self.name if self.named else None
+
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "named": self.named, "hidden": self.hidden,
-                "photos": self.photos, "faces": self.faces, "sample": self.sample}
+        return {"id": self.id, "name": self.given_name, "label": self.name, "named": self.named,
+                "hidden": self.hidden, "photos": self.photos, "faces": self.faces,
+                "sample": self.sample}
 
 
 @dataclass
@@ -151,7 +161,8 @@ class PersonDetails:
 
     def to_json(self) -> dict[str, Any]:
         p = self.person
-        return {"id": p.id, "name": p.name, "named": p.named, "hidden": p.hidden,
+        return {"id": p.id, "name": p.given_name, "label": p.name, "named": p.named,
+                "hidden": p.hidden,
                 "name_source": p.name_source, "name_hints": self.name_hints,
                 "cover_face_id": p.cover_face_id,
                 "photos": [ph.to_json() for ph in self.photos],
@@ -196,8 +207,13 @@ class Suggestion:
     score: float
     source: str
 
+    named: tuple[bool, bool] = (True, True)
+
     def to_json(self) -> dict[str, Any]:
-        return {"a": {"id": self.a[0], "name": self.a[1]}, "b": {"id": self.b[0], "name": self.b[1]},
+        return {"a": {"id": self.a[0], "name": self.a[1] if self.named[0] else None,
+                      "label": self.a[1]},
+                "b": {"id": self.b[0], "name": self.b[1] if self.named[1] else None,
+                      "label": self.b[1]},
                 "score": round(self.score, 2), "source": self.source}
 
 

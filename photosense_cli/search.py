@@ -85,6 +85,27 @@ def search(cat: Catalogue, text: str | None = None, *, person_ids: Sequence[int]
                                          include_missing)), text)
 
 
+def _glob_literal(text: str) -> str:
+    """Text that SQLite's GLOB matches as itself."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+def path_pattern(value: str) -> str:
+    """--path as the GLOB the catalogue is given: a folder means everything under it, a
+    file itself, a bare name (2019) any folder of that name; a value with * ? or [ is a
+    glob on the whole path, as before. `--path ~/Pictures/2019` found nothing when it was
+    taken for a glob."""
+    if any(c in value for c in "*?["):
+        return value if value.startswith(("/", "*")) else "*" + value
+    path = os.path.expanduser(value)
+    if os.path.isdir(path) or (os.path.isabs(path) and not os.path.exists(path)
+                               and not os.path.splitext(path)[1]):
+        return _glob_literal(os.path.abspath(path).rstrip("/")) + "/*"  # a folder, or was one
+    if os.path.exists(path) or os.path.isabs(path):
+        return _glob_literal(os.path.abspath(path))
+    return "*/" + _glob_literal(path.strip("/")) + "/*"
+
+
 def search_filter(text: str | None, person_ids: Sequence[int] = (), date_from: str | None = None,
                   date_to: str | None = None, path_glob: str | None = None,
                   limit: int | None = 50, include_missing: bool = False) -> SearchFilter:
@@ -104,8 +125,7 @@ def search_filter(text: str | None, person_ids: Sequence[int] = (), date_from: s
         person_ids=person_ids,
         taken_from=taken_from,
         taken_before=taken_before,
-        path_glob=(path_glob if path_glob.startswith(("/", "*")) else "*" + path_glob)
-        if path_glob else None,
+        path_glob=path_pattern(path_glob) if path_glob else None,
         limit=limit, ranked_lines=RANKED_LINES, include_missing=include_missing,
         word=words[0] if len(words) == 1 else None,
         score_lines=_bm25_of(words[0]) if len(words) == 1 else None)

@@ -86,3 +86,61 @@ def test_the_question_the_dry_run_and_the_summary_count_the_same_photos(tmp_path
                     "faces and text, for about $0.00 (1 face a photo assumed)"]
     assert dry["files"]["new"] == json.loads(real.stdout)["files"]["new"] == 1
     assert dry["files"]["ignored"] == 2 and dry["files"]["failed"] == 1
+
+
+def test_usage_errors_are_one_line_and_a_hint_exit_2(cli, tmp_path):
+    for args, first in [
+        (["import", "--bogus"], "photosense: no such option: --bogus"),
+        (["undo", "12"], "photosense: got unexpected extra argument(s) (12)"),
+        (["people", "rename", "11", "X", "--json"], "photosense: no such option: --json"),
+        (["people", "faces", "3"], "photosense: missing option '--out'."),
+        (["search", "-louvre"], "photosense: no such option: -l"),
+    ]:
+        r = cli(*args, code=2)
+        lines = r.stderr.splitlines()
+        assert lines[0] == first and len(lines) == 2, r.stderr
+        assert lines[1].startswith("  see 'photosense ") and lines[1].endswith(" --help'")
+        assert "─" not in r.stderr and "╭" not in r.stderr
+    r = cli("import", tmp_path, env={"PHOTOSENSE_WORKERS": "abc"}, code=2)
+    assert r.stderr.splitlines()[0] == ("photosense: invalid value for '--workers' (env var: "
+                                        "'PHOTOSENSE_WORKERS'): 'abc' is not a valid int range.")
+
+
+def test_a_config_file_named_but_missing_is_an_error(cli, tmp_path):
+    r = cli("status", env={"PHOTOSENSE_CONFIG": str(tmp_path / "nope.toml")}, code=2)
+    assert r.stderr == (f"photosense: {tmp_path}/nope.toml: no such config file (named by "
+                        "$PHOTOSENSE_CONFIG); create it, or unset the variable\n")
+
+
+@pytest.fixture
+def crowd(cli, tmp_path):
+    """A library with 40 photos of 40 people: more output than a pipe buffer holds in CSV."""
+    pics = tmp_path / "crowd"
+    for i in range(40):
+        photo(pics / f"{i:02}.jpg", faces=[(i % 8, BOX), ((i + 1) % 8, BOX2)],
+              size=(640 + i, 480))
+    cli.import_(pics)
+    return pics
+
+
+@pytest.mark.parametrize("args", [
+    ["people", "--all"], ["people", "--all", "--json"], ["people", "--all", "--format", "csv"],
+    ["people", "--all", "--format", "jsonl"], ["search", "--paths"], ["search", "--json"],
+    ["status"], ["history"], ["export"], ["people", "show", "1"],
+])
+def test_a_closed_pipe_is_a_quiet_exit_0_for_every_command(cli, crowd, args):
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first byte: `| head -0`
+    proc = subprocess.run([sys.executable, "-m", "tests.fake_cli", *args, "--library",
+                           str(cli.library)], stdout=write, stderr=subprocess.PIPE, cwd=ROOT)
+    os.close(write)
+    assert (proc.returncode, proc.stderr) == (0, b"")
+
+
+def test_destructive_commands_refuse_without_a_terminal_unless_told(cli, crowd):
+    r = cli("forget", crowd / "00.jpg", code=2)
+    assert r.stderr == ("photosense: forget would erase 1 photo and their faces; without a "
+                        "terminal to ask on, pass --yes to do it\n")
+    assert cli.json("status")["photos"] == 40
+    r = cli("forget", "--missing", code=0)  # nothing missing: nothing to refuse
+    assert cli.json("forget", crowd / "00.jpg", "--yes")["photos"] == 1

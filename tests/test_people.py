@@ -201,7 +201,7 @@ def test_naming_is_fast_and_safe(cli, family, monkeypatch):
     cli("people", "rename", family["one"], "Bea")
     r = cli("people", "merge", "Ann", "Bea", code=2)  # a script: both named, no --force
     assert r.stderr == ("photosense: 'Bea' and 'Ann' both have names; merging keeps 'Ann'. "
-                        "Pass --force if they are one person\n")
+                        "Pass --yes if they are one person\n")
     monkeypatch.setattr(people_cmd, "interactive", lambda: True)
     no = cli.runner.invoke(__import__("photosense_cli.cli", fromlist=["app"]).app,
                            ["people", "merge", "Ann", "Bea", "--library", str(cli.library)],

@@ -123,12 +123,12 @@ def test_status_counts_everything(cli, shelf):
 
 def test_forget_erases_photos_faces_and_lonely_people_here_and_in_the_engine(cli, fake, shelf):
     before = len(fake.faces)
-    r = cli.json("forget", shelf / "2021")
+    r = cli.json("forget", shelf / "2021", "--yes")
     assert r == {"photos": 2, "faces": 1, "people_removed": 0, "kept_photos": 0,
                  "paths_forgotten": []}
     assert len(fake.faces) == before - 1
     assert names(cli.json("search", "--path", "*/2021/*", code=1)) == []
-    r = cli.json("forget", shelf / "2020" / "team.jpg")
+    r = cli.json("forget", shelf / "2020" / "team.jpg", "--yes")
     assert r["people_removed"] == 1  # the second person's last face went with it
 
     s = cli.import_(shelf)  # forgotten photos stay forgotten

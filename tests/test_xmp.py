@@ -249,7 +249,7 @@ def test_the_catalogue_opens_in_sqlite_utils(cli, fake, named, tmp_path):
     views = set(db.view_names())
     assert {"photo_people", "person_summary"} <= views
     assert {r["person"] for r in db["photo_people"].rows} == {"Ann Lee", *{
-        p["name"] for p in cli.json("people", "--all") if not p["named"]}}
+        p["label"] for p in cli.json("people", "--all") if not p["named"]}}
     for view in views:
         assert "descriptor" not in db[view].columns_dict
     summary = {r["name"]: r for r in db["person_summary"].rows}

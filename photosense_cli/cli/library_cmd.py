@@ -52,17 +52,30 @@ def status_command(json_output: JsonOption = False, fmt: FormatOption = None,
 
     def show():
         li = s["last_import"]
-        rows = [("library", s["library"]), ("engine", s["engine"] or "none yet"),
-                ("collection", s["collection"] or "none yet"),
-                ("photos", f"{s['photos']} ({s['locations']} paths)"), ("faces", str(s["faces"])),
-                ("people", f"{s['people']} ({s['named_people']} named)"),
-                ("text lines", str(s["text_lines"])),
-                ("engine calls", ", ".join(f"{k} {v}" for k, v in s["calls"].items()) or "none"),
-                ("estimated cost", f"${s['estimated_cost_usd']:.3f}"),
-                ("last run", f"{li['command']} {li['started_at']} ({li['status']}, "
-                 f"${li['cost_usd'] or 0:.3f})" if li else "none"),
-                ("missing photos", str(s["missing"])),
-                ("known failures", str(s["known_failures"]))]
+        offline = s["engine"] is not None and s["collection"] is None
+        rows = [("library", s["library"]),
+                ("engine", (s["engine"] or "none yet") + (" (offline: no photo leaves this "
+                                                           "machine)" if offline else ""))]
+        if not offline:
+            rows.append(("collection", s["collection"] or "none yet"))
+        rows += [("photos", f"{s['photos']} ({s['locations']} paths)"),
+                 ("faces", str(s["faces"])),
+                 ("people", f"{s['people']} ({s['named_people']} named)"),
+                 ("text lines", str(s["text_lines"]))]
+        if not offline:
+            rows.append(("engine calls", ", ".join(f"{k} {v}" for k, v in s["calls"].items())
+                         or "none"))
+        if s["estimated_cost_usd"] is not None:
+            rows.append(("estimated cost", f"${s['estimated_cost_usd']:.3f}"))
+        if s["too_small"]:
+            rows.append(("too small", f"{s['too_small']} images (thumbnails, icons) skipped"))
+        last = "none"
+        if li:
+            cost = (f", ${li['cost_usd'] or 0:.3f}" if s["estimated_cost_usd"] is not None
+                    else "")
+            last = f"{li['command']} {li['started_at']} ({li['status']}{cost})"
+        rows += [("last run", last), ("missing photos", str(s["missing"])),
+                 ("known failures", str(s["known_failures"]))]
         out = out_console()
         out.print(table(["", ""], rows, show_header=False, box=None))
         if s["missing_photos"]:
@@ -79,8 +92,9 @@ def forget_command(
     paths: Annotated[Optional[List[str]], typer.Argument(help="Files or folders.")] = None,
     missing: Annotated[bool, typer.Option("--missing", help="Also erase every photo with no "
                        "file left on disk (see 'photosense status').")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (scripts); on a "
-                   "terminal, forget shows what it will erase and asks first.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Erase without asking. On a "
+                   "terminal forget shows what it will erase and asks; without one it "
+                   "refuses unless given --yes.")] = False,
     json_output: JsonOption = False, profile: ProfileOption = None,
     region: RegionOption = None, library: LibraryOption = None):
     """Erase photos and their faces from the library and the engine; later imports skip them.
@@ -105,7 +119,11 @@ def forget_command(
         say("nothing to forget")
         return
     n, k = len(plan.photo_ids), len(plan.kept_paths)
-    if not yes and interactive():
+    if not yes and not interactive():
+        # a destructive command in a script does nothing unless told, like merge
+        raise PhotosenseError(f"forget would erase {n} photo{'s' * (n != 1)} and their faces; "
+                              "without a terminal to ask on, pass --yes to do it")
+    if not yes:
         faces = len(cat.engine_face_ids_of_photos(plan.photo_ids))
         kept = (f" ({k} more photo{'s' * (k != 1)} also live{'s' * (k == 1)} elsewhere and "
                 f"stay{'s' * (k == 1)}; only {'its' if k == 1 else 'their'} paths here are "

@@ -105,8 +105,13 @@ def print_json(data: Any) -> None:
 
 
 def emit(data: Any, fmt: Format, table: Callable[[], None],
-         csv_columns: Sequence[str] | None = None) -> None:
-    """Render a record (dict) or a listing (list of dicts) in the chosen format."""
+         csv_columns: Sequence[str] | None = None, csv_rows: list[dict] | None = None) -> None:
+    """Render a record (dict) or a listing (list of dicts) in the chosen format.
+
+    csv_rows: the flat rows CSV gets instead of `data`, for a record that holds lists
+    (a person's faces): one row per face, not a JSON blob in one cell."""
+    if fmt is Format.csv and csv_rows is not None:
+        data = csv_rows
     if fmt is Format.json:
         print_json(data)
     elif fmt is Format.jsonl:
@@ -121,6 +126,22 @@ def emit(data: Any, fmt: Format, table: Callable[[], None],
             w.writerow([_csv_cell(r.get(c)) for c in columns])
     else:
         table()
+
+
+FACE_CSV = ["face", "photo", "path", "taken_at", "person_id", "name", "label", "left", "top",
+            "width", "height", "confidence"]
+
+
+def face_rows(faces: list[dict], photos: dict[int, dict]) -> list[dict]:
+    """One CSV row per face, with its photo's path and date (people show, show)."""
+    rows = []
+    for f in faces:
+        ph = photos.get(f["photo_id"], {})
+        rows.append({"face": f["id"], "photo": f["photo_id"], "path": ph.get("path"),
+                     "taken_at": ph.get("taken_at"), "person_id": f["person_id"],
+                     "name": f["person"], "label": f["person_label"], **f["box"],
+                     "confidence": f["confidence"]})
+    return rows
 
 
 def _csv_cell(value: Any) -> str:

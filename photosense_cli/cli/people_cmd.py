@@ -19,11 +19,13 @@ from photosense_cli.cli.common import (
     region_from_env,
 )
 from photosense_cli.cli.output import (
+    FACE_CSV,
     ask,
     choose_format,
     display,
     emit,
     error_line,
+    face_rows,
     interactive,
     literal,
     out_console,
@@ -80,6 +82,10 @@ def _list(cat, unnamed, named, hidden, everyone, fmt):
                 pass
             elif unnamed and cat.counts()["people"]:
                 say("Everyone has a name. 'photosense people' lists them.")
+            elif named and (total := cat.counts()["people"]):
+                say(f"No one has a name yet ({total} unnamed "
+                    f"{'person' if total == 1 else 'people'}): 'photosense people --unnamed' "
+                    "lists them, 'photosense people rename ID NAME' names one.")
             else:
                 say("No people yet.")
             return
@@ -92,7 +98,7 @@ def _list(cat, unnamed, named, hidden, everyone, fmt):
         known = [r for r in rows if r["named"]]
         if known:
             out.print(table(["id", "name", "photos", "faces"], [
-                (str(r["id"]), literal(r["name"]), str(r["photos"]), str(r["faces"]))
+                (str(r["id"]), literal(r["label"]), str(r["photos"]), str(r["faces"]))
                 for r in known], title="Named" if who else None))
 
     emit(rows, fmt, show)
@@ -191,7 +197,8 @@ def show(ctx: typer.Context, person: PersonArg, json_output: JsonOption = False,
              f"{f.confidence:.1f}" if f.confidence is not None else "")
             for f in details.faces]))
 
-    emit(data, choose_format(fmt, json_output), render)
+    emit(data, choose_format(fmt, json_output), render, csv_columns=FACE_CSV,
+         csv_rows=face_rows(data["faces"], {ph["id"]: ph for ph in data["photos"]}))
 
 
 def _crops(cat, person):
@@ -297,9 +304,10 @@ def unhide(ctx: typer.Context, person: PersonArg, library: LibraryOption = None)
 def merge(ctx: typer.Context,
           target: Annotated[str, typer.Argument(help="The person who stays.")],
           sources: Annotated[List[str], typer.Argument(help="People merged into TARGET.")],
-          force: Annotated[bool, typer.Option("--force", help="Merge even when the sources "
-                           "have names of their own (the target keeps its name); on a "
-                           "terminal you are asked instead.")] = False,
+          force: Annotated[bool, typer.Option("--yes", "-y", "--force", help="Merge even when "
+                           "the sources have names of their own (the target keeps its name); "
+                           "on a terminal you are asked instead, and without one the merge "
+                           "is refused unless given.")] = False,
           library: LibraryOption = None):
     """Merge people the clustering split: SOURCES' faces move to TARGET, for good.
 
@@ -319,7 +327,7 @@ def merge(ctx: typer.Context,
         names = ", ".join(repr(s.name) for s in lose)
         if not interactive():
             raise PhotosenseError(f"{names} and {t.name!r} both have names; merging keeps "
-                                  f"{t.name!r}. Pass --force if they are one person")
+                                  f"{t.name!r}. Pass --yes if they are one person")
         if not ask(f"Merge {names} into {t.name!r}? The name {names} goes."):
             raise typer.Exit(1)
     say(people.merge(cat, t, srcs))
@@ -392,11 +400,12 @@ def suggest(ctx: typer.Context,
 
     def render():
         if not rows:
-            say("No suggestions. Try 'photosense people suggest --search'.")
+            say("No suggestions: the engine found no pair that is probably one person."
+                if search else "No suggestions. Try 'photosense people suggest --search'.")
             return
         out_console().print(table(["score", "person", "person", "from", "to accept"], [
-            (f"{r['score']:.1f}", f"{r['a']['id']} {display(r['a']['name'])}",
-             f"{r['b']['id']} {display(r['b']['name'])}", r["source"],
+            (f"{r['score']:.1f}", f"{r['a']['id']} {display(r['a']['label'])}",
+             f"{r['b']['id']} {display(r['b']['label'])}", r["source"],
              f"photosense people merge {r['a']['id']} {r['b']['id']}") for r in rows]))
 
     emit(rows, choose_format(fmt, json_output), render)

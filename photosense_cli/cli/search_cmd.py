@@ -15,8 +15,10 @@ from photosense_cli.cli.common import (
     library_path,
 )
 from photosense_cli.cli.output import (
+    FACE_CSV,
     choose_format,
     emit,
+    face_rows,
     literal,
     out_console,
     print_paths,
@@ -36,8 +38,9 @@ def search_command(
                          "or 7d, 2w, 3m, 1y ago.")] = None,
     date_to: Annotated[Optional[str], typer.Option("--to", help="Taken on or before (the "
                        "whole day, month or year given); the same forms as --from.")] = None,
-    path: Annotated[Optional[str], typer.Option("--path", help="A glob on the photo's path, "
-                    "e.g. '*/2019/*'.")] = None,
+    path: Annotated[Optional[str], typer.Option("--path", help="A folder (everything under "
+                    "it), a file, a folder name (2019: any folder of that name), or a glob "
+                    "on the whole path ('*/2019/*.jpg').")] = None,
     limit: Annotated[int, typer.Option(min=0, help="At most this many results; 0 for all.")] = 50,
     json_output: JsonOption = False,
     fmt: FormatOption = None,
@@ -154,6 +157,11 @@ def show_command(photo: Annotated[str, typer.Argument(help="A photo's path or id
             where = "no box" if r["box"] is None else "no face found under it"
             out.print(literal(f"  named in metadata: {r['name']} ({where}; {r['source']})"))
 
-    emit(d.to_json(), choose_format(fmt, json_output), render)
+    data = d.to_json()
+    # CSV: one row per face; a photo with no face is one row with its path alone
+    rows = face_rows(data["faces"], {data["id"]: data}) or [{"photo": data["id"],
+                                                              "path": data["path"],
+                                                              "taken_at": data["taken_at"]}]
+    emit(data, choose_format(fmt, json_output), render, csv_columns=FACE_CSV, csv_rows=rows)
 
 
