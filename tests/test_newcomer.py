@@ -144,3 +144,84 @@ def test_destructive_commands_refuse_without_a_terminal_unless_told(cli, crowd):
     assert cli.json("status")["photos"] == 40
     r = cli("forget", "--missing", code=0)  # nothing missing: nothing to refuse
     assert cli.json("forget", crowd / "00.jpg", "--yes")["photos"] == 1
+
+
+def test_unnamed_people_have_no_name_in_machine_output(cli, crowd):
+    people = cli.json("people", "--all")
+    unnamed = [p for p in people if not p["named"]]
+    assert unnamed and all(p["name"] is None for p in unnamed)
+    assert all(p["label"] == f"Unknown person {p['id']}" for p in unnamed)
+    jsonl = cli("people", "--all", "--format", "jsonl").stdout.splitlines()
+    assert [json.loads(line)["name"] for line in jsonl] == [None] * len(people)
+    shown = cli.json("people", "show", unnamed[0]["id"])
+    assert shown["name"] is None and all(f["person"] is None for f in shown["faces"])
+    cli("people", "rename", unnamed[0]["id"], "Ann")
+    assert cli.json("people", "show", "Ann")["faces"][0]["person"] == "Ann"
+    export = [json.loads(line) for line in cli("export").stdout.splitlines()]
+    names = {p["name"] for r in export for p in r["people"]}
+    assert names == {"Ann", None}
+    assert "Ann" in cli("people", "--all").stdout  # tables are for people: unchanged
+
+
+def test_people_named_says_why_nothing_is_listed(cli, crowd):
+    r = cli("people", "--named")
+    n = len(cli.json("people", "--all"))
+    assert r.stderr.startswith(f"No one has a name yet ({n} unnamed people): 'photosense "
+                               "people --unnamed' lists them")
+
+
+def test_renaming_to_the_same_name_is_no_change(cli, crowd):
+    pid = cli.json("people", "--all")[0]["id"]
+    cli("people", "rename", pid, "Ann")
+    r = cli("people", "rename", pid, "Ann")
+    assert r.stderr == f"person {pid} is already 'Ann'\n"
+    assert [c["kind"] for c in cli.json("history")] == ["rename"]
+
+
+def test_an_offline_library_shows_no_collection_calls_or_cost(cli, tmp_path):
+    from photosense_cli.engines import local_available
+
+    if not local_available():
+        pytest.skip("the offline engine is not installed")
+    pics = tmp_path / "off"
+    photo(pics / "a.jpg", size=(200, 200))
+    lib = Cli(tmp_path / "offline.db")
+    lib("import", pics, "--engine", "local", "--workers", "1")
+    s = lib.json("status")
+    assert s["engine"] == "local" and s["collection"] is None
+    assert s["estimated_cost_usd"] is None
+    table = lib("status").stdout
+    assert "offline: no photo leaves this machine" in table
+    assert "collection" not in table and "cost" not in table and "IndexFaces" not in table
+
+
+def test_search_path_takes_a_folder_a_file_or_a_folder_name(cli, tmp_path):
+    for year in ("2019", "2020"):
+        photo(tmp_path / "pics" / year / "a.jpg", faces=[(0, BOX)], size=(640, 480 + int(year)))
+    cli.import_(tmp_path / "pics")
+
+    def found(where):
+        return [h["path"] for h in cli.json("search", "--path", where, code=None)]
+
+    inside = [str(tmp_path / "pics" / "2019" / "a.jpg")]
+    assert found(str(tmp_path / "pics" / "2019")) == inside
+    assert found(str(tmp_path / "pics" / "2019") + "/") == inside
+    assert found("2019") == inside
+    assert found(inside[0]) == inside
+    assert found("*/2019/*") == inside  # a glob, as before
+    assert found(str(tmp_path / "pics")) and len(found(str(tmp_path / "pics"))) == 2
+    assert found("2018") == []
+
+
+def test_people_show_and_show_in_csv_are_a_row_per_face(cli, crowd):
+    import csv
+    import io
+
+    pid = cli.json("people", "--all")[0]["id"]
+    faces = cli.json("people", "show", pid)["faces"]
+    rows = list(csv.DictReader(io.StringIO(cli("people", "show", pid, "--format", "csv").stdout)))
+    assert [int(r["face"]) for r in rows] == [f["id"] for f in faces]
+    assert all(r["path"].endswith(".jpg") and r["left"] for r in rows)
+    rows = list(csv.DictReader(io.StringIO(cli("show", crowd / "00.jpg", "--format",
+                                               "csv").stdout)))
+    assert len(rows) == 2 and {r["path"] for r in rows} == {str(crowd / "00.jpg")}
