@@ -47,6 +47,8 @@ class ImportRequest:
     consent: Callable[[str], bool] | None = None
     # Where the question goes when it is only told: on_notice when None (quiet hides it).
     told: Callable[[str], None] | None = None
+    # What happened to each file (path, what): -v
+    on_file: Callable[[str, str], None] | None = None
 
 
 def import_photos(library: Path, req: ImportRequest, *,
@@ -167,7 +169,8 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
                         max_cost=req.max_cost, text_engine=text_engine,
                         prefilter=helper if prefilter else None,  # type: ignore[arg-type]
                         before_calls=before_calls,
-                        on_error=on_error, on_progress=on_progress)
+                        on_error=on_error, on_progress=on_progress,
+                        on_file=req.on_file or (lambda path, what: None))
     try:
         summary = importer.run(req.paths)
         if req.dry_run:

@@ -225,3 +225,26 @@ def test_people_show_and_show_in_csv_are_a_row_per_face(cli, crowd):
     rows = list(csv.DictReader(io.StringIO(cli("show", crowd / "00.jpg", "--format",
                                                "csv").stdout)))
     assert len(rows) == 2 and {r["path"] for r in rows} == {str(crowd / "00.jpg")}
+
+
+def test_verbose_says_what_happened_to_each_file_and_json_lists_what_was_added(cli, tmp_path):
+    pics = tmp_path / "v"
+    a = photo(pics / "a.jpg", faces=[(0, BOX)])
+    photo(pics / "tiny.png", size=(40, 40))
+    (pics / "notes.txt").write_text("x")
+    (pics / "skip").mkdir()
+    photo(pics / "skip" / "s.jpg")
+    first = cli("import", pics, "--engine", "fake", "-v", "--exclude", "skip", "--json")
+    said = dict(line.split(": ", 1) for line in first.stderr.splitlines()
+                if line.startswith(str(pics)) and ": " in line)
+    assert said[str(a)] == "new: 1 face, 0 lines of text"
+    assert said[str(pics / "notes.txt")] == "not a photo"
+    assert said[str(pics / "skip")] == "excluded"
+    assert said[str(pics / "tiny.png")].startswith("skipped: image is 40x40 px")
+    s = json.loads(first.stdout)
+    assert s["added"] == [str(a)] and s["added_not_listed"] == 0
+    (pics / "b.jpg").write_bytes(a.read_bytes())
+    again = cli("import", pics, "-v", "--exclude", "skip")
+    assert f"{a}: unchanged" in again.stderr
+    assert f"{pics / 'b.jpg'}: copy of a catalogued photo" in again.stderr
+    assert f"{pics / 'tiny.png'}: too small (unchanged)" in again.stderr

@@ -17,7 +17,15 @@ from photosense_cli.cli.common import (
     library_path,
     region_from_env,
 )
-from photosense_cli.cli.output import ask, err_console, error_line, interactive, print_json, say
+from photosense_cli.cli.output import (
+    ask,
+    display,
+    err_console,
+    error_line,
+    interactive,
+    print_json,
+    say,
+)
 
 
 class TextReader(StrEnum):
@@ -74,6 +82,10 @@ def import_command(
     no_xmp: Annotated[bool, typer.Option(
         "--no-xmp", help="Do not read names other tools wrote into the photos or their "
         "sidecars (MWG and Microsoft regions, PersonInImage).")] = False,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="One line per file on stderr and what happened to it (new, "
+        "copy of a catalogued photo, unchanged, excluded, too small, not a photo...).")
+    ] = False,
     retry_failed: Annotated[bool, typer.Option(
         "--retry-failed", help="Try again the files that failed before and have not changed "
         "since (they are skipped otherwise; 'photosense status' lists them).")] = False,
@@ -98,7 +110,9 @@ def import_command(
                         text=text.value, prefilter=prefilter.value,
                         consent=None if yes or not interactive() else ask,
                         # a script's cloud import is told on stderr even with --quiet
-                        told=None if yes else (lambda m: say(f"photosense: {m}")))
+                        told=None if yes else (lambda m: say(f"photosense: {m}")),
+                        on_file=(lambda path, what: say(f"{display(path)}: {what}"))
+                        if verbose else None)
     err = err_console()
     show_progress = err.is_terminal and not quiet and not json_output
     bar = _Bar(err) if show_progress else None
