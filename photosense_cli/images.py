@@ -298,30 +298,47 @@ def face_crop(img: Image.Image, box: Box, margin: float = 0.25, size: int = 160)
     return crop.resize((size, size), Image.Resampling.LANCZOS)
 
 
+LABEL_LINE = 14  # a line of Pillow's built-in font (10 px) with its spacing
 LABEL_HEIGHT = 16  # a line of Pillow's built-in font under each face
+TITLE_HEIGHT = 24
 
 
-def contact_sheet(crops: list[Image.Image], labels: list[str] | None = None, columns: int = 6,
-                  gap: int = 4) -> Image.Image:
-    """Crops of one size laid out in a grid on white, each with its label under it (the
-    face id, so a wrong face can be picked out for 'people unassign' from the picture)."""
+def _fit(draw, text: str, width: float) -> str:
+    """Text cut with an ellipsis to fit `width` pixels: a long file name stays on its face."""
+    if draw.textlength(text) <= width:
+        return text
+    while text and draw.textlength(text + "...") > width:
+        text = text[:-1]
+    return text + "..."
+
+
+def contact_sheet(crops: list[Image.Image], labels: list[str] | list[list[str]] | None = None,
+                  columns: int = 6, gap: int = 4, title: str | None = None) -> Image.Image:
+    """Crops of one size laid out in a grid on white, each with its label lines under it
+    (the face id, so a wrong face can be picked out for 'people unassign' from the
+    picture, and the photo's file name), under a title (who this is)."""
     from PIL import ImageDraw
 
     if not crops:
         raise ValueError("no crops")
+    lines = [[x] if isinstance(x, str) else list(x) for x in labels] if labels else []
     size = crops[0].size[0]
-    band = LABEL_HEIGHT if labels else 0
+    band = (max(len(x) for x in lines) * LABEL_LINE + 2) if lines else 0
+    top = TITLE_HEIGHT if title else 0
     rows = (len(crops) + columns - 1) // columns
     cols = min(columns, len(crops))
-    sheet = Image.new("RGB", (cols * (size + gap) + gap, rows * (size + band + gap) + gap),
-                      "white")
+    sheet = Image.new("RGB", (cols * (size + gap) + gap,
+                              top + rows * (size + band + gap) + gap), "white")
     draw = ImageDraw.Draw(sheet)
+    if title:
+        draw.text((gap + 2, 6), _fit(draw, title, sheet.width - 2 * gap - 4), fill="black")
     for i, crop in enumerate(crops):
         r, c = divmod(i, columns)
-        x, y = gap + c * (size + gap), gap + r * (size + band + gap)
+        x, y = gap + c * (size + gap), top + gap + r * (size + band + gap)
         sheet.paste(crop, (x, y))
-        if labels:
-            draw.text((x + 2, y + size + 2), labels[i], fill="black")
+        for k, text in enumerate(lines[i] if lines else []):
+            draw.text((x + 2, y + size + 2 + k * LABEL_LINE), _fit(draw, text, size - 4),
+                      fill="black")
     return sheet
 
 

@@ -381,6 +381,20 @@ def suggestions(cat: Catalogue, limit: int = 50):
     return cat.suggestions(limit)
 
 
+def contact_sheet(cat: Catalogue, person: Person, crops: list):
+    """One picture of a person's faces: titled with who they are, each face labelled with
+    its id and the file it is from, so a wrong one can be told apart and unassigned."""
+    import os
+
+    from photosense_cli import images
+
+    paths = cat.paths_of(sorted({f.photo_id for f, _ in crops}))
+    labels = [[f"face {f.id}", os.path.basename((paths.get(f.photo_id) or ["?"])[0])]
+              for f, _ in crops]
+    title = f"person {person.id}: {person.name}" + ("" if person.named else " (unnamed)")
+    return images.contact_sheet([c for _, c in crops], labels, title=title)
+
+
 def face_crops(cat: Catalogue, person: Person,
                on_error: Callable[[str, str], None] = lambda path, reason: None):
     """(face, crop) for each face of a person, cropped from the photo as displayed."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, List, Optional, Tuple
 
@@ -208,20 +209,22 @@ def _crops(cat, person):
 
 
 def _write_sheet(cat, person, sheet: Path):
-    from photosense_cli.images import contact_sheet, save_private
+    from photosense_cli.images import save_private
 
     crops = _crops(cat, person)
     if not crops:
         raise PhotosenseError(f"no face of {person.name!r} could be cropped: "
                               "the photos are not readable")
-    save_private(contact_sheet([c for _, c in crops], [f"face {f.id}" for f, _ in crops]), sheet,
-                 cat.protected())
+    from photosense_cli import people
+
+    save_private(people.contact_sheet(cat, person, crops), sheet, cat.protected())
     say(f"wrote {len(crops)} faces to {sheet}")
 
 
 @app.command()
 def faces(ctx: typer.Context, person: PersonArg,
-          out: Annotated[Path, typer.Option("--out", help="Folder for the crops.")],
+          out: Annotated[Path, typer.Option("--out", help="Folder for the crops (made 0700 "
+                         "if new); the current folder when not given.")] = Path("."),
           library: LibraryOption = None):
     """Write each face of a person as a square crop, named face-ID.jpg.
 
@@ -246,7 +249,7 @@ def faces(ctx: typer.Context, person: PersonArg,
     protected = cat.protected()
     for face, crop in crops:
         save_private(crop, out / f"face-{face.id}.jpg", protected)
-    say(f"wrote {len(crops)} faces to {out}")
+    say(f"wrote {len(crops)} faces to {os.path.abspath(out)}")
 
 
 @app.command()
