@@ -16,12 +16,14 @@ Schema changes stay as explicit SQL migrations, appended and never edited.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
 import fcntl
 import json
 import os
 import sqlite3
 import struct
+import tempfile
 import time
 import uuid
 from collections import defaultdict
@@ -29,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence, Union
 
-from photosense_cli.errors import LibraryBusy, PhotosenseError
-from photosense_cli.files import Protected, make_folder
+from photosense_cli.errors import LibraryBusy, LibraryDamaged, PhotosenseError
+from photosense_cli.files import Protected, make_folder, target_of
 from photosense_cli.records import (
     Box,
     Change,
@@ -361,6 +363,29 @@ class SearchFilter:
     score_lines: Callable[[list[str], bool], list[float]] | None = None
 
 
+def _kind_of_file(path: Path) -> str:
+    """'library', 'empty' or 'foreign' for a file that may be anything."""
+    if not _looks_like_sqlite(path):
+        return "empty" if path.stat().st_size == 0 else "foreign"
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return _kind(conn)
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return "foreign"
+
+
+def _looks_like_sqlite(path: Path) -> bool:
+    """A SQLite file by its header: a damaged library, not someone else's other file."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(16) == SQLITE_HEADER
+    except OSError:
+        return False
+
+
 def _kind(conn: sqlite3.Connection) -> str:
     """'library', 'empty' (no schema yet: a new library, maybe being made by another
     process right now), or 'foreign' (someone else's database)."""
@@ -373,6 +398,45 @@ def _kind(conn: sqlite3.Connection) -> str:
     return "library" if {"meta", "photos", "faces", "people", "changes"} <= tables else "foreign"
 
 
+# The library file this command works on, for the one error boundary to name when SQLite
+# fails deep inside a command ("database or disk is full" says which disk nowhere).
+current_library: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
+    "current_library", default=None)
+SQLITE_HEADER = b"SQLite format 3\x00"
+RESTORE = ("restore a copy made with 'photosense backup', or import your photos into a new "
+           "library (--library NEW); names you wrote to sidecars ('photosense xmp write') come "
+           "back with them")
+
+
+def explain(e: sqlite3.Error, path: Path | None = None, repairing: bool = False) -> PhotosenseError:
+    """What a SQLite failure means for the user's library file, and what to do about it."""
+    path = path or current_library.get()
+    where = str(path) if path else "the library file"
+    message = str(e)
+    low = message.lower()
+    if "readonly" in low or "read-only" in low:
+        return PhotosenseError(
+            f"{where} is read-only ({message}): photosense writes to its library even to read "
+            "it (its write-ahead log). Make the file and its folder writable, or copy the file "
+            "and pass --library COPY")
+    if "disk is full" in low or "no space" in low:
+        return PhotosenseError(
+            f"the disk holding {where} is full ({message}): nothing more was written, and what "
+            "was committed is kept. Free some space and run the command again")
+    damaged = any(w in low for w in ("malformed", "corrupt")) or (
+        "not a database" in low and path is not None and _looks_like_sqlite(path))
+    if damaged:
+        if repairing:
+            return LibraryDamaged(f"{where} is damaged beyond what repair can mend ({message}): "
+                                  + RESTORE)
+        return LibraryDamaged(f"{where} is damaged ({message}): run 'photosense repair'; if "
+                              "damage remains, " + RESTORE)
+    if "unable to open" in low:
+        return PhotosenseError(f"cannot open {where} ({message}): check that the file and its "
+                               "folder exist and are yours")
+    return PhotosenseError(f"the library database {where} failed: {message}")
+
+
 def on_notice(message: str) -> None:
     """Notices for the user (a library file tightened to 0600); the CLI replaces this."""
 
@@ -380,7 +444,7 @@ def on_notice(message: str) -> None:
 class Catalogue:
     """A library file: its schema and named queries, over sqlite-utils."""
 
-    def __init__(self, path: Path, *, create: bool = True):
+    def __init__(self, path: Path, *, create: bool = True, repairing: bool = False):
         self.path = Path(path)
         self._db: Any = None
         no_library = f"no library at {self.path}: run 'photosense import PATH' first"
@@ -390,11 +454,15 @@ class Catalogue:
             make_folder(self.path.parent)  # 0700: it will hold face data
             # Faces are biometric data: the file is readable by its owner only.
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        current_library.set(self.path)
         try:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                    check_same_thread=False)
             kind = _kind(conn)
         except sqlite3.DatabaseError as e:
+            if _looks_like_sqlite(self.path) or isinstance(e, sqlite3.OperationalError):
+                # a library that is damaged, read-only or on a full disk: said for what it is
+                raise explain(e, self.path, repairing=repairing) from None
             raise PhotosenseError(f"{self.path} is not a photosense library ({e}); it was "
                                   "left untouched (pick another --library)") from None
         if kind == "foreign" or (kind == "empty" and not create):
@@ -558,6 +626,37 @@ class Catalogue:
         problems = [r[0] for r in self.conn.execute("PRAGMA integrity_check")]
         return {"text_index_rebuilt": True, "people_recounted": len(drift),
                 "damage": [] if problems == ["ok"] else problems}
+
+    def backup(self, dest: Path) -> Path:
+        """A consistent copy of the library (SQLite's online backup API, all pages in one
+        step under one read transaction: an import writing meanwhile is not seen half),
+        written 0600 through a temporary file beside the destination. A folder gets
+        library-DATE-TIME.db. Returns the file written."""
+        dest = Path(dest).expanduser()
+        if dest.is_dir():
+            dest = dest / f"library-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.db"
+        target = target_of(dest, self.protected())
+        if target.exists() and _kind_of_file(target) == "foreign":
+            raise PhotosenseError(f"{dest}: a file that is not a photosense library is there; "
+                                  "name a new file")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            copy = sqlite3.connect(tmp)
+            try:
+                self.conn.backup(copy)
+            finally:
+                copy.close()
+            os.chmod(tmp, 0o600)
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except BaseException as e:
+            Path(tmp).unlink(missing_ok=True)
+            if isinstance(e, (OSError, sqlite3.Error)):
+                raise PhotosenseError(f"{dest}: cannot write the backup: {e}") from None
+            raise
+        return target
 
     def log_calls(self, run_id: int | None, engine: str, usage, sha256: str | None = None) -> None:
         """Record the engine calls of a Usage (for one photo when sha256 is given).

@@ -12,6 +12,10 @@ class PhotosenseError(Exception):
     service_code = ""  # the error code a service answered with, when one did
 
 
+class LibraryDamaged(PhotosenseError):
+    """The library file is damaged; the message says what to do."""
+
+
 class LibraryBusy(PhotosenseError):
     """Another import holds the library's lock."""
 

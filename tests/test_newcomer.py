@@ -278,3 +278,55 @@ def test_face_crops_go_to_the_current_folder_by_default(cli, crowd, tmp_path, mo
     r = cli("people", "faces", pid)
     assert r.stderr == f"wrote {len(list(where.iterdir()))} faces to {where}\n"
     assert all(p.name.startswith("face-") for p in where.iterdir())
+
+
+def test_backup_copies_the_library_privately_and_never_over_it(cli, crowd, tmp_path):
+    import sqlite3
+    import stat as st
+
+    dest = tmp_path / "backups"
+    dest.mkdir()
+    r = cli("backup", dest)
+    [copy] = list(dest.iterdir())
+    assert r.stderr == f"backed up 40 photos to {copy}\n"
+    assert st.S_IMODE(copy.stat().st_mode) == 0o600
+    assert Cli(copy).json("status")["photos"] == 40
+    assert "this is the library's own file" in cli("backup", cli.library, code=2).stderr
+    other = tmp_path / "notes.db"
+    sqlite3.connect(other).execute("CREATE TABLE notes (x)").connection.commit()
+    assert "not a photosense library is there" in cli("backup", other, code=2).stderr
+
+
+def damage(library: Path) -> None:
+    size = library.stat().st_size
+    with open(library, "r+b") as f:  # scribble over every page but the header
+        f.seek(4096)
+        f.write(b"\xde\xad\xbe\xef" * ((size - 4096) // 4))
+
+
+def test_repair_says_what_to_do_when_it_cannot_repair(cli, crowd):
+    cli("people", "rename", cli.json("people", "--all")[0]["id"], "Ann")
+    damage(cli.library)
+    r = cli("search", "x", code=2)
+    assert "is damaged" in r.stderr and "run 'photosense repair'" in r.stderr
+    r = cli("repair", code=1)
+    assert "run 'photosense repair'" not in r.stderr
+    assert "photosense backup" in r.stderr and "--library NEW" in r.stderr
+
+
+@pytest.mark.parametrize("error,words", [
+    ("database or disk is full", "is full"),
+    ("attempt to write a readonly database", "is read-only"),
+])
+def test_a_library_that_cannot_be_written_says_which_file_and_what_to_do(cli, crowd, monkeypatch,
+                                                                        error, words):
+    import sqlite3
+
+    from photosense_cli.catalogue import Catalogue
+
+    def fail(self):
+        raise sqlite3.OperationalError(error)
+
+    monkeypatch.setattr(Catalogue, "transaction", fail)
+    r = cli("people", "rename", cli.json("people", "--all")[0]["id"], "Ann", code=2)
+    assert r.stderr.count("\n") == 1 and str(cli.library) in r.stderr and words in r.stderr

@@ -96,12 +96,11 @@ class Boundary(TyperGroup):
         except OSError as e:
             where = f"{display(os.fsdecode(e.filename))}: " if e.filename else ""
             _fail(f"{where}{e.strerror or e}", 2)
-        except sqlite3.DatabaseError as e:
-            if "malformed" in str(e) or "corrupt" in str(e):
-                _fail(f"the library file is damaged ({e}); run 'photosense repair'", 2)
-            _fail(f"the library database failed: {e}", 2)
         except sqlite3.Error as e:
-            _fail(f"the library database failed: {e}", 2)
+            from photosense_cli.catalogue import explain
+
+            repairing = ctx.invoked_subcommand == "repair"
+            _fail(str(explain(e, repairing=repairing)), 2)
         except KeyboardInterrupt:
             _fail("interrupted; what was committed is kept, run the same command again to go on",
                   130)
@@ -176,6 +175,7 @@ app.command("reindex")(library_cmd.reindex_command)
 app.command("undo")(library_cmd.undo_command)
 app.command("history")(library_cmd.history_command)
 app.command("repair")(library_cmd.repair_command)
+app.command("backup")(library_cmd.backup_command)
 app.add_typer(xmp_cmd.app, name="xmp")
 app.command("export")(xmp_cmd.export_command)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, List, Optional
 
 import typer
@@ -222,8 +223,8 @@ def reindex_command(
 def repair_command(json_output: JsonOption = False, library: LibraryOption = None):
     """Rebuild the text index, recount people's faces and check the file for damage.
 
-    Exit code 0 when the file is sound afterwards, 1 when damage remains (restore a
-    backup, or re-import into a new library).
+    Exit code 0 when the file is sound afterwards, 1 when damage remains: then restore a
+    copy made with 'photosense backup', or import your photos into a new library.
 
     Examples:
 
@@ -231,7 +232,20 @@ def repair_command(json_output: JsonOption = False, library: LibraryOption = Non
 
       photosense repair --json
     """
-    r = _open(library).repair()
+    import sqlite3
+
+    from photosense_cli.catalogue import RESTORE, Catalogue, explain
+    from photosense_cli.errors import LibraryDamaged
+
+    path = library_path(library)
+    try:
+        r = Catalogue(path, create=False, repairing=True).repair()
+    except (LibraryDamaged, sqlite3.DatabaseError) as e:
+        damage = e if isinstance(e, LibraryDamaged) else explain(e, path, repairing=True)
+        if not isinstance(damage, LibraryDamaged):
+            raise damage from None
+        say(f"photosense: {damage}")
+        raise typer.Exit(1) from None
     if json_output:
         print_json(r)
     else:
@@ -240,6 +254,30 @@ def repair_command(json_output: JsonOption = False, library: LibraryOption = Non
             say(f"recounted the faces and photos of {r['people_recounted']} people")
         for problem in r["damage"]:
             say(f"photosense: damaged: {problem}")
-        if not r["damage"]:
+        if r["damage"]:
+            say(f"photosense: damage remains that repair cannot mend: {RESTORE}")
+        else:
             say("the library file is sound")
     raise typer.Exit(1 if r["damage"] else 0)
+
+
+def backup_command(
+    dest: Annotated[Path, typer.Argument(help="A new file, or a folder to put "
+                                         "library-DATE-TIME.db in.")],
+    library: LibraryOption = None,
+):
+    """Copy the library, consistent and whole, even while an import runs.
+
+    SQLite's online backup takes the library as of one moment; the copy is written 0600
+    (it holds face data) through a temporary file, and never over the library or a photo.
+    To restore, point --library (or PHOTOSENSE_LIBRARY) at the copy.
+
+    Examples:
+
+      photosense backup ~/backups/
+
+      photosense backup /mnt/nas/photosense-$(date +%F).db
+    """
+    cat = _open(library)
+    written = cat.backup(dest)
+    say(f"backed up {cat.counts()['photos']} photos to {written}")
