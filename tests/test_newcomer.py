@@ -330,3 +330,52 @@ def test_a_library_that_cannot_be_written_says_which_file_and_what_to_do(cli, cr
     monkeypatch.setattr(Catalogue, "transaction", fail)
     r = cli("people", "rename", cli.json("people", "--all")[0]["id"], "Ann", code=2)
     assert r.stderr.count("\n") == 1 and str(cli.library) in r.stderr and words in r.stderr
+
+
+@pytest.fixture
+def priced(monkeypatch):
+    """A second fake engine that bills like Rekognition, to switch a library to."""
+    from photosense_cli import engines
+    from photosense_cli.engines.fake import FakeEngine
+    from tests.conftest import register
+
+    engine = FakeEngine()
+    register(monkeypatch, "pricy", engine)
+    cls = engines.engine_class("pricy")
+    monkeypatch.setattr(cls, "prices_usd", {"IndexFaces": 0.001, "DetectText": 0.001,
+                                            "SearchFaces": 0.001}, raising=False)
+    return engine
+
+
+def test_reindex_to_a_cloud_engine_asks_estimates_and_can_be_capped(cli, crowd, priced,
+                                                                    monkeypatch):
+    from photosense_cli.cli import library_cmd
+
+    st = cli.json("status")
+    dry = cli.json("reindex", "--engine", "pricy", "--dry-run")
+    assert dry["dry_run"] is True and dry["files"]["reanalysed"] == 40
+    # IndexFaces and DetectText, and SearchFaces for the library's average faces a photo
+    per_photo = 0.002 + 0.001 * st["faces"] / st["photos"]
+    assert dry["estimated_cost_usd"] == pytest.approx(40 * per_photo)
+    assert sum(priced.calls.values()) == 0 and cli.json("status")["engine"] == "fake"
+
+    monkeypatch.setattr(library_cmd, "interactive", lambda: True)
+    from typer.testing import CliRunner
+
+    from photosense_cli.cli import app
+    r = CliRunner().invoke(app, ["reindex", "--engine", "pricy", "--library", str(cli.library)],
+                           input="n\n", catch_exceptions=False)
+    assert r.exit_code == 1
+    assert r.stderr.startswith("40 photos will be sent to")
+    assert "corrections made before it can no longer be undone" in r.stderr
+    assert "Go on? [y/N]" in r.stderr and sum(priced.calls.values()) == 0
+    assert cli.json("status")["engine"] == "fake"
+
+    monkeypatch.setattr(library_cmd, "interactive", lambda: False)
+    capped = cli("reindex", "--engine", "pricy", "--max-cost", "0.02", "--json", code=2)
+    s = json.loads(capped.stdout)
+    assert s["max_cost_reached"] and 0 < s["files"]["reanalysed"] <= 5
+    assert "--max-cost: stopped before spending more than $0.02" in capped.stderr
+    assert "will be sent to" in capped.stderr  # a script is told on stderr
+    done = cli.json("reindex", "--engine", "pricy", "--yes")
+    assert done["files"]["reanalysed"] == 40 - s["files"]["reanalysed"]

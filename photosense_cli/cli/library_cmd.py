@@ -183,6 +183,15 @@ def history_command(limit: Annotated[int, typer.Option(min=1, help="Show at most
 def reindex_command(
     engine: Annotated[str, typer.Option(help="The engine to switch to: local or rekognition.")],
     workers: WorkersOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say how many photos would be "
+                       "sent and what it would cost; call nothing, change nothing.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask. On a terminal reindex "
+                   "says what it sends where and that it ends the undo history, and asks; "
+                   "without one it goes on and says so on stderr.")] = False,
+    max_cost: Annotated[Optional[float], typer.Option(
+        "--max-cost", min=0, show_default=False, help="Stop before this run would spend more "
+        "than this many US dollars: no photo starts that would pass it; exit 2, and the "
+        "same command goes on later.")] = None,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
     profile: ProfileOption = None,
@@ -191,33 +200,45 @@ def reindex_command(
 ):
     """Re-analyse every photo with another engine, keeping names and merges where faces match.
 
+    Corrections made before a reindex can no longer be undone after it (its faces are
+    new). A cloud engine is asked about first, as the first import into it is.
+
     Examples:
 
       photosense reindex --engine local
 
-      photosense reindex --engine rekognition --region eu-west-1
+      photosense reindex --engine rekognition --region eu-west-1 --dry-run
     """
     from photosense_cli.engines.base import EngineOptions
-    from photosense_cli.reindex import reindex
+    from photosense_cli.reindex import ReindexRequest, reindex
 
-    s = reindex(library_path(library), engine,
-                EngineOptions(1, profile, region_from_env(region)), workers=workers,
+    req = ReindexRequest(engine, EngineOptions(1, profile, region_from_env(region)),
+                         workers=workers, dry_run=dry_run, max_cost=max_cost,
+                         consent=None if yes or not interactive() else ask,
+                         told=(lambda m: None) if yes else (lambda m: say(f"photosense: {m}")))
+    s = reindex(library_path(library), req,
                 on_error=lambda e: error_line(e["path"], e["reason"]))
     r = s.to_json()
     if json_output:
         print_json(r)
+    elif dry_run:
+        say(f"Would re-analyse {s.reanalysed} photos with the {s.engine} engine"
+            + (f", for about ${s.cost_usd:.2f}." if s.cost_usd else "."))
     elif not quiet:
         say(f"Re-analysed {s.reanalysed} photos with the {s.engine} engine: {s.faces} "
             f"faces, {s.faces_kept_person} kept their person, {s.people_created} new "
             f"people, {s.people_removed} people without a face left removed; "
             f"{s.failed} failed.")
-        if s.failed:
+        if s.failed or s.over_budget:
             say("Run the same command again to finish the switch.")
+    if s.max_cost_reached:
+        error_line("--max-cost", f"stopped before spending more than ${max_cost:.2f}: "
+                   f"{s.over_budget} photos not started; run again to go on")
+        raise typer.Exit(2)
     if not s.old_engine_cleaned:
         say(f"photosense: the {s.previous_engine} engine could not be reached to delete the "
             "old faces; run 'photosense reindex' again once it can be")
     raise typer.Exit(1 if s.failed or not s.old_engine_cleaned else 0)
-
 
 
 def repair_command(json_output: JsonOption = False, library: LibraryOption = None):
