@@ -671,11 +671,13 @@ class Importer:
                  before_calls: Callable[[Callable[[], int]], None] = lambda photos: None,
                  on_error: Callable[[dict], None] = lambda e: None,
                  on_progress: Callable[[int | None, str], None] = lambda total, path: None,
-                 on_file: Callable[[str, str], None] = lambda path, what: None):
+                 on_file: Callable[[str, str], None] = lambda path, what: None,
+                 on_photo: Callable[[int], None] = lambda faces: None):
         self.cat = cat
         self.engine = engine
         self.dry_run = dry_run
         self.on_file = on_file  # what happened to each file (-v)
+        self.on_photo = on_photo  # a new photo stored, with its number of faces (progress)
         self.uploader = uploader
         self.exclude = list(exclude)
         self.read_xmp = read_xmp
@@ -913,6 +915,7 @@ class Importer:
         self.budget.settle(cost_usd(self.engine, Counter(o.usage.operations())))
         s.new += 1
         s.note_added(c.path)
+        self.on_photo(len(o.faces))
         self.on_file(c.path, f"new: {len(o.faces)} face{'s' * (len(o.faces) != 1)}, "
                      f"{len(o.lines)} line{'s' * (len(o.lines) != 1)} of text")
         for copy in copies:

@@ -49,6 +49,8 @@ class ImportRequest:
     told: Callable[[str], None] | None = None
     # What happened to each file (path, what): -v
     on_file: Callable[[str, str], None] | None = None
+    # Each new photo stored, with its number of faces: the progress display
+    on_photo: Callable[[int], None] | None = None
 
 
 def import_photos(library: Path, req: ImportRequest, *,
@@ -170,7 +172,8 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
                         prefilter=helper if prefilter else None,  # type: ignore[arg-type]
                         before_calls=before_calls,
                         on_error=on_error, on_progress=on_progress,
-                        on_file=req.on_file or (lambda path, what: None))
+                        on_file=req.on_file or (lambda path, what: None),
+                        on_photo=req.on_photo or (lambda faces: None))
     try:
         summary = importer.run(req.paths)
         if req.dry_run:

@@ -379,3 +379,35 @@ def test_reindex_to_a_cloud_engine_asks_estimates_and_can_be_capped(cli, crowd, 
     assert "will be sent to" in capped.stderr  # a script is told on stderr
     done = cli.json("reindex", "--engine", "pricy", "--yes")
     assert done["files"]["reanalysed"] == 40 - s["files"]["reanalysed"]
+
+
+def test_the_progress_bar_counts_photos_and_faces_at_a_steady_rate(tmp_path):
+    pics = tmp_path / "bar"
+    for i in range(20):
+        photo(pics / f"{i}.jpg", faces=[(i % 4, BOX)], size=(640 + i, 480))
+    (pics / "notes.txt").write_text("x")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fake_cli", "import", str(pics), "--engine", "fake",
+         "--workers", "2", "--library", str(tmp_path / "lib.db")],
+        stdin=slave, stdout=slave, stderr=slave, cwd=ROOT,
+        env={**os.environ, "TERM": "xterm", "COLUMNS": "140", "FAKE_LATENCY": "0.05"})
+    os.close(slave)
+    screen = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            screen += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    assert proc.wait(timeout=10) == 0
+    text = screen.decode("utf-8", "replace")
+    assert "21/21" in text and "files · 20 new photos, 20 faces" in text
+    assert "files/s, about" in text

@@ -116,6 +116,7 @@ def import_command(
     err = err_console()
     show_progress = err.is_terminal and not quiet and not json_output
     bar = _Bar(err) if show_progress else None
+    req.on_photo = bar.photo if bar is not None else None
 
     def on_progress(total, path):
         # The bar starts with the analysis, after the scan and after any question: a
@@ -147,15 +148,21 @@ def import_command(
 
 
 class _Bar:
-    """Files done of those to read, and the rate over the whole run: rich's own estimate
-    follows the last few seconds, and with photos that cost 0.1 to 10 s each its ETA
-    swung 100x in 10 s."""
+    """Files done of those to read, the photos and faces found so far, and the rate over
+    the whole run: rich's own estimate follows the last few seconds, and with photos that
+    cost 0.1 to 10 s each its ETA swung 100x in 10 s."""
 
     def __init__(self, console):
         self.console = console
         self.progress = None
         self.task = None
         self.started = 0.0
+        self.photos = 0
+        self.faces = 0
+
+    def photo(self, faces: int) -> None:
+        self.photos += 1
+        self.faces += faces
 
     def update(self, total: int | None) -> None:
         import time
@@ -164,9 +171,9 @@ class _Bar:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
             self.progress = Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(),
-                                     TextColumn("{task.fields[rate]}"), console=self.console,
-                                     transient=True)
-            self.task = self.progress.add_task("import", total=None, rate="")
+                                     TextColumn("files · {task.fields[found]} {task.fields[rate]}"),
+                                     console=self.console, transient=True)
+            self.task = self.progress.add_task("import", total=None, rate="", found="")
             self.progress.start()
             self.started = time.monotonic()
         assert self.task is not None
@@ -174,12 +181,13 @@ class _Bar:
             self.progress.update(self.task, total=total)
             return
         self.progress.advance(self.task)
+        self.progress.update(self.task, found=f"{self.photos} new photos, {self.faces} faces")
         task = self.progress.tasks[0]
         elapsed = time.monotonic() - self.started
         if task.completed >= 5 and elapsed > 1 and task.total:
             rate = task.completed / elapsed
             left = (task.total - task.completed) / rate
-            self.progress.update(self.task, rate=f"{rate:.1f} files/s, about "
+            self.progress.update(self.task, rate=f"· {rate:.1f} files/s, about "
                                  f"{_duration(left)} left")
 
     def stop(self) -> None:
