@@ -411,3 +411,59 @@ def test_the_progress_bar_counts_photos_and_faces_at_a_steady_rate(tmp_path):
     text = screen.decode("utf-8", "replace")
     assert "21/21" in text and "files · 20 new photos, 20 faces" in text
     assert "files/s, about" in text
+
+
+def test_the_summary_tells_a_moved_photo_from_a_deleted_one(cli, tmp_path):
+    pics = tmp_path / "m"
+    a = photo(pics / "a.jpg", faces=[(0, BOX)])
+    b = photo(pics / "b.jpg", faces=[(1, BOX)], size=(600, 400))
+    cli.import_(pics)
+    a.rename(pics / "renamed.jpg")
+    b.unlink()
+    r = cli("import", pics, "--json")
+    s = json.loads(r.stdout)
+    assert s["files"]["gone"] == 2 and s["files"]["moved"] == 1 and s["files"]["known"] == 1
+    c = photo(pics / "c.jpg", faces=[(2, BOX)], size=(520, 400))
+    cli.import_(pics)
+    c.rename(pics / "d.jpg")
+    (pics / "renamed.jpg").unlink()
+    words = cli("import", pics).stderr
+    assert "1 photo moved or renamed: found at the new path, with its people." in words
+    assert "1 catalogued file deleted or moved out of the folders imported" in words
+    assert "1 copy of a catalogued photo (not analysed again)" in words
+
+
+def test_a_script_is_told_what_goes_to_the_cloud_even_when_quiet(tmp_path, monkeypatch):
+    from tests.test_rekognition import stub_new_library
+
+    p = photo(tmp_path / "pics" / "a.jpg", faces=[(0, BOX)])
+    for k, v in AWS.items():
+        monkeypatch.setenv(k, v)
+    cli = Cli(tmp_path / "lib.db")
+    stubs = stub_new_library(monkeypatch, cli, p, None, detect_texts=1)
+    r = cli("import", tmp_path / "pics", "--engine", "rekognition", "--quiet")
+    stubs[0].assert_no_pending_responses()
+    assert r.stderr == ("photosense: 1 photo will be sent to Amazon Rekognition in eu-west-2 "
+                        "for faces and text, for about $0.00 (1 face a photo assumed)\n")
+    other = Cli(tmp_path / "lib2.db")
+    stub_new_library(monkeypatch, other, p, None, detect_texts=1)
+    assert other("import", tmp_path / "pics", "--engine", "rekognition", "--quiet",
+                 "--yes").stderr == ""
+
+
+def test_a_truncated_library_is_called_damaged_not_someone_elses_file(cli, crowd):
+    data = cli.library.read_bytes()
+    for path in (cli.library.with_name(cli.library.name + s) for s in ("-wal", "-shm")):
+        path.unlink(missing_ok=True)
+    cli.library.write_bytes(data[:len(data) // 3])
+    r = cli("status", code=2)
+    assert "is damaged" in r.stderr and "not a photosense library" not in r.stderr
+    assert r.stderr.count("\n") == 1
+
+
+def test_suggest_search_with_nothing_found_does_not_suggest_itself(cli, crowd):
+    r = cli("people", "suggest", "--search")
+    if cli.json("people", "suggest"):
+        pytest.skip("the fake engine suggested a pair here")
+    assert "Try 'photosense people suggest --search'" not in r.stderr
+    assert "No suggestions: the engine found no pair" in r.stderr

@@ -155,8 +155,11 @@ def test_contact_sheet_and_face_crops_come_from_the_upright_photo(cli, fake, tmp
     cli("people", "faces", person, "--out", tmp_path / "crops")
 
     sheet = Image.open(tmp_path / "sheet.png")
-    assert sheet.size == (168, 184)  # one face, its id under it
-    assert sheet.crop((4, 166, 164, 180)).convert("L").getextrema()[0] < 100  # the label
+    # a title band (24 px), one face, its id and its file's name under it (2 lines of 14)
+    assert sheet.size == (168, 24 + 4 + 160 + 2 * 14 + 2 + 4)
+    assert sheet.crop((0, 0, 168, 24)).convert("L").getextrema()[0] < 100  # the title
+    assert sheet.crop((4, 190, 164, 204)).convert("L").getextrema()[0] < 100  # the face id
+    assert sheet.crop((4, 204, 164, 218)).convert("L").getextrema()[0] < 100  # the file
     crops = list((tmp_path / "crops").glob("face-*.jpg"))
     assert len(crops) == 1
     crop = Image.open(crops[0]).convert("RGB")

@@ -209,8 +209,8 @@ def describe(r: dict) -> str:
     head = f"{verb} {p['new']} new photo{'s' * (p['new'] != 1)}"
     parts = []
     if p["known"]:
-        parts.append(f"{p['known']} cop{'ies' if p['known'] != 1 else 'y'} of catalogued "
-                     "photos (not analysed again)")
+        copies = "copies of catalogued photos" if p["known"] != 1 else "copy of a catalogued photo"
+        parts.append(f"{p['known']} {copies} (not analysed again)")
     if p["skipped"]:
         parts.append(f"{p['skipped']} unchanged since the last import")
     parts.append(f"{p['failed']} failed")
@@ -230,7 +230,7 @@ def describe(r: dict) -> str:
     deleted = p["gone"] - p["moved"]
     if p["moved"]:
         lines.append(f"{p['moved']} photo{'s' * (p['moved'] != 1)} moved or renamed: found at "
-                     "the new path, with their people.")
+                     f"the new path, with {'its' if p['moved'] == 1 else 'their'} people.")
     if deleted:
         lines.append(f"{deleted} catalogued file{'s' * (deleted != 1)} deleted or moved out of "
                      "the folders imported: those photos are missing (see 'photosense status').")
