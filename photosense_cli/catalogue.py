@@ -37,6 +37,7 @@ from photosense_cli.records import (
     Box,
     Change,
     Face,
+    Hidden,
     Person,
     PersonDetails,
     Photo,
@@ -1035,7 +1036,7 @@ class Catalogue:
 
     @staticmethod
     def _person(r: dict) -> Person:
-        return Person(r["id"], r["name"], bool(r["named"]), bool(r["hidden"]),
+        return Person(r["id"], r["name"], bool(r["named"]), Hidden(r["hidden"]),
                       r.get("cover_face_id"), r.get("photos", 0), r.get("faces", 0),
                       r.get("sample"), r.get("name_source"))
 
@@ -1098,7 +1099,7 @@ class Catalogue:
             ORDER BY p.named, CASE WHEN p.named THEN 0 ELSE -p.photo_count END,
                      p.name COLLATE NOCASE, p.id
             """, params)
-        return [Person(i, name, bool(named_), bool(hidden_), cover, photos, faces, sample)
+        return [Person(i, name, bool(named_), Hidden(hidden_), cover, photos, faces, sample)
                 for i, name, named_, hidden_, cover, photos, faces, sample in rows]
 
     def count_unnamed_with_fewer_faces(self, faces: int) -> int:
@@ -1173,12 +1174,12 @@ class Catalogue:
                 for r in self.query('SELECT name, "left", top, width, height, source FROM '
                                     "xmp_regions WHERE photo_id = ? ORDER BY id", (photo_id,))]
 
-    def set_hidden(self, person_id: int, hidden: bool) -> None:
+    def set_hidden(self, person_id: int, hidden: Hidden) -> None:
         self.conn.execute("UPDATE people SET hidden = ? WHERE id = ?", (int(hidden), person_id))
 
     def hide_as_background(self, person_id: int) -> None:
         """Hidden by photosense, not by the user: shown again once a second face joins."""
-        self.conn.execute("UPDATE people SET hidden = 2 WHERE id = ?", (person_id,))
+        self.set_hidden(person_id, Hidden.BY_PHOTOSENSE)
 
     def set_cover(self, person_id: int, face_id: int | None) -> None:
         """The cover face, if that face still exists (an undo may name one forgotten since)."""
@@ -1472,7 +1473,7 @@ class Catalogue:
                 "WHERE f.photo_id IN ({ids}) ORDER BY f.photo_id, f.id", photo_ids):
             face = Face(r[0], r[1], r[2], r[3], Box(r[4], r[5], r[6], r[7]), r[8], r[9],
                         bool(r[10]))
-            out[r[1]].append((face, Person(r[2], r[3], bool(r[10]), bool(r[11]))))
+            out[r[1]].append((face, Person(r[2], r[3], bool(r[10]), Hidden(r[11]))))
         return out
 
     def lines_of(self, photo_ids: Sequence[int]) -> dict[int, list[TextLine]]:

@@ -14,7 +14,7 @@ from typing import Callable
 from photosense_cli.catalogue import Catalogue
 from photosense_cli.engines.base import DetectedFace, Engine, Match, Usage
 from photosense_cli.errors import Ambiguous, NotFound, NothingToUndo, PhotosenseError
-from photosense_cli.records import Face, Person, PersonDetails, name_problem
+from photosense_cli.records import Face, Hidden, Person, PersonDetails, name_problem
 
 # A new person whose face is smaller than this share of its photo's width and height
 # starts hidden (shown again once a second face joins them): a face in the crowd behind
@@ -185,9 +185,9 @@ def rename(cat: Catalogue, person: Person, name: str, allow_duplicate: bool = Fa
 def set_hidden(cat: Catalogue, person: Person, hidden: bool) -> str:
     verb = "hid" if hidden else "unhid"
     with cat.transaction():
-        cat.set_hidden(person.id, hidden)
+        cat.set_hidden(person.id, Hidden.BY_USER if hidden else Hidden.NO)
         cat.log_change("hide" if hidden else "unhide", f"{verb} {person.name!r}",
-                       {"person": person.id, "hidden": person.hidden})
+                       {"person": person.id, "hidden": int(person.hidden)})
     return f"{verb} {person.name!r}"
 
 
@@ -289,7 +289,8 @@ def undo(cat: Catalogue) -> str:
             elif kind == "rename":
                 cat.set_name(u["person"], u["name"], u["named"], u.get("source"))
             else:
-                cat.set_hidden(u["person"], u["hidden"])
+                # an int since this version (who hid them); a bool before, the user's then
+                cat.set_hidden(u["person"], Hidden(int(u["hidden"])))
         elif kind == "merge":
             for s in u["sources"]:
                 row, faces = s["person"], cat.existing_faces(s["faces"])

@@ -11,6 +11,7 @@ import math
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any
 
 # A person's name, typed or read from another tool's metadata. The longest real names
@@ -128,12 +129,21 @@ class Face:
                 "confidence": self.confidence}
 
 
+class Hidden(IntEnum):
+    """Who hid a person (people.hidden in the catalogue). A bool lost the difference: an
+    unhide of photosense's hide, undone, came back as the user's, which no face lifts."""
+
+    NO = 0
+    BY_USER = 1  # a stranger the user hid: never lifted by photosense
+    BY_PHOTOSENSE = 2  # a tiny face in a crowd: lifted by a second face or a name
+
+
 @dataclass
 class Person:
     id: int
     name: str  # the display label: the name, or "Unknown person N" (never in JSON's "name")
     named: bool
-    hidden: bool
+    hidden: Hidden
     cover_face_id: int | None = None
     photos: int = 0  # counts; people show lists them in PersonDetails
     faces: int = 0
@@ -148,7 +158,7 @@ class Person:
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.given_name, "label": self.name, "named": self.named,
-                "hidden": self.hidden, "photos": self.photos, "faces": self.faces,
+                "hidden": self.hidden is not Hidden.NO, "photos": self.photos, "faces": self.faces,
                 "sample": self.sample}
 
 
@@ -162,7 +172,7 @@ class PersonDetails:
     def to_json(self) -> dict[str, Any]:
         p = self.person
         return {"id": p.id, "name": p.given_name, "label": p.name, "named": p.named,
-                "hidden": p.hidden,
+                "hidden": p.hidden is not Hidden.NO,
                 "name_source": p.name_source, "name_hints": self.name_hints,
                 "cover_face_id": p.cover_face_id,
                 "photos": [ph.to_json() for ph in self.photos],

@@ -348,3 +348,21 @@ def test_a_background_face_named_in_its_metadata_or_by_the_user_shows(cli, fake,
     cli("people", "rename", tiny, "Dee")
     assert cli.json("people", "--hidden") == []
     assert "Dee" in [p["name"] for p in cli.json("people")]
+
+
+def test_undoing_an_unhide_of_a_background_face_gives_it_back_to_photosense(cli, fake, tmp_path):
+    """Hidden by photosense, unhidden by the user, the unhide undone: it is photosense's
+    hide again, which the face's next sighting lifts (it came back as the user's own)."""
+    crowd = (0.85, 0.1, 0.03, 0.035)
+    photo(tmp_path / "a" / "a.jpg", faces=[(0, (0.3, 0.2, 0.3, 0.4)), (5, crowd)],
+          size=(1600, 1200))
+    cli.import_(tmp_path / "a")
+    tiny = cli.json("people", "--hidden")[0]["id"]
+    cli("people", "unhide", tiny)
+    cli("undo")
+    assert [p["id"] for p in cli.json("people", "--hidden")] == [tiny]
+
+    photo(tmp_path / "b" / "b.jpg", faces=[(5, (0.2, 0.2, 0.3, 0.4))], size=(900, 700))
+    cli.import_(tmp_path / "b")
+    assert cli.json("people", "--hidden") == []
+    assert tiny in [p["id"] for p in cli.json("people")]
