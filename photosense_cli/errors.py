@@ -50,8 +50,9 @@ class NothingToUndo(PhotosenseError):
     pass
 
 
-class BadImage(Exception):
-    """One file cannot be analysed; the run reports it and goes on.
+class ItemFailed(Exception):
+    """One item (a photo, a file, one engine call for it) failed; the run reports it and
+    goes on. It was named BadImage, and a rate limit travelled as a bad image.
 
     permanent: the file itself is the problem (it will fail again until it changes),
     so imports remember it; False for a passing fault of a service (a timeout, a
@@ -88,13 +89,17 @@ def os_reason(e: OSError) -> str:
     return f"cannot read: {e.strerror or e}"
 
 
+class BadImage(ItemFailed):
+    """The file itself is no image photosense can use (not decodable, truncated...)."""
+
+
 class TooSmall(BadImage):
     """An image no engine can use (a web thumbnail, an icon): skipped with its reason and
     remembered like a failure, but no failure: a library with thumbnails must not make
     every cron run exit 1."""
 
 
-class Throttled(BadImage):
+class Throttled(ItemFailed):
     """The service refused a call for rate (it is not billed). The importer's Pacer
     slows that operation down and sends the call again; a call throttled past its
     retries fails the photo for this run only."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from photosense_cli.errors import BadImage, TooSmall, describe
+from photosense_cli.errors import BadImage, ItemFailed, TooSmall, describe
 from photosense_cli.records import Box
 
 try:  # iPhone photos; a declared dependency, but keep decoding others if it is broken.
@@ -101,7 +101,7 @@ _big_decodes = threading.BoundedSemaphore(1)
 
 
 def open_image(data: bytes) -> Image.Image:
-    """Decode with Pillow's decompression-bomb guard on; any failure is a BadImage."""
+    """Decode with Pillow's decompression-bomb guard on; any failure is a ItemFailed."""
     try:
         return Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as e:
@@ -162,7 +162,7 @@ def decode_upright(data: bytes, long_side: int | None = None) -> tuple[Image.Ima
         img = ImageOps.exif_transpose(img)
         img.load()
         img = to_rgb(img)
-    except BadImage:
+    except ItemFailed:
         raise
     except Exception as e:
         raise BadImage(f"cannot decode: {describe(e)}") from None
@@ -173,7 +173,7 @@ def decode_upright(data: bytes, long_side: int | None = None) -> tuple[Image.Ima
 
 def prepare(data: bytes, min_side: int = MIN_SIDE, long_side: int = LONG_SIDE,
             name: str = "", as_is: bool = False) -> Prepared:
-    """Bytes an engine accepts, for any image we can decode; any failure is a BadImage.
+    """Bytes an engine accepts, for any image we can decode; any failure is a ItemFailed.
 
     as_is: the engine decodes the bytes itself (Engine.decodes_images); only the header
     is read here, and RAW files and photos over BIG_PIXELS are still decoded here.
@@ -182,7 +182,7 @@ def prepare(data: bytes, min_side: int = MIN_SIDE, long_side: int = LONG_SIDE,
         if sniff(data[:32], name) == "RAW":
             return _prepare_raw(data, min_side, long_side, name)
         return _prepare(data, min_side, long_side, as_is)
-    except BadImage:
+    except ItemFailed:
         raise
     except Exception as e:  # a decoder bug on one odd file must fail that file, not the run
         raise BadImage(f"cannot decode: {type(e).__name__}: {describe(e)}") from None

@@ -39,7 +39,7 @@ from photosense_cli.engines.base import (
     Usage,
     cost_usd,
 )
-from photosense_cli.errors import BadImage, CollectionMissing, EngineError, TooSmall, os_reason
+from photosense_cli.errors import CollectionMissing, EngineError, ItemFailed, TooSmall, os_reason
 from photosense_cli.pacing import Pacers, Ticket
 from photosense_cli.people import Clusterer
 from photosense_cli.records import Box, Face, Photo, RunSummary
@@ -357,7 +357,7 @@ class Analyser:
         with self.pacers.admission() as ticket:
             try:
                 data = read_image(c.path, c.size)
-            except BadImage as e:
+            except ItemFailed as e:
                 return Outcome("failed", c, reason=e.reason, permanent=e.permanent)
             if data is None:
                 return _not_an_image(c)
@@ -374,8 +374,8 @@ class Analyser:
             for path in photo.paths:
                 try:
                     data = read_image(path, os.stat(path).st_size)
-                except (BadImage, OSError) as e:
-                    reason = e.reason if isinstance(e, BadImage) else os_reason(e)
+                except (ItemFailed, OSError) as e:
+                    reason = e.reason if isinstance(e, ItemFailed) else os_reason(e)
                     continue
                 if data is None or hashlib.sha256(data).hexdigest() != photo.sha256:
                     reason = "the file has changed since it was imported"
@@ -391,7 +391,7 @@ class Analyser:
         try:
             prepared = images.prepare(data, min_side=self.engine.min_side, name=c.path,
                                       as_is=self.engine.decodes_images)
-        except BadImage as e:
+        except ItemFailed as e:
             return Outcome("failed", c, sha, photo_id=photo_id, reason=e.reason,
                            permanent=e.permanent, too_small=isinstance(e, TooSmall))
         # The writer needs the photo's size, format and date, never its bytes: outcomes waiting
@@ -440,7 +440,7 @@ class Analyser:
                                               face.face_id, FACE_MATCH_THRESHOLD, out.usage)
                             for face in faces]
                 out.faces = [(face, s.result()) for face, s in zip(faces, searches, strict=True)]
-        except BadImage as e:
+        except ItemFailed as e:
             out.kind, out.reason, out.permanent = "failed", e.reason, e.permanent
             out.orphans_left = not self._delete_quietly([f.face_id for f in faces])
         except EngineError:
@@ -506,11 +506,11 @@ def read_image(path: str, size: int) -> bytes | None:
             if images.sniff(head, path) is None:
                 return None
             if size > images.MAX_FILE_BYTES:
-                raise BadImage(f"file too large ({size / 2**20:,.0f} MB; photosense reads "
+                raise ItemFailed(f"file too large ({size / 2**20:,.0f} MB; photosense reads "
                                f"images up to {images.MAX_FILE_BYTES // 2**20} MB)")
             return head + f.read()
     except OSError as e:
-        raise BadImage(os_reason(e)) from None
+        raise ItemFailed(os_reason(e)) from None
 
 
 def _is_image_file(path: str) -> bool:
@@ -1012,7 +1012,7 @@ class Importer:
             return
         try:
             self.engine.delete_faces(face_ids)
-        except (BadImage, EngineError):
+        except (ItemFailed, EngineError):
             self.pipeline.orphans_left = True  # the next run's recovery deletes them
 
     def _estimate_searches(self) -> None:

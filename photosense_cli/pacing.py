@@ -24,7 +24,7 @@ import time
 from collections import deque
 from typing import Callable, Iterator, TypeVar
 
-from photosense_cli.errors import BadImage, Stopped, Throttled
+from photosense_cli.errors import ItemFailed, Stopped, Throttled
 
 T = TypeVar("T")
 
@@ -230,7 +230,7 @@ class Pacers:
                 if attempt == MAX_ATTEMPTS:
                     raise
                 continue
-            except BadImage as e:
+            except ItemFailed as e:
                 if e.permanent or faults == len(FAULT_WAITS):
                     raise
                 self.sleep(FAULT_WAITS[faults])

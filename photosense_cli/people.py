@@ -400,7 +400,7 @@ def face_crops(cat: Catalogue, person: Person,
                on_error: Callable[[str, str], None] = lambda path, reason: None):
     """(face, crop) for each face of a person, cropped from the photo as displayed."""
     from photosense_cli import images
-    from photosense_cli.errors import BadImage, os_reason
+    from photosense_cli.errors import ItemFailed, os_reason
 
     out = []
     for path, faces in cat.face_crops_plan(person.id).items():
@@ -410,7 +410,7 @@ def face_crops(cat: Catalogue, person: Person,
         except OSError as e:
             on_error(path, os_reason(e))
             continue
-        except BadImage as e:
+        except ItemFailed as e:
             on_error(path, e.reason)
             continue
         for f in faces:

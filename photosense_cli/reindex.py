@@ -18,7 +18,7 @@ from pathlib import Path
 from photosense_cli import engines
 from photosense_cli.catalogue import Catalogue, import_lock
 from photosense_cli.engines.base import EngineOptions, cost_usd, importer_threads, resolve_workers
-from photosense_cli.errors import BadImage, Cancelled, EngineError, PhotosenseError
+from photosense_cli.errors import Cancelled, EngineError, ItemFailed, PhotosenseError
 from photosense_cli.importer import Analyser, Budget, Outcome, Pipeline, open_engine
 from photosense_cli.people import Clusterer
 from photosense_cli.records import Box, Photo, RunSummary
@@ -153,7 +153,7 @@ def _reindex(cat: Catalogue, req: ReindexRequest, on_error, on_progress) -> RunS
         if stale:  # a rebuild: the same collection may still hold the photo's old faces
             try:
                 engine.delete_faces(stale)
-            except (BadImage, EngineError):
+            except (ItemFailed, EngineError):
                 pipeline.orphans_left = True  # the next run's recovery deletes them
             stale.clear()
         budget.settle(cost_usd(engine, Counter(o.usage.operations())))
@@ -197,5 +197,5 @@ def _delete_old_faces(cat: Catalogue, previous: str | None, target: str,
         if left:
             old.delete_faces(left)
         return True
-    except (EngineError, BadImage):
+    except (EngineError, ItemFailed):
         return False

@@ -172,11 +172,11 @@ def test_a_damaged_library_is_one_line_with_the_remedy(cli, two):
 
 
 def test_engine_refusals_outside_an_import_are_one_line(cli, fake, two):
-    from photosense_cli.errors import BadImage
+    from photosense_cli.errors import ItemFailed
 
     def refuse(op):
         if op == "DeleteFaces":
-            raise BadImage("Rekognition InternalServerError: try later", permanent=False)
+            raise ItemFailed("Rekognition InternalServerError: try later", permanent=False)
 
     fake.before_call = refuse
     r = cli("forget", cli.json("people", "show", two[0])["photos"][0]["path"], "--yes", code=2)

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from photosense_cli import images
-from photosense_cli.errors import BadImage
+from photosense_cli.errors import ItemFailed
 
 
 def encoded(img, fmt, **kw) -> bytes:
@@ -33,7 +33,7 @@ def test_sniff_recognises_heic_brands_and_refuses_the_rest():
 def test_decompression_bombs_are_refused(monkeypatch):
     data = encoded(Image.new("RGB", (400, 300)), "PNG")
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)  # 2x this is Pillow's hard limit
-    with pytest.raises(BadImage, match="too large to decode safely"):
+    with pytest.raises(ItemFailed, match="too large to decode safely"):
         images.prepare(data)
 
 
@@ -71,7 +71,7 @@ def test_an_engine_that_decodes_images_gets_the_files_own_bytes():
     assert (images.prepare(sources["turned"], as_is=True).width,
             images.prepare(sources["turned"], as_is=True).height) == (200, 300)
     whole = sources["large"]
-    with pytest.raises(BadImage, match="truncated"):  # decoded here, so it says so
+    with pytest.raises(ItemFailed, match="truncated"):  # decoded here, so it says so
         images.prepare(whole[: len(whole) // 2], as_is=True)
 
 
@@ -93,7 +93,7 @@ def test_an_engine_decodes_a_file_sent_as_is_to_what_it_would_have_been_sent():
 
 def test_a_long_panorama_names_its_real_problem():
     data = encoded(Image.new("RGB", (20000, 200)), "PNG")
-    with pytest.raises(BadImage) as e:
+    with pytest.raises(ItemFailed) as e:
         images.prepare(data)
     assert e.value.reason == ("image is 20000x200 px, too narrow for its length: scaled to "
                               "1920 px on its long side for the engine, its short side would be "

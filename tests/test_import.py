@@ -9,7 +9,7 @@ from PIL import Image
 
 from photosense_cli import engines
 from photosense_cli.catalogue import Catalogue, import_lock
-from photosense_cli.errors import BadImage, EngineError
+from photosense_cli.errors import EngineError, ItemFailed
 from tests.conftest import BOX, BOX2, NONE, TEXT_BOX, join_workers, photo
 
 
@@ -305,7 +305,7 @@ def test_engine_failure_on_one_photo_cleans_its_faces_and_goes_on(cli, fake, tmp
         if op == "DetectText":
             calls["n"] += 1
             if calls["n"] == 2:
-                raise BadImage("Rekognition InvalidImageFormatException: bad")
+                raise ItemFailed("Rekognition InvalidImageFormatException: bad")
 
     fake.before_call = second_detect_text_fails
     s = cli.import_(tmp_path / "pics", code=1)

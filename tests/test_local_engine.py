@@ -66,8 +66,13 @@ def test_every_label_is_one_person_and_no_person_mixes_two(faces_library):
 
 
 @needs_shared
-def test_a_rerun_is_free_and_the_library_remembers_its_engine(faces_library):
+def test_a_rerun_is_free_and_the_library_remembers_its_engine(faces_library, fake, monkeypatch):
+    from photosense_cli import engines
+
     cli, _ = faces_library
+    # the library's own engine wins over the default: with the default another engine,
+    # a run that forgot the library's engine would import with that one
+    monkeypatch.setattr(engines, "DEFAULT_ENGINE", "fake")
     s = cli.json("import", SHARED / "faces")
     assert s["engine"] == "local" and s["files"]["skipped"] == 23 and s["calls"] == {}
 

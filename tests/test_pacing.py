@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from photosense_cli import pacing
-from photosense_cli.errors import BadImage, Stopped, Throttled
+from photosense_cli.errors import ItemFailed, Stopped, Throttled
 from photosense_cli.pacing import Pacer, Pacers
 from tests.conftest import BOX, NONE, photo
 
@@ -139,7 +139,7 @@ def test_passing_faults_are_sent_again_twice_and_bad_images_never():
     def flaky():
         calls.append(clock())
         if len(calls) < 3:
-            raise BadImage("InternalServerError", permanent=False)
+            raise ItemFailed("InternalServerError", permanent=False)
         return "ok"
 
     assert pacers.call("IndexFaces", flaky) == "ok"
@@ -147,19 +147,19 @@ def test_passing_faults_are_sent_again_twice_and_bad_images_never():
 
     def always():
         calls.append(clock())
-        raise BadImage("InternalServerError", permanent=False)
+        raise ItemFailed("InternalServerError", permanent=False)
 
     calls.clear()
-    with pytest.raises(BadImage):
+    with pytest.raises(ItemFailed):
         pacers.call("IndexFaces", always)
     assert len(calls) == len(pacing.FAULT_WAITS) + 1
 
     def corrupt():
         calls.append(clock())
-        raise BadImage("InvalidImageFormatException")
+        raise ItemFailed("InvalidImageFormatException")
 
     calls.clear()
-    with pytest.raises(BadImage):
+    with pytest.raises(ItemFailed):
         pacers.call("IndexFaces", corrupt)
     assert len(calls) == 1
 

@@ -8,7 +8,7 @@ import pytest
 import tifffile
 
 from photosense_cli import images
-from photosense_cli.errors import BadImage
+from photosense_cli.errors import ItemFailed
 from tests.conftest import BOX, photo
 
 TAGS = [(50706, "B", 4, (1, 4, 0, 0)),  # DNGVersion
@@ -52,7 +52,7 @@ def test_raw_signatures_without_tiff_headers():
 
 def test_a_damaged_raw_is_one_reason():
     data = dng()
-    with pytest.raises(BadImage, match="RAW"):
+    with pytest.raises(ItemFailed, match="RAW"):
         images.prepare(data[:2000], name="IMG_2.DNG")
 
 

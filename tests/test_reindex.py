@@ -115,11 +115,11 @@ def test_a_photo_that_fails_to_decode_fails_alone_in_a_reindex(cli, fake, other,
 
 
 def test_calls_for_a_photo_that_failed_are_logged_too(cli, fake, other, taught):
-    from photosense_cli.errors import BadImage
+    from photosense_cli.errors import ItemFailed
 
     def refuse_text(op):
         if op == "DetectText":
-            raise BadImage("Rekognition InvalidImageFormatException: bad")
+            raise ItemFailed("Rekognition InvalidImageFormatException: bad")
 
     other.before_call = refuse_text
     r = cli.json("reindex", "--engine", "other", code=1)

@@ -8,7 +8,7 @@ from botocore.stub import ANY, Stubber
 from photosense_cli import engines
 from photosense_cli.engines.base import FACE_MATCH_THRESHOLD, Usage, cost_usd
 from photosense_cli.engines.rekognition import RekognitionEngine, make_client
-from photosense_cli.errors import BadImage, EngineError, Throttled
+from photosense_cli.errors import EngineError, ItemFailed, Throttled
 from tests.stubs import ConcurrentStubber
 
 IMAGE = b"\xff\xd8\xff fake jpeg bytes"
@@ -115,7 +115,7 @@ def test_errors_for_one_photo_are_bad_images_and_errors_for_all_are_fatal(client
     stub.add_client_error("detect_text", "AccessDeniedException", "not allowed")
     e = engine(client)
     usage = Usage()
-    with pytest.raises(BadImage, match="InvalidImageFormatException") as bad:
+    with pytest.raises(ItemFailed, match="InvalidImageFormatException") as bad:
         e.detect_text(IMAGE, usage)
     assert bad.value.permanent  # the file is the problem: remembered until it changes
     with pytest.raises(Throttled, match="ProvisionedThroughput") as busy:
@@ -260,7 +260,7 @@ def test_a_timeout_fails_the_photo_not_the_run(client, monkeypatch):
 
     monkeypatch.setattr(client, "detect_text", times_out)
     usage = Usage()
-    with pytest.raises(BadImage, match="Read timeout") as e:
+    with pytest.raises(ItemFailed, match="Read timeout") as e:
         engine(client).detect_text(IMAGE, usage)
     assert e.value.permanent is False  # the next run tries that photo again
     assert usage.calls[0][0] == "DetectText" and "Read timeout" in usage.calls[0][2]

@@ -19,7 +19,7 @@ from typer.core import TyperGroup
 from photosense_cli import __version__
 from photosense_cli.cli import import_cmd, library_cmd, people_cmd, search_cmd, xmp_cmd
 from photosense_cli.cli.output import display
-from photosense_cli.errors import BadImage, PhotosenseError
+from photosense_cli.errors import ItemFailed, PhotosenseError
 
 
 def _fail(message: str, code: int) -> None:
@@ -87,7 +87,7 @@ class Boundary(TyperGroup):
             return result
         except PhotosenseError as e:
             _fail(str(e), e.exit_code)
-        except BadImage as e:  # an engine refusing a request outside an import (forget, suggest)
+        except ItemFailed as e:  # an engine refusing a request outside an import (forget, suggest)
             _fail(e.reason, 2)
         except BrokenPipeError:
             # `photosense search --paths | head -1`: the reader had enough, which is no failure.

@@ -31,7 +31,7 @@ from photosense_cli.engines.base import (
     Usage,
 )
 from photosense_cli.engines.timing import timed
-from photosense_cli.errors import BadImage, CollectionMissing, Throttled
+from photosense_cli.errors import CollectionMissing, ItemFailed, Throttled
 
 FACE_COLOURS = [
     (255, 0, 0), (0, 200, 0), (0, 0, 255), (255, 255, 0), (255, 0, 255), (0, 255, 255),
@@ -97,7 +97,7 @@ class FakeEngine:
                 sent = Image.open(io.BytesIO(image))
                 sent.load()
             except OSError as e:  # what Rekognition answers to bytes it cannot decode
-                raise BadImage(f"Rekognition InvalidImageFormatException: {e}") from None
+                raise ItemFailed(f"Rekognition InvalidImageFormatException: {e}") from None
             with self._lock:
                 self.received.append((sent.format or "", sent.size, len(image)))
             out = []

@@ -31,7 +31,7 @@ from photosense_cli.engines.base import (
     Usage,
 )
 from photosense_cli.engines.timing import timed
-from photosense_cli.errors import BadImage, EngineError, describe
+from photosense_cli.errors import EngineError, ItemFailed, describe
 
 # Calibrated on ../shared/data/faces (benchmarks/calibrate_local.py): same-person
 # pairs lie at 0.06-0.52, different people at 0.64 and beyond; 0.58 sits between.
@@ -327,10 +327,10 @@ class LocalEngine:
         except BrokenProcessPool:
             raise EngineError("a local engine worker died (out of memory?); "
                               "try again with fewer --workers") from None
-        except BadImage:  # the decode's own words: "cannot decode: image file is truncated"
+        except ItemFailed:  # the decode's own words: "cannot decode: image file is truncated"
             raise
         except Exception as e:  # a model failing on one photo fails that photo only
-            raise BadImage(f"local engine: {type(e).__name__}: {describe(e)}") from None
+            raise ItemFailed(f"local engine: {type(e).__name__}: {describe(e)}") from None
 
     def close(self) -> None:
         if self._pool:

@@ -25,7 +25,7 @@ from photosense_cli.engines.base import (
     Usage,
 )
 from photosense_cli.engines.timing import timed
-from photosense_cli.errors import BadImage, CollectionMissing, EngineError, Throttled
+from photosense_cli.errors import CollectionMissing, EngineError, ItemFailed, Throttled
 from photosense_cli.pacing import Pacers, retrying
 
 # Errors that will fail every photo the same way: stop the run instead of reporting each file.
@@ -34,15 +34,6 @@ _FATAL = {
     "ExpiredTokenException", "ExpiredToken", "ResourceNotFoundException",
     "InvalidClientTokenId",
 }
-
-
-def aws_credentials_available(profile: str | None = None) -> bool:
-    import boto3
-    import botocore.exceptions
-    try:
-        return boto3.Session(profile_name=profile).get_credentials() is not None
-    except botocore.exceptions.BotoCoreError:
-        return False
 
 
 def make_client(profile: str | None, region: str | None, workers: int):
@@ -117,13 +108,13 @@ class RekognitionEngine:
                 return
             self._call(None, "CreateCollection", self.client.create_collection,
                        CollectionId=collection_id)
-        except (EngineError, BadImage) as e:
+        except (EngineError, ItemFailed) as e:
             code = e.service_code
             if not create and code == "ResourceNotFoundException":
                 raise CollectionMissing(f"Rekognition collection {collection_id} "
                                         f"({self.client.meta.region_name})") from None
             if code != "ResourceAlreadyExistsException":
-                if isinstance(e, BadImage):  # no photo to blame: the run cannot start
+                if isinstance(e, ItemFailed):  # no photo to blame: the run cannot start
                     raise EngineError(e.reason) from None
                 raise
 
@@ -200,7 +191,7 @@ class RekognitionEngine:
                 botocore.exceptions.NoCredentialsError) as e:
             raise EngineError(f"Rekognition: {e}") from None
         except botocore.exceptions.BotoCoreError as e:  # a timeout: this photo, next run
-            raise BadImage(f"Rekognition: {e}", permanent=False) from None
+            raise ItemFailed(f"Rekognition: {e}", permanent=False) from None
 
 
 def _code(e: botocore.exceptions.ClientError) -> str:
@@ -220,13 +211,13 @@ _TRANSIENT = {
 def _translate(e: botocore.exceptions.ClientError) -> Exception:
     """The error to raise, carrying the service's code (service_code) for callers that expect one."""
     code, message = _code(e), e.response.get("Error", {}).get("Message", "")
-    out: EngineError | BadImage
+    out: EngineError | ItemFailed
     if code in _FATAL:
         out = EngineError(f"Rekognition refused the request ({code}): {message}")
     elif code in _THROTTLED:
         out = Throttled(f"Rekognition {code}: {message}")
     else:
-        out = BadImage(f"Rekognition {code}: {message}", permanent=code not in _TRANSIENT)
+        out = ItemFailed(f"Rekognition {code}: {message}", permanent=code not in _TRANSIENT)
     out.service_code = code
     return out
 
