@@ -341,9 +341,9 @@ def priced(monkeypatch):
 
     engine = FakeEngine()
     register(monkeypatch, "pricy", engine)
-    cls = engines.engine_class("pricy")
-    monkeypatch.setattr(cls, "prices_usd", {"IndexFaces": 0.001, "DetectText": 0.001,
-                                            "SearchFaces": 0.001}, raising=False)
+    prices = {"IndexFaces": 0.001, "DetectText": 0.001, "SearchFaces": 0.001}
+    monkeypatch.setattr(engines.engine_class("pricy"), "prices_usd", prices, raising=False)
+    monkeypatch.setattr(engine, "prices_usd", prices, raising=False)  # what its calls cost
     return engine
 
 
