@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence, Union
 
+from photosense_cli import errors
 from photosense_cli.errors import LibraryBusy, LibraryDamaged, PhotosenseError
 from photosense_cli.files import Protected, make_folder, target_of
 from photosense_cli.records import (
@@ -404,9 +405,7 @@ def _kind(conn: sqlite3.Connection) -> str:
 current_library: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
     "current_library", default=None)
 SQLITE_HEADER = b"SQLite format 3\x00"
-RESTORE = ("restore a copy made with 'photosense backup', or import your photos into a new "
-           "library (--library NEW); names you wrote to sidecars ('photosense xmp write') come "
-           "back with them")
+RESTORE = errors.RESTORE
 
 
 def explain(e: sqlite3.Error, path: Path | None = None, repairing: bool = False) -> PhotosenseError:
@@ -438,14 +437,12 @@ def explain(e: sqlite3.Error, path: Path | None = None, repairing: bool = False)
     return PhotosenseError(f"the library database {where} failed: {message}")
 
 
-def on_notice(message: str) -> None:
-    """Notices for the user (a library file tightened to 0600); the CLI replaces this."""
-
-
 class Catalogue:
     """A library file: its schema and named queries, over sqlite-utils."""
 
-    def __init__(self, path: Path, *, create: bool = True, repairing: bool = False):
+    def __init__(self, path: Path, *, create: bool = True, repairing: bool = False,
+                 on_notice: Callable[[str], None] | None = None):
+        """on_notice: told what the opening changed (a file readable by others made 0600)."""
         self.path = Path(path)
         self._db: Any = None
         no_library = f"no library at {self.path}: run 'photosense import PATH' first"
@@ -475,8 +472,9 @@ class Catalogue:
         mode = self.path.stat().st_mode & 0o777
         if mode & 0o077:
             self.path.chmod(0o600)
-            on_notice(f"{self.path} was readable by others (mode {mode:o}); it holds face "
-                      "data, so it is now readable by you only (600)")
+            if on_notice is not None:
+                on_notice(f"{self.path} was readable by others (mode {mode:o}); it holds face "
+                          "data, so it is now readable by you only (600)")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -1550,9 +1548,9 @@ def _statements(script: str) -> list[str]:
     return out
 
 
-def open_existing(path: Path) -> Catalogue:
+def open_existing(path: Path, on_notice: Callable[[str], None] | None = None) -> Catalogue:
     """A library that must exist already (every command but import)."""
-    return Catalogue(path, create=False)
+    return Catalogue(path, create=False, on_notice=on_notice)
 
 
 def chunks(items: list, size: int) -> Iterator[list]:

@@ -16,6 +16,12 @@ class LibraryDamaged(PhotosenseError):
     """The library file is damaged; the message says what to do."""
 
 
+# What to do when a library is damaged beyond repair.
+RESTORE = ("restore a copy made with 'photosense backup', or import your photos into a new "
+           "library (--library NEW); names you wrote to sidecars ('photosense xmp write') come "
+           "back with them")
+
+
 class LibraryBusy(PhotosenseError):
     """Another import holds the library's lock."""
 

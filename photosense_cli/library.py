@@ -70,7 +70,8 @@ def import_photos(library: Path, req: ImportRequest, *,
     folder = Path(library).parent
     made_folder = not folder.exists()
     try:
-        return _import(Catalogue(library), req, on_notice, on_error, on_progress)
+        return _import(Catalogue(library, on_notice=on_notice), req, on_notice, on_error,
+                       on_progress)
     except Cancelled:
         if new:  # declined: nothing is left of a library the user never had
             for suffix in ("", "-wal", "-shm", "-journal", ".lock"):

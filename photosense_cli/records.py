@@ -240,6 +240,8 @@ class Change:
                 "undone_at": self.undone_at}
 
 
+MARK_START, MARK_END = "\x02", "\x03"  # around a search's words in SearchHit.marked
+
 ADDED_LISTED = 1000  # new paths listed in an import's JSON; the count says the rest
 
 

@@ -16,9 +16,8 @@ from collections.abc import Sequence
 
 from photosense_cli.catalogue import Catalogue, SearchFilter
 from photosense_cli.errors import NotFound, PhotosenseError
-from photosense_cli.records import PhotoDetails, SearchHit
+from photosense_cli.records import MARK_END, MARK_START, PhotoDetails, SearchHit
 
-MARK_START, MARK_END = "\x02", "\x03"  # highlight markers the CLI turns into styles
 _WORD = re.compile(r"\w+", re.UNICODE)
 # bm25 ranks the newest RANKED_LINES matching lines: ranking every line that holds a
 # very common word took 2 to 7 s at 1,000,000 lines (design.md, "Figures").

@@ -73,10 +73,6 @@ class Boundary(TyperGroup):
         return code
 
     def invoke(self, ctx):
-        from photosense_cli import catalogue
-        from photosense_cli.cli.output import say
-
-        catalogue.on_notice = lambda message: say(f"photosense: {message}")
         for stream in (sys.stdout, sys.stderr):  # a name no encoding can show is escaped
             reconfigure = getattr(stream, "reconfigure", None)
             if reconfigure is not None:
@@ -97,10 +93,10 @@ class Boundary(TyperGroup):
             where = f"{display(os.fsdecode(e.filename))}: " if e.filename else ""
             _fail(f"{where}{e.strerror or e}", 2)
         except sqlite3.Error as e:
-            from photosense_cli.catalogue import explain
+            from photosense_cli.app import explain_database_error
 
             repairing = ctx.invoked_subcommand == "repair"
-            _fail(str(explain(e, repairing=repairing)), 2)
+            _fail(str(explain_database_error(e, repairing=repairing)), 2)
         except KeyboardInterrupt:
             _fail("interrupted; what was committed is kept, run the same command again to go on",
                   130)

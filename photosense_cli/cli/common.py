@@ -61,6 +61,22 @@ def library_path(value: str | None) -> Path:
     return path
 
 
+def notice(message: str) -> None:
+    """What the application layer tells the user in passing: one line on stderr."""
+    import sys
+
+    sys.stderr.write(f"photosense: {message}\n")
+
+
+def open_library(value: str | None, profile: str | None = None, region: str | None = None):
+    """The library named on the command line, through the application layer (closed, with
+    any engine made for it, when the command's block ends)."""
+    from photosense_cli import app
+
+    return app.open_library(library_path(value), on_notice=notice,
+                            options=app.engine_options(profile, region_from_env(region)))
+
+
 ENV_CONFIG = "PHOTOSENSE_CONFIG"
 # config.toml keys -> the commands and options they set. The config file sits below the
 # environment and the command line: flag > environment variable > config file > default.

@@ -101,9 +101,9 @@ def import_command(
 
       photosense import /mnt/photos --quiet --json > last-import.json
     """
-    from photosense_cli.library import ImportRequest, import_photos
+    from photosense_cli import app
 
-    req = ImportRequest(paths=paths, engine=engine, workers=workers, dry_run=dry_run,
+    req = app.import_request(paths=paths, engine=engine, workers=workers, dry_run=dry_run,
                         profile=profile, region=region_from_env(region), s3_bucket=s3_bucket,
                         s3_prefix=s3_prefix, wait=wait, exclude=tuple(exclude or ()),
                         retry_failed=retry_failed, read_xmp=not no_xmp, max_cost=max_cost,
@@ -129,7 +129,7 @@ def import_command(
             say(message)
 
     try:
-        summary = import_photos(library_path(library), req, on_notice=on_notice,
+        summary = app.import_photos(library_path(library), req, on_notice=on_notice,
                                 on_error=lambda e: error_line(e["path"], e["reason"]),
                                 on_progress=on_progress)
     finally:

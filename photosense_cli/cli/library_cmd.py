@@ -16,6 +16,8 @@ from photosense_cli.cli.common import (
     RegionOption,
     WorkersOption,
     library_path,
+    notice,
+    open_library,
     region_from_env,
 )
 from photosense_cli.cli.output import (
@@ -31,12 +33,6 @@ from photosense_cli.cli.output import (
 )
 
 
-def _open(library):
-    from photosense_cli.catalogue import open_existing
-
-    return open_existing(library_path(library))
-
-
 def status_command(json_output: JsonOption = False, fmt: FormatOption = None,
                    library: LibraryOption = None):
     """The library: where it is, its engine, what it holds, what the engine calls cost.
@@ -47,9 +43,8 @@ def status_command(json_output: JsonOption = False, fmt: FormatOption = None,
 
       photosense status --json
     """
-    from photosense_cli.library import status
-
-    s = status(_open(library))
+    with open_library(library) as lib:
+        s = lib.status()
 
     def show():
         li = s["last_import"]
@@ -108,14 +103,18 @@ def forget_command(
 
       photosense forget --missing --yes --json
     """
-    from photosense_cli.engines.base import EngineOptions
     from photosense_cli.errors import PhotosenseError
-    from photosense_cli.library import forget, forget_plan
 
     if not paths and not missing:
         raise PhotosenseError("name files or folders to forget, or pass --missing")
-    cat = _open(library)
-    plan = forget_plan(cat, paths or [], missing)
+    with open_library(library, profile, region) as lib:
+        _forget(lib, paths or [], missing, yes, json_output)
+
+
+def _forget(lib, paths: list[str], missing: bool, yes: bool, json_output: bool) -> None:
+    from photosense_cli.errors import PhotosenseError
+
+    plan = lib.forget_plan(paths, missing)
     if not plan:
         say("nothing to forget")
         return
@@ -125,14 +124,14 @@ def forget_command(
         raise PhotosenseError(f"forget would erase {n} photo{'s' * (n != 1)} and their faces; "
                               "without a terminal to ask on, pass --yes to do it")
     if not yes:
-        faces = len(cat.engine_face_ids_of_photos(plan.photo_ids))
+        faces = lib.faces_in(plan.photo_ids)
         kept = (f" ({k} more photo{'s' * (k != 1)} also live{'s' * (k == 1)} elsewhere and "
                 f"stay{'s' * (k == 1)}; only {'its' if k == 1 else 'their'} paths here are "
                 "forgotten)") if k else ""
         if not ask(f"Erase {n} photo{'s' * (n != 1)} and {faces} faces from the library and "
                    f"the engine{kept}?"):
             raise typer.Exit(1)
-    r = forget(cat, plan, options=EngineOptions(1, profile, region_from_env(region)))
+    r = lib.forget(plan)
     if json_output:
         print_json(r)
     else:
@@ -155,9 +154,8 @@ def undo_command(library: LibraryOption = None):
 
       photosense history
     """
-    from photosense_cli import people
-
-    say(people.undo(_open(library)))
+    with open_library(library) as lib:
+        say(lib.undo())
 
 
 def history_command(limit: Annotated[int, typer.Option(min=1, help="Show at most this many "
@@ -172,9 +170,8 @@ def history_command(limit: Annotated[int, typer.Option(min=1, help="Show at most
 
       photosense history --limit 5 --json
     """
-    from photosense_cli import people
-
-    rows = [c.to_json() for c in people.history(_open(library), limit)]
+    with open_library(library) as lib:
+        rows = [c.to_json() for c in lib.history(limit)]
     emit(rows, choose_format(fmt, json_output), lambda: out_console().print(table(
         ["id", "when", "kind", "change", "undone"],
         [(str(r["id"]), r["at"], r["kind"], r["summary"], r["undone_at"] or "") for r in rows])))
@@ -209,15 +206,14 @@ def reindex_command(
 
       photosense reindex --engine rekognition --region eu-west-1 --dry-run
     """
-    from photosense_cli.engines.base import EngineOptions
-    from photosense_cli.reindex import ReindexRequest, reindex
+    from photosense_cli import app
 
-    req = ReindexRequest(engine, EngineOptions(1, profile, region_from_env(region)),
-                         workers=workers, dry_run=dry_run, max_cost=max_cost,
-                         consent=None if yes or not interactive() else ask,
-                         told=(lambda m: None) if yes else (lambda m: say(f"photosense: {m}")))
-    s = reindex(library_path(library), req,
-                on_error=lambda e: error_line(e["path"], e["reason"]))
+    req = app.reindex_request(engine, profile=profile, region=region_from_env(region),
+                              workers=workers, dry_run=dry_run, max_cost=max_cost,
+                              consent=None if yes or not interactive() else ask,
+                              told=(lambda m: None) if yes else notice)
+    s = app.reindex(library_path(library), req,
+                    on_error=lambda e: error_line(e["path"], e["reason"]))
     r = s.to_json()
     if json_output:
         print_json(r)
@@ -255,14 +251,14 @@ def repair_command(json_output: JsonOption = False, library: LibraryOption = Non
     """
     import sqlite3
 
-    from photosense_cli.catalogue import RESTORE, Catalogue, explain
-    from photosense_cli.errors import LibraryDamaged
+    from photosense_cli import app
+    from photosense_cli.errors import RESTORE, LibraryDamaged
 
-    path = library_path(library)
     try:
-        r = Catalogue(path, create=False, repairing=True).repair()
+        r = app.repair(library_path(library), on_notice=notice)
     except (LibraryDamaged, sqlite3.DatabaseError) as e:
-        damage = e if isinstance(e, LibraryDamaged) else explain(e, path, repairing=True)
+        damage = e if isinstance(e, LibraryDamaged) else app.explain_database_error(
+            e, repairing=True)
         if not isinstance(damage, LibraryDamaged):
             raise damage from None
         say(f"photosense: {damage}")
@@ -299,6 +295,6 @@ def backup_command(
 
       photosense backup /mnt/nas/photosense-$(date +%F).db
     """
-    cat = _open(library)
-    written = cat.backup(dest)
-    say(f"backed up {cat.counts()['photos']} photos to {written}")
+    with open_library(library) as lib:
+        written = lib.backup(dest)
+        say(f"backed up {lib.status()['photos']} photos to {written}")

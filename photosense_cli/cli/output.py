@@ -146,7 +146,7 @@ def face_rows(faces: list[dict], photos: dict[int, dict]) -> list[dict]:
 
 def _csv_cell(value: Any) -> str:
     """Text cells never start a formula (csvcell.safe); numbers are written as they are."""
-    from photosense_cli.csvcell import safe
+    from photosense_cli.app import csv_safe as safe
 
     if value is None:
         return ""

@@ -16,8 +16,7 @@ from photosense_cli.cli.common import (
     Print0Option,
     ProfileOption,
     RegionOption,
-    library_path,
-    region_from_env,
+    open_library,
 )
 from photosense_cli.cli.output import (
     FACE_CSV,
@@ -48,28 +47,26 @@ AllOpt = Annotated[bool, typer.Option("--all", help="Also unnamed people with a 
                    "left out by default.")]
 
 
-def _open(ctx: typer.Context, library: str | None):
+def _open(ctx: typer.Context, library: str | None, profile: str | None = None,
+          region: str | None = None):
     """The library: this command's --library, else the one given to 'people' itself
     (`people --library X show 1`), else $PHOTOSENSE_LIBRARY or the default."""
-    from photosense_cli.catalogue import open_existing
-
     def typed(c) -> bool:
         source = c.get_parameter_source("library")
         return source is not None and source.name == "COMMANDLINE"
 
     if not typed(ctx) and ctx.parent is not None and ctx.parent.obj and typed(ctx.parent):
         library = ctx.parent.obj["library"]
-    return open_existing(library_path(library))
+    return open_library(library, profile, region)
 
 
-def _list(cat, unnamed, named, hidden, everyone, fmt):
-    from photosense_cli import people
-
+def _list(ctx, library, unnamed, named, hidden, everyone, fmt):
     if unnamed and named:
         raise PhotosenseError("--unnamed and --named exclude each other")
-    listed, left_out = people.list_people(
-        cat, named=True if named else False if unnamed else None, hidden=hidden,
-        everyone=everyone)
+    with _open(ctx, library) as lib:
+        listed, left_out = lib.people(named=True if named else False if unnamed else None,
+                                      hidden=hidden, everyone=everyone)
+        total = lib.people_count()
     rows = [p.to_json() for p in listed]
 
     def show():
@@ -81,9 +78,9 @@ def _list(cat, unnamed, named, hidden, everyone, fmt):
                 say("No hidden people.")
             elif left_out:
                 pass
-            elif unnamed and cat.counts()["people"]:
+            elif unnamed and total:
                 say("Everyone has a name. 'photosense people' lists them.")
-            elif named and (total := cat.counts()["people"]):
+            elif named and total:
                 say(f"No one has a name yet ({total} unnamed "
                     f"{'person' if total == 1 else 'people'}): 'photosense people --unnamed' "
                     "lists them, 'photosense people rename ID NAME' names one.")
@@ -122,7 +119,7 @@ def main(ctx: typer.Context, unnamed: UnnamedOpt = False, named: NamedOpt = Fals
       photosense people merge "Ada Lovelace" 12 31
     """
     if ctx.invoked_subcommand is None:
-        _list(_open(ctx, library), unnamed, named, hidden, everyone,
+        _list(ctx, library, unnamed, named, hidden, everyone,
               choose_format(fmt, json_output))
         return
     if unnamed or named or hidden or everyone or json_output or fmt:
@@ -144,7 +141,7 @@ def list_command(ctx: typer.Context, unnamed: UnnamedOpt = False, named: NamedOp
 
       photosense people list --format csv > people.csv
     """
-    _list(_open(ctx, library), unnamed, named, hidden, everyone,
+    _list(ctx, library, unnamed, named, hidden, everyone,
           choose_format(fmt, json_output))
 
 
@@ -165,13 +162,12 @@ def show(ctx: typer.Context, person: PersonArg, json_output: JsonOption = False,
 
       photosense people show "Ada Lovelace" --sheet ada.png
     """
-    from photosense_cli import people
-
-    cat = _open(ctx, library)
-    p = people.resolve(cat, person)
-    details = people.person_details(cat, p, include_missing=missing)
-    if sheet:
-        _write_sheet(cat, p, sheet)
+    with _open(ctx, library) as lib:
+        p = lib.person(person)
+        details = lib.person_details(p, include_missing=missing)
+        if sheet:
+            n = lib.write_sheet(p, sheet, on_error=error_line)
+            say(f"wrote {n} faces to {sheet}")
     if print0 and not paths:
         raise PhotosenseError("--print0 goes with --paths")
     if paths:
@@ -202,25 +198,6 @@ def show(ctx: typer.Context, person: PersonArg, json_output: JsonOption = False,
          csv_rows=face_rows(data["faces"], {ph["id"]: ph for ph in data["photos"]}))
 
 
-def _crops(cat, person):
-    from photosense_cli import people
-
-    return people.face_crops(cat, person, on_error=error_line)
-
-
-def _write_sheet(cat, person, sheet: Path):
-    from photosense_cli.images import save_private
-
-    crops = _crops(cat, person)
-    if not crops:
-        raise PhotosenseError(f"no face of {person.name!r} could be cropped: "
-                              "the photos are not readable")
-    from photosense_cli import people
-
-    save_private(people.contact_sheet(cat, person, crops), sheet, cat.protected())
-    say(f"wrote {len(crops)} faces to {sheet}")
-
-
 @app.command()
 def faces(ctx: typer.Context, person: PersonArg,
           out: Annotated[Path, typer.Option("--out", help="Folder for the crops (made 0700 "
@@ -234,22 +211,9 @@ def faces(ctx: typer.Context, person: PersonArg,
 
       photosense people faces "Ada Lovelace" --out ~/ada-faces
     """
-    from photosense_cli import people
-    from photosense_cli.files import make_folder
-    from photosense_cli.images import save_private
-
-    cat = _open(ctx, library)
-    crops = _crops(cat, people.resolve(cat, person))
-    if out.exists() and not out.is_dir():
-        raise PhotosenseError(f"{out}: not a folder; --out names the folder for the crops")
-    try:
-        make_folder(out)  # 0700: the crops are faces
-    except OSError as e:
-        raise PhotosenseError(f"{out}: cannot make the folder: {e.strerror or e}") from None
-    protected = cat.protected()
-    for face, crop in crops:
-        save_private(crop, out / f"face-{face.id}.jpg", protected)
-    say(f"wrote {len(crops)} faces to {os.path.abspath(out)}")
+    with _open(ctx, library) as lib:
+        n = lib.write_crops(lib.person(person), out, on_error=error_line)
+    say(f"wrote {n} faces to {os.path.abspath(out)}")
 
 
 @app.command()
@@ -267,10 +231,8 @@ def rename(ctx: typer.Context, person: PersonArg,
 
       photosense people rename "Ada Lovelace" "Ada King"
     """
-    from photosense_cli import people
-
-    cat = _open(ctx, library)
-    say(people.rename(cat, people.resolve(cat, person, exact=True), name, allow_duplicate))
+    with _open(ctx, library) as lib:
+        say(lib.rename(person, name, allow_duplicate=allow_duplicate))
 
 
 @app.command()
@@ -283,10 +245,8 @@ def hide(ctx: typer.Context, person: PersonArg, library: LibraryOption = None):
 
       photosense people --hidden
     """
-    from photosense_cli import people
-
-    cat = _open(ctx, library)
-    say(people.set_hidden(cat, people.resolve(cat, person, exact=True), True))
+    with _open(ctx, library) as lib:
+        say(lib.set_hidden(person, True))
 
 
 @app.command()
@@ -297,10 +257,8 @@ def unhide(ctx: typer.Context, person: PersonArg, library: LibraryOption = None)
 
       photosense people unhide 12
     """
-    from photosense_cli import people
-
-    cat = _open(ctx, library)
-    say(people.set_hidden(cat, people.resolve(cat, person, exact=True), False))
+    with _open(ctx, library) as lib:
+        say(lib.set_hidden(person, False))
 
 
 @app.command()
@@ -320,12 +278,12 @@ def merge(ctx: typer.Context,
 
       photosense people suggest
     """
-    from photosense_cli import people
+    with _open(ctx, library) as lib:
+        _merge(lib, target, sources, force)
 
-    cat = _open(ctx, library)
-    t = people.resolve(cat, target, exact=True)
-    srcs = [people.resolve(cat, s, exact=True) for s in sources]
-    lose = people.named_sources(t, srcs)
+
+def _merge(lib, target: str, sources: list[str], force: bool) -> None:
+    t, srcs, lose = lib.merge_plan(target, sources)
     if lose and not force:
         names = ", ".join(repr(s.name) for s in lose)
         if not interactive():
@@ -333,7 +291,7 @@ def merge(ctx: typer.Context,
                                   f"{t.name!r}. Pass --yes if they are one person")
         if not ask(f"Merge {names} into {t.name!r}? The name {names} goes."):
             raise typer.Exit(1)
-    say(people.merge(cat, t, srcs))
+    say(lib.merge(t, srcs))
 
 
 @app.command()
@@ -346,9 +304,8 @@ def unassign(ctx: typer.Context,
 
       photosense people unassign 204
     """
-    from photosense_cli import people
-
-    say(people.move_face(_open(ctx, library), face, None))
+    with _open(ctx, library) as lib:
+        say(lib.move_face(face, None))
 
 
 @app.command()
@@ -361,10 +318,8 @@ def move(ctx: typer.Context,
 
       photosense people move 204 "Ada Lovelace"
     """
-    from photosense_cli import people
-
-    cat = _open(ctx, library)
-    say(people.move_face(cat, face, people.resolve(cat, person, exact=True)))
+    with _open(ctx, library) as lib:
+        say(lib.move_face(face, person))
 
 
 @app.command()
@@ -387,19 +342,13 @@ def suggest(ctx: typer.Context,
 
       photosense people suggest --search --json
     """
-    from photosense_cli import people
-    from photosense_cli.engines.base import EngineOptions
-    from photosense_cli.library import engine_for
-
-    cat = _open(ctx, library)
-    if reject:
-        a, b = (people.resolve(cat, r, exact=True) for r in reject)
-        say(people.reject(cat, a, b))
-        return
-    if search:
-        engine = engine_for(cat, EngineOptions(1, profile, region_from_env(region)))
-        say(f"searched with {people.find_suggestions(cat, engine)} faces")
-    rows = [s.to_json() for s in people.suggestions(cat, limit)]
+    with _open(ctx, library, profile, region) as lib:
+        if reject:
+            say(lib.reject(*reject))
+            return
+        if search:
+            say(f"searched with {lib.find_suggestions()} faces")
+        rows = [s.to_json() for s in lib.suggestions(limit)]
 
     def render():
         if not rows:

@@ -12,7 +12,7 @@ from photosense_cli.cli.common import (
     LibraryOption,
     PathsOption,
     Print0Option,
-    library_path,
+    open_library,
 )
 from photosense_cli.cli.output import (
     FACE_CSV,
@@ -62,9 +62,7 @@ def search_command(
 
       photosense search louvre --paths | xargs open
     """
-    from photosense_cli import people
-    from photosense_cli import search as core
-    from photosense_cli.catalogue import open_existing
+    from photosense_cli.app import SearchRequest
     from photosense_cli.cli.common import Format
 
     if csv_output and (json_output or fmt not in (None, Format.csv)):
@@ -74,16 +72,13 @@ def search_command(
         raise PhotosenseError("--paths contradicts the other output option given")
     if print0 and not paths_output:
         raise PhotosenseError("--print0 goes with --paths")
-    cat = open_existing(library_path(library))
-    person_ids = [people.resolve(cat, p).id for p in person or []]
-    query = core.search_filter(text, person_ids, date_from, date_to, path, limit or None,
-                               missing)
-    hits = core.mark(cat.search(query), text)
-    if query.limit and len(hits) == query.limit:
-        total, exact = cat.search_count(query)
-        if total > len(hits):
-            say(f"{len(hits)} of {'' if exact else 'at least '}{total:,} shown; "
-                "--limit 0 for all")
+    with open_library(library) as lib:
+        found = lib.search(SearchRequest(text, person or [], date_from, date_to, path,
+                                         limit or None, missing))
+    hits = found.hits
+    if found.cut:
+        say(f"{len(hits)} of {'' if found.exact else 'at least '}{found.total:,} shown; "
+            "--limit 0 for all")
     if paths_output:
         print_paths((h.path for h in hits if h.path and not h.missing), print0)
     else:
@@ -109,7 +104,7 @@ def _highlight(lines: list[str]):
     from rich.text import Text
 
     from photosense_cli.cli.output import display
-    from photosense_cli.search import MARK_END, MARK_START
+    from photosense_cli.records import MARK_END, MARK_START
 
     out = Text()
     for i, line in enumerate(lines[:3]):
@@ -132,11 +127,8 @@ def show_command(photo: Annotated[str, typer.Argument(help="A photo's path or id
 
       photosense show 42 --json
     """
-    from photosense_cli import search as core
-    from photosense_cli.catalogue import open_existing
-
-    cat = open_existing(library_path(library))
-    d = core.photo_details(cat, core.resolve_photo(cat, photo))
+    with open_library(library) as lib:
+        d = lib.photo(photo)
 
     def render():
         out = out_console()

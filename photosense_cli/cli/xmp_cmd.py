@@ -9,7 +9,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from photosense_cli.cli.common import JsonOption, LibraryOption, library_path
+from photosense_cli.cli.common import JsonOption, LibraryOption, open_library
 from photosense_cli.cli.output import error_line, print_json, say
 
 app = typer.Typer(help="XMP sidecars: photosense's people where other photo tools read them.",
@@ -53,18 +53,10 @@ def write_command(
 
       photosense xmp write ~/Pictures/2019 --sidecar-name stem --json
     """
-    import os
-
-    from photosense_cli import people
-    from photosense_cli.catalogue import open_existing
-    from photosense_cli.interop import write_sidecars
-
-    cat = open_existing(library_path(library))
-    ids = [people.resolve(cat, p).id for p in person or []]
-    under = [os.path.abspath(p) for p in paths or []]
-    r = write_sidecars(cat, under=under, person_ids=ids, style=sidecar_name.value,
-                       include_unnamed=include_unnamed, keywords=keywords, on_error=error_line,
-                       on_skip=error_line)
+    with open_library(library) as lib:
+        r = lib.write_sidecars(under=paths or [], people=person or [], style=sidecar_name.value,
+                               include_unnamed=include_unnamed, keywords=keywords,
+                               on_error=error_line, on_skip=error_line)
     if json_output:
         print_json(r.to_json())
     else:
@@ -100,28 +92,9 @@ def export_command(
 
       photosense export ~/Pictures/2019 --format csv --out 2019.csv
     """
-    import os
-
-    from photosense_cli.catalogue import open_existing
-    from photosense_cli.interop import export
-
-    cat = open_existing(library_path(library))
-    under = [os.path.abspath(p) for p in paths or []]
-    if out is None:
-        export(cat, sys.stdout, fmt.value, under)
-        return
-    import io
-
-    from photosense_cli.files import write_file
-
-    counted = []
-
-    def write(f) -> None:
-        text = io.TextIOWrapper(f, encoding="utf-8", newline="")
-        counted.append(export(cat, text, fmt.value, under))
-        text.flush()
-        text.detach()  # write_file closes the file itself
-
-    # Refused before a byte is read if --out is the library (it was truncated to 0 before).
-    write_file(out, write, protected=cat.protected())
-    say(f"exported {counted[0]} photos to {out}")
+    with open_library(library) as lib:
+        if out is None:
+            lib.export(fmt.value, paths or [], stream=sys.stdout)
+            return
+        n = lib.export(fmt.value, paths or [], out=out)
+    say(f"exported {n} photos to {out}")

@@ -1,0 +1,354 @@
+"""The application layer: the one door of every front end (the CLI, the review app next).
+
+A front end parses what the user said, makes one call here and renders what comes
+back. This layer owns the lifetimes: `open_library` is a context manager that closes
+the catalogue and any engine it made, and the long jobs (import, reindex, repair) open
+their own. Callbacks (notices, progress, per-file errors, consent) are given per call,
+never set on a module, so two front ends in one process never share one.
+
+Front ends import this module, `records`, `errors` and their own helpers, and nothing
+else of photosense: the catalogue and the engines stay behind this door.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from photosense_cli.csvcell import safe as csv_safe  # noqa: F401  (for front ends' CSV)
+from photosense_cli.engines.base import Engine, EngineOptions
+from photosense_cli.records import (
+    Change,
+    Person,
+    PersonDetails,
+    PhotoDetails,
+    RunSummary,
+    SearchHit,
+    Suggestion,
+)
+
+Notice = Callable[[str], None]
+FileError = Callable[[str, str], None]  # (path, reason): one line, and the run goes on
+
+
+def _quiet(message: str) -> None:
+    pass
+
+
+@dataclass
+class SearchRequest:
+    text: str | None = None
+    people: Sequence[str] = ()  # ids or names, as the user typed them
+    date_from: str | None = None
+    date_to: str | None = None
+    path: str | None = None
+    limit: int | None = 50
+    include_missing: bool = False
+
+
+@dataclass
+class SearchResult:
+    hits: list[SearchHit]
+    total: int  # photos matching, counted only when the listing was cut at the limit
+    exact: bool  # False: at least `total` (the count stops early on a huge match)
+
+    @property
+    def cut(self) -> bool:
+        return self.total > len(self.hits)
+
+
+class Library:
+    """An open library and the engine made for it (only when a command needs one)."""
+
+    def __init__(self, path: Path, *, options: EngineOptions | None = None,
+                 on_notice: Notice = _quiet):
+        from photosense_cli.catalogue import open_existing
+
+        self.path = Path(path)
+        self.options = options or EngineOptions()
+        self.cat = open_existing(self.path, on_notice=on_notice)
+        self._engine: Engine | None = None
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+        self.cat.close()
+
+    def engine(self) -> Engine:
+        """The library's engine on its existing collection (forget, suggestions)."""
+        if self._engine is None:
+            from photosense_cli.library import engine_for
+
+            self._engine = engine_for(self.cat, self.options)
+        return self._engine
+
+    # -- reading ----------------------------------------------------------------
+
+    def status(self) -> dict:
+        from photosense_cli.library import status
+
+        return status(self.cat)
+
+    def photo(self, ref: str) -> PhotoDetails:
+        """A photo by path or catalogue id."""
+        from photosense_cli import search
+
+        return search.photo_details(self.cat, search.resolve_photo(self.cat, ref))
+
+    def search(self, req: SearchRequest) -> SearchResult:
+        """Photos matching every criterion, best first; counted when the listing is cut."""
+        from photosense_cli import search
+
+        person_ids = [self.person(p).id for p in req.people]
+        query = search.search_filter(req.text, person_ids, req.date_from, req.date_to,
+                                     req.path, req.limit, req.include_missing)
+        hits = search.mark(self.cat.search(query), req.text)
+        total, exact = len(hits), True
+        if query.limit and len(hits) == query.limit:
+            total, exact = self.cat.search_count(query)
+        return SearchResult(hits, max(total, len(hits)), exact)
+
+    def people(self, *, named: bool | None = None, hidden: bool = False,
+               everyone: bool = False) -> tuple[list[Person], int]:
+        """The people listing, and how many one-face unnamed people it left out."""
+        from photosense_cli import people
+
+        return people.list_people(self.cat, named=named, hidden=hidden, everyone=everyone)
+
+    def people_count(self) -> int:
+        return self.cat.counts()["people"]
+
+    def person(self, ref: str, *, exact: bool = False) -> Person:
+        from photosense_cli import people
+
+        return people.resolve(self.cat, ref, exact=exact)
+
+    def person_details(self, person: Person, *, include_missing: bool = False) -> PersonDetails:
+        from photosense_cli import people
+
+        return people.person_details(self.cat, person, include_missing)
+
+    def history(self, limit: int = 50) -> list[Change]:
+        from photosense_cli import people
+
+        return people.history(self.cat, limit)
+
+    def suggestions(self, limit: int = 50) -> list[Suggestion]:
+        from photosense_cli import people
+
+        return people.suggestions(self.cat, limit)
+
+    # -- corrections (each one a change in history, undone by undo) --------------
+
+    def rename(self, ref: str, name: str, *, allow_duplicate: bool = False) -> str:
+        from photosense_cli import people
+
+        return people.rename(self.cat, self.person(ref, exact=True), name, allow_duplicate)
+
+    def set_hidden(self, ref: str, hidden: bool) -> str:
+        from photosense_cli import people
+
+        return people.set_hidden(self.cat, self.person(ref, exact=True), hidden)
+
+    def merge_plan(self, target: str, sources: Sequence[str]) -> tuple[Person, list[Person],
+                                                                         list[Person]]:
+        """(target, sources, the sources whose names the merge would drop): a front end
+        asks about those before calling merge."""
+        from photosense_cli import people
+
+        t = self.person(target, exact=True)
+        srcs = [self.person(s, exact=True) for s in sources]
+        return t, srcs, people.named_sources(t, srcs)
+
+    def merge(self, target: Person, sources: list[Person]) -> str:
+        from photosense_cli import people
+
+        return people.merge(self.cat, target, sources)
+
+    def move_face(self, face_id: int, to: str | None) -> str:
+        """Move a face to a person, or (to=None) out of its person into a new one."""
+        from photosense_cli import people
+
+        return people.move_face(self.cat, face_id,
+                                self.person(to, exact=True) if to is not None else None)
+
+    def reject(self, a: str, b: str) -> str:
+        from photosense_cli import people
+
+        return people.reject(self.cat, self.person(a, exact=True), self.person(b, exact=True))
+
+    def find_suggestions(self) -> int:
+        """Ask the engine for pairs that are probably one person; returns the calls made."""
+        from photosense_cli import people
+
+        return people.find_suggestions(self.cat, self.engine())
+
+    def undo(self) -> str:
+        from photosense_cli import people
+
+        return people.undo(self.cat)
+
+    # -- files photosense writes for the user -------------------------------------
+
+    def write_sheet(self, person: Person, path: Path, on_error: FileError) -> int:
+        """A contact sheet of a person's faces (0600); returns the faces on it."""
+        from photosense_cli import images, people
+        from photosense_cli.errors import PhotosenseError
+
+        crops = people.face_crops(self.cat, person, on_error=on_error)
+        if not crops:
+            raise PhotosenseError(f"no face of {person.name!r} could be cropped: "
+                                  "the photos are not readable")
+        images.save_private(people.contact_sheet(self.cat, person, crops), path,
+                            self.cat.protected())
+        return len(crops)
+
+    def write_crops(self, person: Person, folder: Path, on_error: FileError) -> int:
+        """Each face of a person as face-ID.jpg (0600) in a folder made 0700."""
+        from photosense_cli import images, people
+        from photosense_cli.errors import PhotosenseError
+        from photosense_cli.files import make_folder
+
+        crops = people.face_crops(self.cat, person, on_error=on_error)
+        if folder.exists() and not folder.is_dir():
+            raise PhotosenseError(f"{folder}: not a folder; --out names the folder for the crops")
+        try:
+            make_folder(folder)
+        except OSError as e:
+            raise PhotosenseError(f"{folder}: cannot make the folder: {e.strerror or e}") from None
+        protected = self.cat.protected()
+        for face, crop in crops:
+            images.save_private(crop, folder / f"face-{face.id}.jpg", protected)
+        return len(crops)
+
+    def write_sidecars(self, *, under: Sequence[str] = (), people: Sequence[str] = (),
+                       style: str = "dotted", include_unnamed: bool = False,
+                       keywords: bool = False, on_error: FileError = lambda p, r: None,
+                       on_skip: FileError = lambda p, r: None):
+        from photosense_cli.interop import write_sidecars
+
+        ids = [self.person(p).id for p in people]
+        return write_sidecars(self.cat, under=[os.path.abspath(p) for p in under],
+                              person_ids=ids, style=style, include_unnamed=include_unnamed,
+                              keywords=keywords, on_error=on_error, on_skip=on_skip)
+
+    def export(self, fmt: str, under: Sequence[str] = (), *, out: Path | None = None,
+               stream: IO[str] | None = None) -> int:
+        """One record per photo to `stream`, or to the file `out` (guarded, 0600, whole)."""
+        import io
+
+        from photosense_cli import interop
+        from photosense_cli.files import write_file
+
+        folders = [os.path.abspath(p) for p in under]
+        if out is None:
+            assert stream is not None
+            return interop.export(self.cat, stream, fmt, folders)
+        counted: list[int] = []
+
+        def write(f) -> None:
+            text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+            counted.append(interop.export(self.cat, text, fmt, folders))
+            text.flush()
+            text.detach()  # write_file closes the file itself
+
+        # refused before a byte is read if `out` is the library (it was truncated to 0 once)
+        write_file(out, write, protected=self.cat.protected())
+        return counted[0]
+
+    def backup(self, dest: Path) -> Path:
+        return self.cat.backup(dest)
+
+    # -- forgetting --------------------------------------------------------------
+
+    def forget_plan(self, paths: Sequence[str], missing: bool = False):
+        from photosense_cli.library import forget_plan
+
+        return forget_plan(self.cat, list(paths), missing)
+
+    def faces_in(self, photo_ids: Sequence[int]) -> int:
+        return len(self.cat.engine_face_ids_of_photos(list(photo_ids)))
+
+    def forget(self, plan) -> dict:
+        from photosense_cli.library import forget
+
+        engine = self.engine() if self.faces_in(plan.photo_ids) else None
+        return forget(self.cat, plan, engine=engine, options=self.options)
+
+
+@contextlib.contextmanager
+def open_library(path: Path, *, options: EngineOptions | None = None,
+                 on_notice: Notice = _quiet) -> Iterator[Library]:
+    """An existing library, closed (with any engine made for it) when the block ends."""
+    lib = Library(path, options=options, on_notice=on_notice)
+    try:
+        yield lib
+    finally:
+        lib.close()
+
+
+# -- the jobs: each opens the library it works on, and closes it ------------------------
+
+
+def import_photos(path: Path, req, *, on_notice: Notice = _quiet,
+                  on_error: Callable[[dict], None] = lambda e: None,
+                  on_progress: Callable[[int | None, str], None] = lambda total, path: None,
+                  ) -> RunSummary:
+    """Find new photos under req.paths, analyse them, store what was found."""
+    from photosense_cli import library
+
+    return library.import_photos(path, req, on_notice=on_notice, on_error=on_error,
+                                 on_progress=on_progress)
+
+
+def reindex(path: Path, req, *, on_error: Callable[[dict], None] = lambda e: None,
+            on_progress: Callable[[int | None, str], None] = lambda total, path: None,
+            ) -> RunSummary:
+    """Re-analyse the library with another engine (reindex_request)."""
+    from photosense_cli import reindex as job
+
+    return job.reindex(path, req, on_error=on_error, on_progress=on_progress)
+
+
+def repair(path: Path, *, on_notice: Notice = _quiet) -> dict:
+    """Rebuild the text index, recount people, check the file: the damage that remains.
+
+    LibraryDamaged when the file cannot even be opened for repair."""
+    from photosense_cli.catalogue import Catalogue
+
+    cat = Catalogue(path, create=False, repairing=True, on_notice=on_notice)
+    try:
+        return cat.repair()
+    finally:
+        cat.close()
+
+
+def import_request(**kw):
+    """An ImportRequest (library.ImportRequest), for front ends that import only this."""
+    from photosense_cli.library import ImportRequest
+
+    return ImportRequest(**kw)
+
+
+def reindex_request(target: str, *, profile: str | None = None, region: str | None = None,
+                    **kw):
+    from photosense_cli.reindex import ReindexRequest
+
+    return ReindexRequest(target, EngineOptions(1, profile, region), **kw)
+
+
+def engine_options(profile: str | None = None, region: str | None = None) -> EngineOptions:
+    return EngineOptions(1, profile, region)
+
+
+def explain_database_error(e: Exception, *, repairing: bool = False) -> Exception:
+    """What a SQLite failure met anywhere means for the user's library (the boundary)."""
+    from photosense_cli.catalogue import explain
+
+    return explain(e, repairing=repairing)  # type: ignore[arg-type]
+
