@@ -22,7 +22,7 @@ import numpy as np
 
 from photosense_cli.catalogue import Catalogue
 from photosense_cli.engines.local import MATCH_DISTANCE, LocalEngine
-from photosense_cli.importer import Importer
+from photosense_cli.pipeline.importjob import Importer
 
 
 def main() -> None:

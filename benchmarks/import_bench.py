@@ -26,7 +26,7 @@ from PIL import Image
 from photosense_cli.catalogue import Catalogue
 from photosense_cli.engines.base import FACE_MATCH_THRESHOLD, Usage
 from photosense_cli.engines.fake import FakeEngine, draw_photo
-from photosense_cli.importer import Importer
+from photosense_cli.pipeline.importjob import Importer
 
 
 def make_photos(folder: Path, n: int) -> None:
@@ -56,7 +56,7 @@ class InMemory:
         self.counts: list[tuple[float, int]] = []  # (when, photos held) after each read
 
     def __enter__(self):
-        from photosense_cli import importer
+        from photosense_cli.pipeline import analyse as importer  # where the workers read
 
         real_read, real_call = importer.read_image, importer.Analyser.__call__
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from photosense_cli.catalogue import Catalogue
 from photosense_cli.engines.fake import FakeEngine, draw_photo
-from photosense_cli.importer import Importer
+from photosense_cli.pipeline.importjob import Importer
 
 
 def build(folder: Path) -> Path:

@@ -310,7 +310,7 @@ def reindex(path: Path, req, *, on_error: Callable[[dict], None] = lambda e: Non
             on_progress: Callable[[int | None, str], None] = lambda total, path: None,
             ) -> RunSummary:
     """Re-analyse the library with another engine (reindex_request)."""
-    from photosense_cli import reindex as job
+    from photosense_cli.pipeline import reindexjob as job
 
     return job.reindex(path, req, on_error=on_error, on_progress=on_progress)
 
@@ -337,7 +337,7 @@ def import_request(**kw):
 
 def reindex_request(target: str, *, profile: str | None = None, region: str | None = None,
                     **kw):
-    from photosense_cli.reindex import ReindexRequest
+    from photosense_cli.pipeline.reindexjob import ReindexRequest
 
     return ReindexRequest(target, EngineOptions(1, profile, region), **kw)
 

@@ -104,7 +104,7 @@ def write_sidecars(cat: Catalogue, *, under: Sequence[str] = (), person_ids: Seq
         report.failed.append({"path": str(sidecar), "reason": reason})
         on_error(str(sidecar), reason)
 
-    for ids in chunks(cat.photo_ids(under, person_ids), 500):
+    for ids in chunks(cat.photo_ids(under, person_ids)):
         people = cat.people_on(ids)
         for photo in cat.photos(ids):
             entries = [xmp.FaceEntry(face.id, person.name if person.named else None, face.box)
@@ -163,7 +163,7 @@ EXPORT_FIELDS = ["id", "path", "paths", "taken_at", "taken_at_source", "size", "
 def export_records(cat: Catalogue, under: Sequence[str] = ()) -> Iterator[dict]:
     """One record per photo, 500 photos a batch: path, taken_at, size, people (id, name,
     box), text lines. Field names are documented in docs/json/export.schema.json."""
-    for ids in chunks(cat.photo_ids(under), 500):
+    for ids in chunks(cat.photo_ids(under)):
         people = cat.people_on(ids)
         lines = cat.lines_of(ids)
         for p in cat.photos(ids):

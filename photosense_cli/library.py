@@ -16,7 +16,7 @@ from photosense_cli import engines
 from photosense_cli.catalogue import Catalogue, import_lock
 from photosense_cli.engines.base import Engine, EngineOptions, importer_threads, resolve_workers
 from photosense_cli.errors import Cancelled, NotFound, PhotosenseError
-from photosense_cli.records import RunSummary
+from photosense_cli.records import ChangeKind, RunSummary
 
 DEFAULT_OPTIONS = EngineOptions()  # frozen: safe as a default
 
@@ -111,7 +111,8 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
 
         uploader = S3Copy.from_config(req.s3_bucket, req.s3_prefix, cat.library_id,
                                       profile=req.profile, region=req.region)
-    from photosense_cli.importer import ASSUMED_FACES, Importer, attach
+    from photosense_cli.pipeline.importjob import Importer
+    from photosense_cli.pipeline.runner import attach
 
     if req.text not in ("engine", "local"):
         raise PhotosenseError(f"--text {req.text}: say 'engine' or 'local'")
@@ -120,19 +121,7 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
     # Helpers of a cloud engine; the local engine does both itself anyway.
     offline_text = req.text == "local" and name != "local"
     prefilter = req.prefilter == "local" and name != "local"
-    helper: Engine | None = None
-    if req.dry_run:
-        # estimates need no credentials and no engine: only what the engine says of itself
-        engine: Engine = _Estimator(cls)  # type: ignore[assignment]
-        if offline_text or prefilter:
-            helper = _Estimator(engines.engine_class("local"))  # type: ignore[assignment]
-    else:
-        engine = engines.make_engine(name, options)  # no call yet: the collection comes later
-        if offline_text or prefilter:
-            local = engines.engine_class("local")
-            helper = engines.make_engine("local", EngineOptions(
-                resolve_workers(local, None), text_only=not prefilter,
-                faces_only=not offline_text))
+    engine, helper = _engines(req, name, options, offline_text, prefilter)
     text_engine = helper if offline_text else None
     if recorded is None and not req.dry_run:
         with cat.transaction():
@@ -149,22 +138,13 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
         attach(cat, engine)
 
     def _consent(new_files: int) -> None:
-        if new_files:
-            sent = ("IndexFaces",) if offline_text else ("IndexFaces", "DetectText")
-            per_photo = sum(engine.prices_usd.get(op, 0.0) for op in sent)
-            per_photo += engine.prices_usd.get("SearchFaces", 0.0) * ASSUMED_FACES
-            what = ("faces (text is read on this machine)" if offline_text
-                    else "faces and text")
-            if prefilter:
-                what += "; faces only where the offline detector sees one"
-            question = (f"{new_files} photo{'s' * (new_files != 1)} will be sent to "
-                        f"{engine.where()} for {what}, for "
-                        f"{'at most' if prefilter else 'about'} "
-                        f"${new_files * per_photo:.2f} ({ASSUMED_FACES:.0f} face a photo assumed)")
-            if req.consent is None:
-                (req.told or on_notice)(question)
-            elif not req.consent(question + ".\nGo on?"):
-                raise Cancelled("nothing was sent, and no library was made")
+        if not new_files:
+            return
+        question = _question(engine, new_files, offline_text, prefilter)
+        if req.consent is None:
+            (req.told or on_notice)(question)
+        elif not req.consent(question + ".\nGo on?"):
+            raise Cancelled("nothing was sent, and no library was made")
 
     importer = Importer(cat, engine, threads=importer_threads(cls, workers),
                         dry_run=req.dry_run, uploader=uploader, exclude=req.exclude,
@@ -196,6 +176,40 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
                 cat.set_meta("engine", None)
 
 
+def _engines(req: ImportRequest, name: str, options: EngineOptions, offline_text: bool,
+             prefilter: bool) -> tuple[Engine, Engine | None]:
+    """The run's engine, and the offline helper that reads text or looks for faces first
+    for a cloud engine. A dry run gets stand-ins: estimates need no credentials."""
+    cls = engines.engine_class(name)
+    helper: Engine | None = None
+    if req.dry_run:
+        engine: Engine = _Estimator(cls)  # type: ignore[assignment]
+        if offline_text or prefilter:
+            helper = _Estimator(engines.engine_class("local"))  # type: ignore[assignment]
+        return engine, helper
+    engine = engines.make_engine(name, options)  # no call yet: the collection comes later
+    if offline_text or prefilter:
+        local = engines.engine_class("local")
+        helper = engines.make_engine("local", EngineOptions(
+            resolve_workers(local, None), text_only=not prefilter,
+            faces_only=not offline_text))
+    return engine, helper
+
+
+def _question(engine: Engine, photos: int, offline_text: bool, prefilter: bool) -> str:
+    """What a first cloud import sends where, and about what it costs."""
+    from photosense_cli.pipeline.analyse import OFFLINE_TEXT
+    from photosense_cli.pipeline.budget import ASSUMED_FACES, photo_cost
+
+    per_photo = photo_cost(engine, text_operation=OFFLINE_TEXT if offline_text else "DetectText")
+    what = "faces (text is read on this machine)" if offline_text else "faces and text"
+    if prefilter:
+        what += "; faces only where the offline detector sees one"
+    return (f"{photos} photo{'s' * (photos != 1)} will be sent to {engine.where()} for {what}, "
+            f"for {'at most' if prefilter else 'about'} ${photos * per_photo:.2f} "
+            f"({ASSUMED_FACES:.0f} face a photo assumed)")
+
+
 class _Estimator:
     """Stands in for an engine in a dry run: its description, and no call at all."""
 
@@ -216,7 +230,7 @@ class _Estimator:
 
 def engine_for(cat: Catalogue, options: EngineOptions = DEFAULT_OPTIONS) -> Engine:
     """The library's engine attached to its existing collection (forget, suggestions)."""
-    from photosense_cli.importer import open_engine
+    from photosense_cli.pipeline.runner import open_engine
 
     name = cat.get_meta("engine")
     if name is None:
@@ -324,6 +338,6 @@ def forget(cat: Catalogue, plan: ForgetPlan, engine: Engine | None = None,
     with cat.transaction():
         people_removed = cat.forget_photos(ids)
         cat.forget_paths(dropped)
-        cat.log_change("forget", summary, {"photos": restore, "paths": dropped})
+        cat.log_change(ChangeKind.FORGET, summary, {"photos": restore, "paths": dropped})
     return {"photos": n, "faces": len(face_ids), "people_removed": people_removed,
             "kept_photos": k, "paths_forgotten": [r["path"] for r in dropped]}

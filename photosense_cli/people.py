@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection
-from typing import Callable
+from typing import Callable, assert_never
 
 from photosense_cli.catalogue import Catalogue
 from photosense_cli.engines.base import DetectedFace, Engine, Match, Usage
 from photosense_cli.errors import Ambiguous, NotFound, NothingToUndo, PhotosenseError
-from photosense_cli.records import Face, Hidden, Person, PersonDetails, name_problem
+from photosense_cli.records import ChangeKind, Face, Hidden, Person, PersonDetails, name_problem
 
 # A new person whose face is smaller than this share of its photo's width and height
 # starts hidden (shown again once a second face joins them): a face in the crowd behind
@@ -176,7 +176,7 @@ def rename(cat: Catalogue, person: Person, name: str, allow_duplicate: bool = Fa
             "people of that name, pass --allow-duplicate")
     with cat.transaction():
         cat.set_name(person.id, name, True)
-        cat.log_change("rename", f"renamed {person.name!r} to {name!r}",
+        cat.log_change(ChangeKind.RENAME, f"renamed {person.name!r} to {name!r}",
                        {"person": person.id, "name": person.name, "named": person.named,
                         "source": person.name_source})
     return f"person {person.id} is now {name!r}"
@@ -186,7 +186,7 @@ def set_hidden(cat: Catalogue, person: Person, hidden: bool) -> str:
     verb = "hid" if hidden else "unhid"
     with cat.transaction():
         cat.set_hidden(person.id, Hidden.BY_USER if hidden else Hidden.NO)
-        cat.log_change("hide" if hidden else "unhide", f"{verb} {person.name!r}",
+        cat.log_change(ChangeKind.HIDE if hidden else ChangeKind.UNHIDE, f"{verb} {person.name!r}",
                        {"person": person.id, "hidden": int(person.hidden)})
     return f"{verb} {person.name!r}"
 
@@ -213,7 +213,7 @@ def merge(cat: Catalogue, target: Person, sources: list[Person]) -> str:
             cat.move_all_faces(s.id, target.id)
             cat.delete_person(s.id)
         cat.set_cover_if_none(target.id)
-        cat.log_change("merge", f"merged {names} into {target.name!r}", undo)
+        cat.log_change(ChangeKind.MERGE, f"merged {names} into {target.name!r}", undo)
     return f"merged {names} into {target.name!r} (id {target.id})"
 
 
@@ -228,7 +228,7 @@ def reject(cat: Catalogue, a: Person, b: Person) -> str:
         raise PhotosenseError("a person cannot be rejected as a match of itself")
     with cat.transaction():
         removed = cat.reject_pair(a.id, b.id)
-        cat.log_change("reject", f"{a.name!r} and {b.name!r} are two people",
+        cat.log_change(ChangeKind.REJECT, f"{a.name!r} and {b.name!r} are two people",
                        {"a": a.id, "b": b.id, "suggestions": removed})
     return f"{a.name!r} and {b.name!r} will not be suggested as one person again"
 
@@ -256,7 +256,7 @@ def move_face(cat: Catalogue, face_id: int, person: Person | None) -> str:
         removed = cat.tidy_after_face_left(old, face_id)
         target = cat.person(target_id)
         assert target is not None
-        cat.log_change("unassign" if person is None else "move",
+        cat.log_change(ChangeKind.UNASSIGN if person is None else ChangeKind.MOVE,
                        f"moved face {face_id} to {target.name!r}", {
                            "face": face_id, "from": old, "created": created,
                            "from_row": old_row, "removed": removed, "rejected": rejected})
@@ -277,53 +277,17 @@ def undo(cat: Catalogue) -> str:
     if last is None:
         raise NothingToUndo("nothing to undo")
     change, u = last
-    if change.kind == "reindex":
+    try:
+        kind = ChangeKind(change.kind)
+    except ValueError:
+        raise PhotosenseError(f"cannot undo a change of kind {change.kind!r}: a newer "
+                              "photosense wrote it") from None
+    if kind is ChangeKind.REINDEX:
         raise NothingToUndo("the last change is a reindex: the corrections before it "
                             "were carried into the new faces and cannot be undone")
     lost: list[str] = []
     with cat.transaction():
-        kind = change.kind
-        if kind in ("rename", "hide", "unhide"):
-            if not cat.person_exists(u["person"]):
-                lost.append(f"person {u['person']} is gone")
-            elif kind == "rename":
-                cat.set_name(u["person"], u["name"], u["named"], u.get("source"))
-            else:
-                # an int since this version (who hid them); a bool before, the user's then
-                cat.set_hidden(u["person"], Hidden(int(u["hidden"])))
-        elif kind == "merge":
-            for s in u["sources"]:
-                row, faces = s["person"], cat.existing_faces(s["faces"])
-                if not faces:
-                    lost.append(f"{row['name']!r} has no face left")
-                elif not cat.restore_person(row):
-                    lost.append(f"{row['name']!r}: id {row['id']} is taken")
-                else:
-                    cat.assign_faces(faces, row["id"])
-                    cat.set_cover(row["id"], row["cover_face_id"])
-            if cat.person_exists(u["target"]):
-                cat.set_cover(u["target"], u["target_cover"])
-                cat.delete_faceless_people()
-            cat.restore_suggestions(u["suggestions"])
-        elif kind in ("move", "unassign"):
-            _undo_move(cat, u, lost)
-        elif kind == "xmp-names":
-            for n in u["names"]:
-                if cat.person_exists(n["person"]):
-                    cat.set_name(n["person"], n["name"], n["named"], n["source"])
-                else:
-                    lost.append(f"person {n['person']} is gone")
-        elif kind == "reject":
-            cat.unreject_pair(u["a"], u["b"])
-            cat.restore_suggestions(u["suggestions"])
-        elif kind == "forget":
-            cat.unforget([p["sha256"] for p in u["photos"]])
-            for p in u["photos"]:
-                cat.add_restorable(p["sha256"], p["faces"])
-            lost += [f"{path} (its photo is gone)"
-                     for path in cat.unforget_paths(u.get("paths", []))]
-        else:  # pragma: no cover - a newer photosense wrote this change
-            raise PhotosenseError(f"cannot undo a change of kind {kind!r}")
+        _undo(cat, kind, u, lost)
         cat.mark_undone(change.id)
     message = f"undid: {change.summary}"
     if change.kind == "forget":
@@ -332,6 +296,58 @@ def undo(cat: Catalogue) -> str:
     if lost:
         message += f" (could not restore: {'; '.join(lost)})"
     return message
+
+
+def _undo(cat: Catalogue, kind: ChangeKind, u: dict, lost: list[str]) -> None:
+    """Put back what one change took, as far as it still exists; `lost` says the rest."""
+    match kind:
+        case ChangeKind.RENAME | ChangeKind.HIDE | ChangeKind.UNHIDE:
+            if not cat.person_exists(u["person"]):
+                lost.append(f"person {u['person']} is gone")
+            elif kind is ChangeKind.RENAME:
+                cat.set_name(u["person"], u["name"], u["named"], u.get("source"))
+            else:
+                # an int since this version (who hid them); a bool before, the user's then
+                cat.set_hidden(u["person"], Hidden(int(u["hidden"])))
+        case ChangeKind.MERGE:
+            _undo_merge(cat, u, lost)
+        case ChangeKind.MOVE | ChangeKind.UNASSIGN:
+            _undo_move(cat, u, lost)
+        case ChangeKind.XMP_NAMES:
+            for n in u["names"]:
+                if cat.person_exists(n["person"]):
+                    cat.set_name(n["person"], n["name"], n["named"], n["source"])
+                else:
+                    lost.append(f"person {n['person']} is gone")
+        case ChangeKind.REJECT:
+            cat.unreject_pair(u["a"], u["b"])
+            cat.restore_suggestions(u["suggestions"])
+        case ChangeKind.FORGET:
+            cat.unforget([p["sha256"] for p in u["photos"]])
+            for p in u["photos"]:
+                cat.add_restorable(p["sha256"], p["faces"])
+            lost += [f"{path} (its photo is gone)"
+                     for path in cat.unforget_paths(u.get("paths", []))]
+        case ChangeKind.REINDEX:
+            raise NothingToUndo("a reindex cannot be undone")
+        case _:
+            assert_never(kind)
+
+
+def _undo_merge(cat: Catalogue, u: dict, lost: list[str]) -> None:
+    for s in u["sources"]:
+        row, faces = s["person"], cat.existing_faces(s["faces"])
+        if not faces:
+            lost.append(f"{row['name']!r} has no face left")
+        elif not cat.restore_person(row):
+            lost.append(f"{row['name']!r}: id {row['id']} is taken")
+        else:
+            cat.assign_faces(faces, row["id"])
+            cat.set_cover(row["id"], row["cover_face_id"])
+    if cat.person_exists(u["target"]):
+        cat.set_cover(u["target"], u["target_cover"])
+        cat.delete_faceless_people()
+    cat.restore_suggestions(u["suggestions"])
 
 
 def _undo_move(cat: Catalogue, u: dict, lost: list[str]) -> None:

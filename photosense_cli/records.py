@@ -11,7 +11,7 @@ import math
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 # A person's name, typed or read from another tool's metadata. The longest real names
@@ -227,11 +227,26 @@ class Suggestion:
                 "score": round(self.score, 2), "source": self.source}
 
 
+class ChangeKind(StrEnum):
+    """A correction in history (changes.kind); undo handles each, checked by mypy."""
+
+    RENAME = "rename"
+    HIDE = "hide"
+    UNHIDE = "unhide"
+    MERGE = "merge"
+    MOVE = "move"
+    UNASSIGN = "unassign"
+    XMP_NAMES = "xmp-names"  # names an import read from other tools' metadata
+    REJECT = "reject"
+    FORGET = "forget"
+    REINDEX = "reindex"  # not undoable: the faces before it are gone
+
+
 @dataclass
 class Change:
     id: int
     at: str
-    kind: str
+    kind: str  # a ChangeKind's value (a newer photosense may have written another)
     summary: str
     undone_at: str | None
 

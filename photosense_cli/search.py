@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
-import unicodedata
 from collections.abc import Sequence
 
 from photosense_cli.catalogue import Catalogue, SearchFilter
+from photosense_cli.catalogue.text import WORD, fold
 from photosense_cli.errors import NotFound, PhotosenseError
 from photosense_cli.records import MARK_END, MARK_START, PhotoDetails, SearchHit
 
-_WORD = re.compile(r"\w+", re.UNICODE)
 # bm25 ranks the newest RANKED_LINES matching lines: ranking every line that holds a
 # very common word took 2 to 7 s at 1,000,000 lines (design.md, "Figures").
 RANKED_LINES = 2000
@@ -26,7 +24,7 @@ RANKED_LINES = 2000
 
 def fts_query(text: str) -> str | None:
     """A safe FTS5 query: every word must appear, as a word or a word's prefix."""
-    words = _WORD.findall(text)
+    words = WORD.findall(text)
     if not words:
         return None
     return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
@@ -117,7 +115,7 @@ def search_filter(text: str | None, person_ids: Sequence[int] = (), date_from: s
     if taken_from and taken_before and taken_from >= taken_before:
         raise PhotosenseError(f"--from {date_from} is later than --to {date_to}")
     query = fts_query(text) if text else None
-    words = [fold(w) for w in _WORD.findall(text)] if text else []
+    words = [fold(w) for w in WORD.findall(text)] if text else []
     return SearchFilter(
         fts=query,
         substring=text.strip() if text and not query else None,
@@ -126,52 +124,20 @@ def search_filter(text: str | None, person_ids: Sequence[int] = (), date_from: s
         taken_before=taken_before,
         path_glob=path_pattern(path_glob) if path_glob else None,
         limit=limit, ranked_lines=RANKED_LINES, include_missing=include_missing,
-        word=words[0] if len(words) == 1 else None,
-        score_lines=_bm25_of(words[0]) if len(words) == 1 else None)
-
-
-# FTS5's bm25() defaults.
-K1, B = 1.2, 0.75
-
-
-def _bm25_of(word: str):
-    """bm25 of lines for a one-word query, as FTS5's bm25() orders them.
-
-    With one word, its IDF multiplies every score alike, so it is left out (FTS5 scans
-    the word's whole doclist to get it); what remains is bm25's term-frequency part:
-    tf (k1 + 1) / (tf + k1 (1 - b + b len / avglen)), the average length taken over
-    the lines being ranked. Tokens as FTS5's unicode61 tokenizer cuts and folds them.
-    """
-    def score(texts: list[str], prefix: bool) -> list[float]:
-        tokens = [_WORD.findall(fold(text)) for text in texts]
-        average = sum(map(len, tokens)) / max(1, len(tokens)) or 1.0
-        out = []
-        for line in tokens:
-            tf = sum(t.startswith(word) for t in line) if prefix else line.count(word)
-            out.append(tf * (K1 + 1) / (tf + K1 * (1 - B + B * len(line) / average)))
-        return out
-    return score
+        word=words[0] if len(words) == 1 else None)
 
 
 def mark(hits: list[SearchHit], text: str | None) -> list[SearchHit]:
     """Fill each hit's marked lines: the words the query matched, between markers."""
-    words = [fold(w) for w in _WORD.findall(text)] if text else []
+    words = [fold(w) for w in WORD.findall(text)] if text else []
     for hit in hits:
         hit.marked = [highlight(t, words) for t in hit.text] if words else list(hit.text)
     return hits
 
 
-def fold(word: str) -> str:
-    """Case and accents away, as the FTS5 tokenizer (unicode61, remove_diacritics 2) does."""
-    if word.isascii():  # most text: 10x faster than decomposing it character by character
-        return word.lower()
-    decomposed = unicodedata.normalize("NFKD", word)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
 def highlight(line: str, words: list[str]) -> str:
     """Mark each word of the line that a query word is a prefix of, as the search matched it."""
-    return _WORD.sub(
+    return WORD.sub(
         lambda m: f"{MARK_START}{m.group()}{MARK_END}"
         if any(fold(m.group()).startswith(w) for w in words) else m.group(), line)
 

@@ -253,11 +253,12 @@ def test_a_round_one_library_is_migrated_and_keeps_its_data(tmp_path):
     """A library as round one wrote it (schema 1, no application id, a float32 text box)."""
     import sqlite3
 
-    from photosense_cli.catalogue import MIGRATIONS, SCHEMA_VERSION, Catalogue, _statements
+    from photosense_cli.catalogue import Catalogue
+    from photosense_cli.catalogue.schema import MIGRATIONS, SCHEMA_VERSION, split_statements
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
-    for statement in _statements(MIGRATIONS[0]):
+    for statement in split_statements(MIGRATIONS[0]):
         conn.execute(statement)
     conn.execute("PRAGMA user_version=1")
     conn.execute("INSERT INTO meta VALUES ('library_id', 'abc'), ('engine', 'local')")

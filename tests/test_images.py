@@ -153,7 +153,8 @@ def test_boxes_are_numbers_whatever_the_engine_hands_over(tmp_path):
 
     import numpy as np
 
-    from photosense_cli.catalogue import Catalogue, _fix_blob_boxes
+    from photosense_cli.catalogue import Catalogue
+    from photosense_cli.catalogue.schema import _fix_blob_boxes
     from photosense_cli.records import Box, TextLine
 
     cat = Catalogue(tmp_path / "lib.db")

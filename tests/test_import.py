@@ -502,7 +502,7 @@ def test_an_unexpected_engine_error_fails_that_photo_only(tmp_path, monkeypatch)
     """A model raising on one photo fails that photo; the others of the run are stored."""
     from photosense_cli.catalogue import Catalogue
     from photosense_cli.engines import local
-    from photosense_cli.importer import Importer
+    from photosense_cli.pipeline.importjob import Importer
 
     pics = tmp_path / "pics"
     photo(pics / "a.jpg", faces=[(0, BOX)])
@@ -549,7 +549,8 @@ def test_an_import_in_another_process_holds_the_library(cli, fake, tmp_path):
 
 
 def test_one_owner_knows_each_content_hash_in_a_run():
-    from photosense_cli.importer import Candidate, ContentIndex
+    from photosense_cli.pipeline.content import ContentIndex
+    from photosense_cli.pipeline.state import Candidate
 
     index = ContentIndex({"old": 7}, {"gone"})
     a, b, c = (Candidate(f"/p/{n}.jpg", 1, 1) for n in "abc")

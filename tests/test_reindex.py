@@ -4,8 +4,8 @@ import pytest
 
 from photosense_cli.catalogue import Catalogue
 from photosense_cli.engines.fake import FakeEngine
+from photosense_cli.geometry import pair_faces
 from photosense_cli.records import Box
-from photosense_cli.reindex import pair_faces
 from tests.conftest import BOX, BOX2, join_workers, photo, register
 
 

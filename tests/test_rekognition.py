@@ -176,7 +176,7 @@ def test_the_pipeline_through_stubbed_rekognition(client, stub, tmp_path):
     import hashlib
 
     from photosense_cli.catalogue import Catalogue
-    from photosense_cli.importer import Importer
+    from photosense_cli.pipeline.importjob import Importer
     from tests.conftest import BOX, photo
 
     def open_collection_of_library(cat, engine):

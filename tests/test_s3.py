@@ -5,7 +5,7 @@ import pytest
 from moto import mock_aws
 
 from photosense_cli.catalogue import Catalogue
-from photosense_cli.importer import Importer
+from photosense_cli.pipeline.importjob import Importer
 from photosense_cli.storage import S3Copy
 from tests.conftest import BOX, photo
 

@@ -149,7 +149,8 @@ def test_ranking_is_bounded_but_filters_still_reach_older_lines(cli, shelf, monk
 
 
 def test_highlight_marks_what_the_index_matched():
-    from photosense_cli.search import MARK_END, MARK_START, fold, highlight
+    from photosense_cli.records import MARK_END, MARK_START
+    from photosense_cli.search import fold, highlight
 
     marked = highlight("Café de la Gare, CAFÉS", [fold("cafe")])
     assert marked == f"{MARK_START}Café{MARK_END} de la Gare, {MARK_START}CAFÉS{MARK_END}"
@@ -242,8 +243,8 @@ def test_one_word_is_ranked_as_fts5s_bm25_ranks_it(tmp_path):
         photos.append(lines)
     cat = _lines_catalogue(tmp_path / "lib.db", photos)
     one = search.search_filter("gamma", limit=60)
-    assert one.word == "gamma" and one.score_lines is not None
-    fts5 = dataclasses.replace(one, word=None, score_lines=None)
+    assert one.word == "gamma"
+    fts5 = dataclasses.replace(one, word=None)
 
     fast, reference = cat.search(one), cat.search(fts5)
     assert [h.id for h in fast] == [h.id for h in reference]

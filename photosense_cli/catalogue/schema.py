@@ -1,0 +1,321 @@
+"""The catalogue's schema: migrations appended in order, never edited (as simonw/llm keeps
+its own), and the clock every row is stamped with."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import struct
+from collections.abc import Callable
+from typing import Union
+
+# PRAGMA application_id: "PhSe". A file without it (and without photosense's tables)
+# is someone else's database and is never written to.
+APPLICATION_ID = 0x50685365
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _fix_blob_boxes(conn: sqlite3.Connection) -> None:
+    """Round one stored the offline OCR's numpy float32 boxes as 4-byte blobs: make them REALs."""
+    for col in ("left", "top", "width", "height"):
+        rows = conn.execute(f'SELECT id, "{col}" FROM text_lines WHERE typeof("{col}") = \'blob\'')
+        conn.executemany(f'UPDATE text_lines SET "{col}" = ? WHERE id = ?',
+                         [(struct.unpack("<f", v)[0] if len(v) == 4 else None, i)
+                          for i, v in rows.fetchall()])
+
+
+Migration = Union[str, Callable[[sqlite3.Connection], None]]
+
+
+# Each migration brings the schema from version i to i+1; PRAGMA user_version
+# records where a file stands. Never edit a released migration: append one.
+MIGRATIONS: list[Migration] = [
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+    CREATE TABLE photos (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL UNIQUE,
+        size INTEGER NOT NULL,
+        width INTEGER,
+        height INTEGER,
+        format TEXT,
+        taken_at TEXT,
+        taken_at_source TEXT,
+        status TEXT NOT NULL DEFAULT 'analysed',
+        engine TEXT,
+        analysed_at TEXT NOT NULL
+    );
+    CREATE INDEX photos_taken_at ON photos(taken_at);
+    CREATE TABLE locations (
+        id INTEGER PRIMARY KEY,
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        path TEXT NOT NULL UNIQUE,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        seen_at TEXT NOT NULL
+    );
+    CREATE INDEX locations_photo ON locations(photo_id);
+    CREATE TABLE people (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        named INTEGER NOT NULL DEFAULT 0,
+        hidden INTEGER NOT NULL DEFAULT 0,
+        cover_face_id INTEGER REFERENCES faces(id) ON DELETE SET NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX people_name ON people(name COLLATE NOCASE);
+    CREATE TABLE faces (
+        id INTEGER PRIMARY KEY,
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        person_id INTEGER REFERENCES people(id) ON DELETE SET NULL,
+        engine_face_id TEXT NOT NULL UNIQUE,
+        left REAL NOT NULL,
+        top REAL NOT NULL,
+        width REAL NOT NULL,
+        height REAL NOT NULL,
+        confidence REAL,
+        descriptor BLOB
+    );
+    -- covering for per-person counts of photos and faces
+    CREATE INDEX faces_person ON faces(person_id, photo_id);
+    CREATE INDEX faces_photo ON faces(photo_id);
+    CREATE TABLE text_lines (
+        id INTEGER PRIMARY KEY,
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        text TEXT NOT NULL,
+        confidence REAL,
+        left REAL,
+        top REAL,
+        width REAL,
+        height REAL
+    );
+    CREATE INDEX text_lines_photo ON text_lines(photo_id);
+    -- remove_diacritics 2 + unicode61 folding: search is case- and accent-insensitive.
+    CREATE VIRTUAL TABLE text_lines_fts USING fts5(
+        text, content='text_lines', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER text_lines_ai AFTER INSERT ON text_lines BEGIN
+        INSERT INTO text_lines_fts(rowid, text) VALUES (new.id, new.text);
+    END;
+    CREATE TRIGGER text_lines_ad AFTER DELETE ON text_lines BEGIN
+        INSERT INTO text_lines_fts(text_lines_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    END;
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        command TEXT NOT NULL,
+        pid INTEGER,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL DEFAULT 'running',
+        summary TEXT
+    );
+    CREATE TABLE engine_calls (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER,
+        at TEXT NOT NULL,
+        engine TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        photo_sha256 TEXT,
+        ms REAL,
+        error TEXT
+    );
+    CREATE INDEX engine_calls_operation ON engine_calls(operation);
+    -- Pairs of people that are probably one person (person_a < person_b).
+    CREATE TABLE suggestions (
+        person_a INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        person_b INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        score REAL NOT NULL,
+        source TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (person_a, person_b)
+    );
+    -- Photos the user erased with 'forget': imports skip their content from then on.
+    CREATE TABLE forgotten (sha256 TEXT PRIMARY KEY, at TEXT NOT NULL);
+    -- The undo log of user corrections: JSON enough to put things back.
+    CREATE TABLE changes (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        undo TEXT NOT NULL,
+        undone_at TEXT
+    );
+    """,
+    # 2: photos.status was never read or written. The FTS index is declared with
+    # content="text_lines" in double quotes, the form sqlite-utils and Datasette
+    # detect, so `sqlite-utils search library.db text_lines WORD` works; the
+    # index is rebuilt from the lines.
+    """
+    ALTER TABLE photos DROP COLUMN status;
+    DROP TRIGGER text_lines_ai;
+    DROP TRIGGER text_lines_ad;
+    DROP TABLE text_lines_fts;
+    CREATE VIRTUAL TABLE text_lines_fts USING fts5(
+        text, content="text_lines", content_rowid="id",
+        tokenize='unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER text_lines_ai AFTER INSERT ON text_lines BEGIN
+        INSERT INTO text_lines_fts(rowid, text) VALUES (new.id, new.text);
+    END;
+    CREATE TRIGGER text_lines_ad AFTER DELETE ON text_lines BEGIN
+        INSERT INTO text_lines_fts(text_lines_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    END;
+    CREATE TRIGGER text_lines_au AFTER UPDATE ON text_lines BEGIN
+        INSERT INTO text_lines_fts(text_lines_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        INSERT INTO text_lines_fts(rowid, text) VALUES (new.id, new.text);
+    END;
+    INSERT INTO text_lines_fts(text_lines_fts) VALUES ('rebuild');
+    """,
+    # 3: text boxes that round one stored as float32 blobs become numbers.
+    _fix_blob_boxes,
+    # 4: the catalogue follows the disk. A path that an import found gone keeps its row
+    # (the last known place of a missing photo) with gone_at set. Files that failed are
+    # remembered with the size and mtime they had, so an unchanged one is not read again.
+    # Photos erased by a 'forget' that was undone keep their faces' boxes and people
+    # here until an import meets their content again.
+    """
+    ALTER TABLE locations ADD COLUMN gone_at TEXT;
+    CREATE TABLE failures (
+        path TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE TABLE restorable (sha256 TEXT PRIMARY KEY, faces TEXT NOT NULL, at TEXT NOT NULL);
+    """,
+    # 5: pairs of people the user said are not one person: never suggested again.
+    """
+    CREATE TABLE rejected_pairs (
+        person_a INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        person_b INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        at TEXT NOT NULL,
+        PRIMARY KEY (person_a, person_b)
+    );
+    """,
+    # 6: views for sqlite-utils and Datasette users: who is where, and each person's counts.
+    # No view shows a face descriptor (biometric, and of no use outside photosense).
+    """
+    CREATE VIEW photo_people AS
+        SELECT l.path, p.id AS photo_id, p.taken_at, pe.id AS person_id, pe.name AS person,
+               f."left", f.top, f.width, f.height
+        FROM faces f JOIN photos p ON p.id = f.photo_id
+        JOIN people pe ON pe.id = f.person_id
+        JOIN locations l ON l.photo_id = p.id AND l.gone_at IS NULL
+        WHERE pe.hidden = 0;
+    CREATE VIEW person_summary AS
+        SELECT pe.id, pe.name, pe.named, pe.hidden, count(DISTINCT f.photo_id) AS photos,
+               count(f.id) AS faces
+        FROM people pe LEFT JOIN faces f ON f.person_id = pe.id GROUP BY pe.id;
+    """,
+    # 7: names other tools wrote into the photos. Where a name came from ('typed', or
+    # 'xmp:<file>'); names a region gave a person who already had another (hints, for the
+    # user to decide); and named regions no detected face lies under, kept for later.
+    """
+    ALTER TABLE people ADD COLUMN name_source TEXT;
+    CREATE TABLE name_hints (
+        person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        source TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (person_id, name)
+    );
+    CREATE TABLE xmp_regions (
+        id INTEGER PRIMARY KEY,
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        "left" REAL, top REAL, width REAL, height REAL,
+        source TEXT NOT NULL
+    );
+    CREATE INDEX xmp_regions_photo ON xmp_regions(photo_id);
+    """,
+    # 8: a one-face person whose face is tiny in its photo (a crowd behind the subject)
+    # starts hidden with people.hidden = 2, "hidden by photosense", and shows again by
+    # itself once a second face joins it or it gets a name (typed, or from metadata).
+    # The user's own hide (1) is never lifted here.
+    """
+    CREATE TRIGGER people_unhide_background_named AFTER UPDATE OF named ON people
+    WHEN NEW.named = 1 AND NEW.hidden = 2
+    BEGIN UPDATE people SET hidden = 0 WHERE id = NEW.id; END;
+    CREATE TRIGGER faces_unhide_background_insert AFTER INSERT ON faces
+    WHEN (SELECT hidden FROM people WHERE id = NEW.person_id) = 2
+     AND (SELECT count(*) FROM faces WHERE person_id = NEW.person_id) >= 2
+    BEGIN UPDATE people SET hidden = 0 WHERE id = NEW.person_id; END;
+    CREATE TRIGGER faces_unhide_background_update AFTER UPDATE OF person_id ON faces
+    WHEN (SELECT hidden FROM people WHERE id = NEW.person_id) = 2
+     AND (SELECT count(*) FROM faces WHERE person_id = NEW.person_id) >= 2
+    BEGIN UPDATE people SET hidden = 0 WHERE id = NEW.person_id; END;
+    """,
+    # 9: each person's numbers of faces and photos, kept by triggers on every change to
+    # faces (insert, delete, cascade, move), so that `people` reads 10,000 people without
+    # aggregating 300,000 faces: 94 -> ~30 ms (benchmarks/search_bench.py).
+    """
+    ALTER TABLE people ADD COLUMN face_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE people ADD COLUMN photo_count INTEGER NOT NULL DEFAULT 0;
+    UPDATE people SET
+        face_count = (SELECT count(*) FROM faces f WHERE f.person_id = people.id),
+        photo_count = (SELECT count(DISTINCT f.photo_id) FROM faces f
+                       WHERE f.person_id = people.id);
+    CREATE TRIGGER faces_count_insert AFTER INSERT ON faces
+    WHEN NEW.person_id IS NOT NULL BEGIN
+        UPDATE people SET face_count = face_count + 1,
+            photo_count = photo_count + (SELECT count(*) = 1 FROM faces
+                WHERE person_id = NEW.person_id AND photo_id = NEW.photo_id)
+        WHERE id = NEW.person_id;
+    END;
+    CREATE TRIGGER faces_count_delete AFTER DELETE ON faces
+    WHEN OLD.person_id IS NOT NULL BEGIN
+        UPDATE people SET face_count = face_count - 1,
+            photo_count = photo_count - (SELECT count(*) = 0 FROM faces
+                WHERE person_id = OLD.person_id AND photo_id = OLD.photo_id)
+        WHERE id = OLD.person_id;
+    END;
+    CREATE TRIGGER faces_count_move AFTER UPDATE OF person_id, photo_id ON faces
+    WHEN OLD.person_id IS NOT NEW.person_id OR OLD.photo_id IS NOT NEW.photo_id BEGIN
+        UPDATE people SET face_count = face_count - 1,
+            photo_count = photo_count - (SELECT count(*) = 0 FROM faces
+                WHERE person_id = OLD.person_id AND photo_id = OLD.photo_id)
+        WHERE id = OLD.person_id;
+        UPDATE people SET face_count = face_count + 1,
+            photo_count = photo_count + (SELECT count(*) = 1 FROM faces
+                WHERE person_id = NEW.person_id AND photo_id = NEW.photo_id)
+        WHERE id = NEW.person_id;
+    END;
+    """,
+    # 10: `forget FOLDER` forgets the paths in it. A photo that also lives outside them
+    # stays with its faces; its paths inside are remembered here (with the size and mtime
+    # they had) so the next import does not add them back as copies. A file there that
+    # changes is new content and is imported as usual.
+    """
+    CREATE TABLE forgotten_paths (
+        path TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        at TEXT NOT NULL
+    );
+    """,
+    # 11: images too small for any engine (thumbnails, icons) are remembered like failures,
+    # so a rerun reads none of them, but they are no failure: counted apart, never exit 1.
+    """
+    ALTER TABLE failures ADD COLUMN too_small INTEGER NOT NULL DEFAULT 0;
+    """,
+]
+
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies whole."""
+    out, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                out.append(buf.strip())
+            buf = ""
+    return out

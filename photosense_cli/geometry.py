@@ -1,0 +1,36 @@
+"""Boxes against boxes: which detected face is which, across engines and metadata."""
+
+from __future__ import annotations
+
+from photosense_cli.records import Box
+
+# Boxes of one face from two engines overlap far more than this; two different faces of
+# one photo rarely do (the shared group photos: at most 0.05 between neighbours).
+SAME_FACE_IOU = 0.3
+
+
+def pair_faces(new: list[Box], old: list[Box]) -> dict[int, int]:
+    """Greedy best-overlap pairing: index of a new face -> index of the old face it is."""
+    pairs = sorted(((n.iou(o), i, j) for i, n in enumerate(new) for j, o in enumerate(old)),
+                   reverse=True)
+    taken_new, taken_old, out = set(), set(), {}
+    for score, i, j in pairs:
+        if score < SAME_FACE_IOU:
+            break
+        if i not in taken_new and j not in taken_old:
+            out[i] = j
+            taken_new.add(i)
+            taken_old.add(j)
+    return out
+
+
+def overlap(face: Box, region: Box) -> float:
+    """How well a region names a face: IoU, or a token 0.3 when only the face's centre is
+    inside the region; 0 for no overlap that counts."""
+    iou = face.iou(region)
+    if iou >= 0.3:
+        return iou
+    cx, cy = face.left + face.width / 2, face.top + face.height / 2
+    inside = (region.left <= cx <= region.left + region.width
+              and region.top <= cy <= region.top + region.height)
+    return 0.3 if inside else 0.0

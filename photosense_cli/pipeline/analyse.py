@@ -1,0 +1,208 @@
+"""Preparing and analysing photos in worker threads: the engine calls of one photo."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
+from typing import TypeVar
+
+from photosense_cli import images
+from photosense_cli.engines.base import (
+    FACE_MATCH_THRESHOLD,
+    DetectedFace,
+    Engine,
+    FaceProbe,
+    TextLine,
+    Usage,
+)
+from photosense_cli.errors import EngineError, ItemFailed, TooSmall, os_reason
+from photosense_cli.pacing import Pacers, Ticket
+from photosense_cli.pipeline.budget import Budget
+from photosense_cli.pipeline.content import ContentIndex
+from photosense_cli.pipeline.scan import not_an_image, read_image
+from photosense_cli.pipeline.state import Candidate, Outcome, OutcomeKind
+from photosense_cli.records import Photo
+
+T = TypeVar("T")
+
+
+# The operation under which text read by the offline OCR for a cloud engine is logged
+# (import --text local): no engine prices it, so it never counts as DetectText's cost.
+OFFLINE_TEXT = "DetectText (offline)"
+
+
+FACE_PROBE = "FaceProbe (offline)"  # import --prefilter local, free likewise
+
+
+class Analyser:
+    """The work done for one file in a worker thread: read once, hash, prepare, call the engine."""
+
+    def __init__(self, engine: Engine, index: ContentIndex | None = None, *,
+                 dry_run: bool = False, uploader=None, stop: threading.Event | None = None,
+                 read_xmp: bool = False, call_threads: int = 0, budget: Budget | None = None,
+                 text_engine: Engine | None = None, prefilter: FaceProbe | None = None):
+        self.engine = engine
+        self.text_engine = text_engine  # import --text local: the offline OCR reads the text
+        self.prefilter = prefilter  # import --prefilter local: IndexFaces only where it may pay
+        self.text_operation = text_operation(text_engine)
+        self.budget = budget
+        self.read_xmp = read_xmp
+        # A photo's IndexFaces and DetectText are independent, and so are the SearchFaces of
+        # its faces: run at once, a photo takes 2 round trips instead of 2 + faces (~0.3 s
+        # instead of ~0.45 s a photo at 150 ms a call). 0: one call after the other.
+        self.calls = (cf.ThreadPoolExecutor(call_threads, thread_name_prefix="photosense-call")
+                      if call_threads else None)
+        self.index = index
+        self.dry_run = dry_run
+        self.uploader = uploader
+        self.stop = stop or threading.Event()  # set on Ctrl-C: no new billed call starts
+        # Every engine call goes through its operation's Pacer: at the rate the service
+        # allows, sent again when throttled, and never started once the run is stopping.
+        self.pacers = Pacers(self.stop)
+
+    def __call__(self, c: Candidate) -> Outcome:
+        """An import's work on one scanned file."""
+        assert self.index is not None
+        with self.pacers.admission() as ticket:
+            try:
+                data = read_image(c.path, c.size)
+            except ItemFailed as e:
+                return Outcome(OutcomeKind.FAILED, c, reason=e.reason, permanent=e.permanent)
+            if data is None:
+                return not_an_image(c)
+            sha = hashlib.sha256(data).hexdigest()
+            kind, photo_id = self.index.claim(sha)
+            if kind != "first":
+                return Outcome(OutcomeKind(kind), c, sha, photo_id=photo_id)
+            return self.analyse(c, sha, data, ticket=ticket)
+
+    def reanalyse(self, photo: Photo) -> Outcome:
+        """A reindex's work on one catalogued photo: the first of its files that still holds it."""
+        reason = "no file of this photo is left to read"
+        with self.pacers.admission() as ticket:
+            for path in photo.paths:
+                try:
+                    data = read_image(path, os.stat(path).st_size)
+                except (ItemFailed, OSError) as e:
+                    reason = e.reason if isinstance(e, ItemFailed) else os_reason(e)
+                    continue
+                if data is None or hashlib.sha256(data).hexdigest() != photo.sha256:
+                    reason = "the file has changed since it was imported"
+                    continue
+                return self.analyse(Candidate(path, 0, 0), photo.sha256, data,
+                                    photo_id=photo.id, ticket=ticket)
+        where = photo.path or f"photo {photo.id}"
+        return Outcome(OutcomeKind.FAILED, Candidate(where, 0, 0), photo.sha256, photo_id=photo.id,
+                       reason=reason)
+
+    def analyse(self, c: Candidate, sha: str, data: bytes, photo_id: int | None = None,
+                ticket: Ticket | None = None) -> Outcome:
+        try:
+            prepared = images.prepare(data, min_side=self.engine.min_side, name=c.path,
+                                      as_is=self.engine.decodes_images)
+        except ItemFailed as e:
+            return Outcome(OutcomeKind.FAILED, c, sha, photo_id=photo_id, reason=e.reason,
+                           permanent=e.permanent, too_small=isinstance(e, TooSmall))
+        # The writer needs the photo's size, format and date, never its bytes: outcomes waiting
+        # for it hold no image (with 32 workers, 41-44 photos were in memory, not 32).
+        header = replace(prepared, data=b"")
+        if self.dry_run:
+            return Outcome(OutcomeKind.WOULD_ANALYSE, c, sha, prepared=header)
+        if self.budget is not None and not self.budget.reserve():
+            return Outcome(OutcomeKind.OVER_BUDGET, c, sha, photo_id=photo_id)
+        if self.uploader:
+            try:
+                self.uploader.put(sha, prepared.format, data)
+            except Exception as e:  # storage is optional; the photo is retried next run
+                return Outcome(OutcomeKind.FAILED, c, sha, reason=f"S3 copy failed: {e}", permanent=False)
+        out = Outcome(OutcomeKind.ANALYSED, c, sha, photo_id=photo_id, prepared=header)
+        if self.read_xmp:
+            from pathlib import Path
+
+            from photosense_cli import xmp
+
+            out.regions, out.metadata_problems = xmp.read_names(Path(c.path),
+                                                                prepared.orientation, data)
+        faces: list[DetectedFace] = []
+        try:
+            call = partial(self.pacers.call, ticket=ticket)
+            if self.calls is None:
+                faces = self._index(prepared.data, sha, out.usage, ticket)
+                out.lines = call(self.text_operation, self._read_text, prepared.data, out.usage)
+                for face in faces:
+                    out.faces.append((face, call("SearchFaces", self.engine.search_faces,
+                                                 face.face_id, FACE_MATCH_THRESHOLD, out.usage)))
+            else:
+                indexed: cf.Future[list[DetectedFace]] = self.calls.submit(
+                    self._index, prepared.data, sha, out.usage, ticket)
+                text: cf.Future[list[TextLine]] = self.calls.submit(
+                    call, self.text_operation, self._read_text, prepared.data, out.usage)
+                both: list[cf.Future] = [indexed, text]
+                cf.wait(both)
+                if indexed.exception() is None:
+                    faces = indexed.result()  # kept first: deleted below if the text failed
+                error = indexed.exception() or text.exception()
+                if error is not None:
+                    raise error
+                out.lines = text.result()
+                searches = [self.calls.submit(call, "SearchFaces", self.engine.search_faces,
+                                              face.face_id, FACE_MATCH_THRESHOLD, out.usage)
+                            for face in faces]
+                out.faces = [(face, s.result()) for face, s in zip(faces, searches, strict=True)]
+        except ItemFailed as e:
+            out.kind, out.reason, out.permanent = OutcomeKind.FAILED, e.reason, e.permanent
+            out.orphans_left = not self._delete_quietly([f.face_id for f in faces])
+        except EngineError:
+            self._delete_quietly([f.face_id for f in faces])
+            raise
+        return out
+
+    def _index(self, image: bytes, sha: str, usage: Usage,
+               ticket: Ticket | None = None) -> list[DetectedFace]:
+        """IndexFaces, unless the offline detector (--prefilter local) sees no face."""
+        call = partial(self.pacers.call, ticket=ticket)
+        if self.prefilter is not None and not call(
+                FACE_PROBE, _logged_as, FACE_PROBE, usage, self.prefilter.may_hold_faces, image):
+            return []
+        return call("IndexFaces", self.engine.index_faces, image, sha, usage)
+
+    def _read_text(self, image: bytes, usage: Usage) -> list[TextLine]:
+        if self.text_engine is None:
+            return self.engine.detect_text(image, usage)
+        return _logged_as(OFFLINE_TEXT, usage, self.text_engine.detect_text, image)
+
+    def close(self) -> None:
+        # Queued calls are not cancelled (a cancelled future never wakes the photo waiting
+        # on it): once the run stops they end at once, in _call, without calling the engine.
+        if self.calls is not None:
+            self.calls.shutdown(wait=not self.stop.is_set())
+
+    def _delete_quietly(self, face_ids: list[str]) -> bool:
+        if not face_ids:
+            return True
+        try:
+            self.engine.delete_faces(face_ids)
+            return True
+        except Exception:
+            return False
+
+
+def _logged_as(operation: str, usage: Usage, method: Callable[..., T], image: bytes) -> T:
+    """A helper engine's call (--text local, --prefilter local), logged under its own
+    operation: apart from the cloud engine's billed ones, free."""
+    own = Usage()
+    try:
+        return method(image, own)
+    finally:
+        usage.calls += [(operation, ms, error) for _, ms, error in own.calls]
+
+
+def text_operation(text_engine: Engine | None) -> str:
+    """The operation a photo's text call is logged under: the engine's DetectText, or
+    OFFLINE_TEXT when the offline OCR reads it for a cloud engine."""
+    return OFFLINE_TEXT if text_engine is not None else "DetectText"

@@ -1,0 +1,189 @@
+"""The pipeline every job runs on: attaching the engine, the workers, the one writer,
+the run record and its recovery."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import threading
+import time
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from photosense_cli import engines
+from photosense_cli.catalogue import Catalogue
+from photosense_cli.engines.base import (
+    Engine,
+    EngineOptions,
+    KnownFace,
+    cost_usd,
+)
+from photosense_cli.errors import CollectionMissing, EngineError, ItemFailed
+from photosense_cli.pipeline.state import Outcome, text_path
+from photosense_cli.records import RunSummary
+
+T = TypeVar("T")  # what a job feeds the pipeline: a Candidate (import), a Photo (reindex)
+
+
+def delete_unknown_faces(cat: Catalogue, engine: Engine) -> int:
+    """Delete the faces an engine's collection holds that the catalogue does not know
+    (left by a crash, or by the engine a reindex switched away from); returns how many."""
+    known = cat.engine_face_ids()
+    unknown = [fid for fid, _ in engine.list_faces() if fid not in known]
+    if unknown:
+        engine.delete_faces(unknown)
+    return len(unknown)
+
+
+def open_engine(cat: Catalogue, name: str, options: EngineOptions, *,
+                create: bool | None = None) -> Engine:
+    """The library's engine attached to its collection, primed with that engine's known faces.
+
+    create=None (imports): make the collection unless the catalogue holds faces in it,
+    in which case it must still be there. True (reindex): make it if missing. False
+    (forget, suggestions): it must be there.
+    """
+    engine = engines.make_engine(name, options)
+    attach(cat, engine, create=create)
+    return engine
+
+
+def attach(cat: Catalogue, engine: Engine, *, create: bool | None = None) -> None:
+    """Attach an engine to the library's collection (see open_engine for `create`)."""
+    name = engine.name
+    collection = cat.collection_id()
+    if create is None:
+        create = not (engine.remote_faces and cat.has_faces_of(name))
+    if create and cat.get_meta("collection_id") is None:
+        with cat.transaction():
+            cat.set_meta("collection_id", collection)
+    try:
+        engine.open_collection(collection, (KnownFace(f, d) for f, d in cat.known_faces(name)),
+                               create=create)
+    except CollectionMissing as e:
+        raise CollectionMissing(
+            f"the face collection of this library is gone: {e} was deleted outside "
+            "photosense, and the faces in the catalogue cannot be matched any more. Rebuild "
+            f"it from your photos, keeping names and merges: photosense reindex --engine {name}"
+        ) from None
+
+
+class Pipeline(Generic[T]):
+    """Feeds work items to worker threads and stores each outcome from this thread.
+
+    One run record, one bounded window of photos in flight, one recovery of
+    the faces a crashed run left in the engine.
+    """
+
+    def __init__(self, cat: Catalogue, engine: Engine, summary: RunSummary, *, threads: int,
+                 on_error: Callable[[dict], None] = lambda e: None,
+                 on_progress: Callable[[int | None, str], None] = lambda total, path: None):
+        self.cat = cat
+        self.engine = engine
+        self.summary = summary
+        self.threads = max(1, threads)
+        self.on_error = on_error
+        self.on_progress = on_progress
+        self.run_id: int | None = None
+        self.orphans_left = False
+        self.stop = threading.Event()  # shared with the Analyser: set when the run must end
+
+    def run(self, items: list[T], work: Callable[[T], Outcome],
+            store: Callable[[Outcome], None],
+            then: Callable[[], list[T]] = lambda: [],
+            started: float | None = None) -> RunSummary:
+        """Process the items, then whatever `then` returns once they are all stored.
+
+        started: when the job began (an import's scan comes before its items), for `seconds`.
+        """
+        start = started if started is not None else time.perf_counter()
+        self.on_progress(len(items), "")
+        status = "interrupted"
+        crashed = False
+        if not self.summary.dry_run:
+            self.run_id, crashed = self.cat.start_run(self.summary.command)
+        try:
+            if crashed and self.engine.remote_faces:
+                self._recover()
+            self._process(items, work, store)
+            self._process(then(), work, store)
+            status = "partial" if self.summary.failed else "ok"
+        finally:
+            s = self.summary
+            s.seconds = time.perf_counter() - start
+            s.cost_usd = cost_usd(self.engine, s.calls)
+            if self.run_id is not None:
+                if self.orphans_left:
+                    status = "interrupted"  # makes the next run look for orphaned faces
+                self.cat.finish_run(self.run_id, status, s.to_json())
+        return self.summary
+
+    def _recover(self) -> None:
+        """A run died between the engine and the catalogue: delete the faces it left behind."""
+        assert self.run_id is not None
+        self.summary.recovered_faces = delete_unknown_faces(self.cat, self.engine)
+        self.cat.mark_recovered(self.run_id)
+
+    def delete_after_commit(self, face_ids: list[str]) -> None:
+        """Faces a committed photo no longer has (replaced, rebuilt): deleted from the
+        engine after the commit, so a failure loses nothing; the next run's recovery
+        deletes what a failure leaves."""
+        if not face_ids:
+            return
+        try:
+            self.engine.delete_faces(face_ids)
+        except (ItemFailed, EngineError):
+            self.orphans_left = True
+
+    def _process(self, items: list[T], work: Callable[[T], Outcome],
+                 store: Callable[[Outcome], None]) -> None:
+        window = self.threads * 4  # bounds memory: at most this many photos' bytes in flight
+        pool = cf.ThreadPoolExecutor(self.threads, thread_name_prefix="photosense")
+        pending: set[cf.Future] = set()
+        queue = iter(items)
+        try:
+            while True:
+                for item in queue:
+                    pending.add(pool.submit(work, item))
+                    if len(pending) >= window:
+                        break
+                if not pending:
+                    break
+                done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                # Store every photo that finished before raising a fatal error of another.
+                errors = []
+                for future in done:
+                    error = future.exception()
+                    if error is not None:
+                        errors.append(error)
+                        continue
+                    outcome = future.result()
+                    store(outcome)
+                    self.on_progress(None, outcome.candidate.path)
+                if errors:
+                    raise errors[0]
+        except BaseException:
+            # Ctrl-C or a fatal error: no new engine call starts (the workers check the flag
+            # between calls); the calls in flight finish on their own and are not waited for.
+            # Their faces are found and deleted by the next run's recovery.
+            self.stop.set()
+            self.orphans_left = True
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+
+    # -- what every job stores the same way ------------------------------------
+
+    def fail(self, o: Outcome, path: str | None = None, reason: str | None = None) -> None:
+        self.on_error(self.summary.fail(text_path(path or o.candidate.path), reason or o.reason))
+
+    def count_calls(self, o: Outcome) -> None:
+        self.summary.calls.update(o.usage.operations())
+        self.summary.throttles.update(o.usage.throttled)
+
+    def log_failed_calls(self, o: Outcome) -> None:
+        """Calls made for a photo that then failed still cost: count and log them."""
+        self.orphans_left |= o.orphans_left
+        if o.usage.calls and not self.summary.dry_run:
+            self.count_calls(o)
+            with self.cat.transaction():
+                self.cat.log_calls(self.run_id, self.engine.name, o.usage, o.sha256 or None)

@@ -1,0 +1,60 @@
+"""What travels between the pipeline's stages: a file found (Candidate) and what became
+of it (Outcome)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from photosense_cli import images
+from photosense_cli.engines.base import (
+    DetectedFace,
+    Match,
+    TextLine,
+    Usage,
+)
+
+
+@dataclass
+class Candidate:
+    path: str
+    size: int
+    mtime_ns: int
+
+
+class OutcomeKind(StrEnum):
+    """What became of one file; the writer handles each (checked exhaustively by mypy)."""
+
+    ANALYSED = "analysed"  # new content, analysed by the engine: stored
+    KNOWN = "known"  # content the library has: a new path of it
+    COPY = "copy"  # content another file of this run is analysing: placed once that is done
+    FAILED = "failed"
+    IGNORED = "ignored"  # no image (a video, a text file): not counted as a failure
+    FORGOTTEN = "forgotten"  # content the user forgot: skipped
+    WOULD_ANALYSE = "would_analyse"  # a dry run's new photo
+    OVER_BUDGET = "over_budget"  # not started: --max-cost
+
+
+@dataclass
+class Outcome:
+    kind: OutcomeKind
+    candidate: Candidate
+    sha256: str = ""
+    photo_id: int | None = None
+    prepared: images.Prepared | None = None
+    faces: list[tuple[DetectedFace, list[Match]]] = field(default_factory=list)
+    lines: list[TextLine] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    reason: str = ""
+    regions: list = field(default_factory=list)  # xmp.NamedRegion: names other tools wrote
+    # (file, reason) for each sidecar or region refused as unreadable or out of bounds: the
+    # photo is imported all the same, and each file gets its one line
+    metadata_problems: list[tuple[str, str]] = field(default_factory=list)
+    permanent: bool = True  # a failure of the file itself: remembered until it changes
+    too_small: bool = False  # no failure: an image under the engine's smallest side, skipped
+    orphans_left: bool = False
+
+
+def text_path(path: str) -> str:
+    """A path that JSON and SQLite can hold: bytes that are not UTF-8 become \\xNN escapes."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
