@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from photosense_cli.records import (
     SearchHit,
     Suggestion,
 )
+from photosense_cli.requests import ImportRequest, ReindexRequest
 
 Notice = Callable[[str], None]
 FileError = Callable[[str, str], None]  # (path, reason): one line, and the run goes on
@@ -295,7 +297,7 @@ def open_library(path: Path, *, options: EngineOptions | None = None,
 # -- the jobs: each opens the library it works on, and closes it ------------------------
 
 
-def import_photos(path: Path, req, *, on_notice: Notice = _quiet,
+def import_photos(path: Path, req: ImportRequest, *, on_notice: Notice = _quiet,
                   on_error: Callable[[dict], None] = lambda e: None,
                   on_progress: Callable[[int | None, str], None] = lambda total, path: None,
                   ) -> RunSummary:
@@ -306,7 +308,7 @@ def import_photos(path: Path, req, *, on_notice: Notice = _quiet,
                                  on_progress=on_progress)
 
 
-def reindex(path: Path, req, *, on_error: Callable[[dict], None] = lambda e: None,
+def reindex(path: Path, req: ReindexRequest, *, on_error: Callable[[dict], None] = lambda e: None,
             on_progress: Callable[[int | None, str], None] = lambda total, path: None,
             ) -> RunSummary:
     """Re-analyse the library with another engine (reindex_request)."""
@@ -328,17 +330,8 @@ def repair(path: Path, *, on_notice: Notice = _quiet) -> dict:
         cat.close()
 
 
-def import_request(**kw):
-    """An ImportRequest (library.ImportRequest), for front ends that import only this."""
-    from photosense_cli.library import ImportRequest
-
-    return ImportRequest(**kw)
-
-
 def reindex_request(target: str, *, profile: str | None = None, region: str | None = None,
-                    **kw):
-    from photosense_cli.pipeline.reindexjob import ReindexRequest
-
+                    **kw) -> ReindexRequest:
     return ReindexRequest(target, EngineOptions(1, profile, region), **kw)
 
 
@@ -350,5 +343,6 @@ def explain_database_error(e: Exception, *, repairing: bool = False) -> Exceptio
     """What a SQLite failure met anywhere means for the user's library (the boundary)."""
     from photosense_cli.catalogue import explain
 
-    return explain(e, repairing=repairing)  # type: ignore[arg-type]
+    assert isinstance(e, sqlite3.Error)
+    return explain(e, repairing=repairing)
 

@@ -17,40 +17,9 @@ from photosense_cli.catalogue import Catalogue, import_lock
 from photosense_cli.engines.base import Engine, EngineOptions, importer_threads, resolve_workers
 from photosense_cli.errors import Cancelled, NotFound, PhotosenseError
 from photosense_cli.records import ChangeKind, RunSummary
+from photosense_cli.requests import ImportRequest
 
 DEFAULT_OPTIONS = EngineOptions()  # frozen: safe as a default
-
-
-@dataclass
-class ImportRequest:
-    paths: list[str]
-    engine: str | None = None
-    workers: int | None = None
-    dry_run: bool = False
-    profile: str | None = None
-    region: str | None = None
-    s3_bucket: str | None = None
-    s3_prefix: str = ""
-    wait: float = 0.0
-    exclude: tuple[str, ...] = ()
-    retry_failed: bool = False
-    read_xmp: bool = True
-    max_cost: float | None = None  # USD: no photo starts that would take the run past it
-    # Who reads the text: "engine" (the face engine) or "local" (the offline OCR, for a
-    # cloud engine: DetectText is a third of Rekognition's bill, and text stays here).
-    text: str = "engine"
-    # "local": the offline face detector looks first, and only photos where it sees a
-    # face (or is unsure) go to IndexFaces: landscapes and documents cost nothing for faces.
-    prefilter: str = "none"
-    # Asked before the first billed call of a new library's first cloud import; False
-    # cancels. None: the question is only told (scripts), not asked.
-    consent: Callable[[str], bool] | None = None
-    # Where the question goes when it is only told: on_notice when None (quiet hides it).
-    told: Callable[[str], None] | None = None
-    # What happened to each file (path, what): -v
-    on_file: Callable[[str, str], None] | None = None
-    # Each new photo stored, with its number of faces: the progress display
-    on_photo: Callable[[int], None] | None = None
 
 
 def import_photos(library: Path, req: ImportRequest, *,
@@ -146,15 +115,10 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
         elif not req.consent(question + ".\nGo on?"):
             raise Cancelled("nothing was sent, and no library was made")
 
-    importer = Importer(cat, engine, threads=importer_threads(cls, workers),
-                        dry_run=req.dry_run, uploader=uploader, exclude=req.exclude,
-                        retry_failed=req.retry_failed, read_xmp=req.read_xmp,
-                        max_cost=req.max_cost, text_engine=text_engine,
+    importer = Importer(cat, engine, req, threads=importer_threads(cls, workers),
+                        uploader=uploader, text_engine=text_engine,
                         prefilter=helper if prefilter else None,  # type: ignore[arg-type]
-                        before_calls=before_calls,
-                        on_error=on_error, on_progress=on_progress,
-                        on_file=req.on_file or (lambda path, what: None),
-                        on_photo=req.on_photo or (lambda faces: None))
+                        before_calls=before_calls, on_error=on_error, on_progress=on_progress)
     try:
         summary = importer.run(req.paths)
         if req.dry_run:

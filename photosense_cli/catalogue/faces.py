@@ -7,9 +7,9 @@ from collections.abc import Iterator, Sequence
 
 from photosense_cli.catalogue.connection import Connection, chunks
 from photosense_cli.records import (
+    HIDDEN,
     Box,
     Face,
-    Hidden,
     Person,
 )
 
@@ -104,7 +104,7 @@ class FaceRows(Connection):
                 "WHERE f.photo_id IN ({ids}) ORDER BY f.photo_id, f.id", photo_ids):
             face = Face(r[0], r[1], r[2], r[3], Box(r[4], r[5], r[6], r[7]), r[8], r[9],
                         bool(r[10]))
-            out[r[1]].append((face, Person(r[2], r[3], bool(r[10]), Hidden(r[11]))))
+            out[r[1]].append((face, Person(r[2], r[3], bool(r[10]), HIDDEN[r[11]])))
         return out
 
     def existing_faces(self, face_ids: Sequence[int]) -> list[int]:

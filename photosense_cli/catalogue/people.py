@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from photosense_cli.catalogue.connection import Connection, requires_transaction
 from photosense_cli.catalogue.schema import now
 from photosense_cli.records import (
+    HIDDEN,
     Box,
     Hidden,
     Person,
@@ -20,7 +21,7 @@ class PeopleRows(Connection):
 
     @staticmethod
     def _person(r: dict) -> Person:
-        return Person(r["id"], r["name"], bool(r["named"]), Hidden(r["hidden"]),
+        return Person(r["id"], r["name"], bool(r["named"]), HIDDEN[r["hidden"]],
                       r.get("cover_face_id"), r.get("photos", 0), r.get("faces", 0),
                       r.get("sample"), r.get("name_source"))
 
@@ -83,7 +84,7 @@ class PeopleRows(Connection):
             ORDER BY p.named, CASE WHEN p.named THEN 0 ELSE -p.photo_count END,
                      p.name COLLATE NOCASE, p.id
             """, params)
-        return [Person(i, name, bool(named_), Hidden(hidden_), cover, photos, faces, sample)
+        return [Person(i, name, bool(named_), HIDDEN[hidden_], cover, photos, faces, sample)
                 for i, name, named_, hidden_, cover, photos, faces, sample in rows]
 
     def count_unnamed_with_fewer_faces(self, faces: int) -> int:

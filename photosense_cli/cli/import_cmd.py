@@ -103,7 +103,7 @@ def import_command(
     """
     from photosense_cli import app
 
-    req = app.import_request(paths=paths, engine=engine, workers=workers, dry_run=dry_run,
+    req = app.ImportRequest(paths=paths, engine=engine, workers=workers, dry_run=dry_run,
                         profile=profile, region=region_from_env(region), s3_bucket=s3_bucket,
                         s3_prefix=s3_prefix, wait=wait, exclude=tuple(exclude or ()),
                         retry_failed=retry_failed, read_xmp=not no_xmp, max_cost=max_cost,

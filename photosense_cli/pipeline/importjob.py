@@ -23,35 +23,36 @@ from photosense_cli.pipeline.runner import Pipeline
 from photosense_cli.pipeline.scan import Scanner, developed_sibling, is_image_file, mtime_iso
 from photosense_cli.pipeline.state import Candidate, Outcome, OutcomeKind, text_path
 from photosense_cli.records import Box, ChangeKind, Face, RunSummary
+from photosense_cli.requests import ImportRequest
 
 
 class Importer:
-    def __init__(self, cat: Catalogue, engine: Engine, *, threads: int | None = None,
-                 dry_run: bool = False, uploader=None, exclude: Iterable[str] = (),
-                 retry_failed: bool = False, read_xmp: bool = True,
-                 max_cost: float | None = None, text_engine: Engine | None = None,
+    def __init__(self, cat: Catalogue, engine: Engine, req: ImportRequest | None = None, *,
+                 threads: int | None = None, uploader=None, text_engine: Engine | None = None,
                  prefilter: FaceProbe | None = None,
                  before_calls: Callable[[Callable[[], int]], None] = lambda photos: None,
                  on_error: Callable[[dict], None] = lambda e: None,
-                 on_progress: Callable[[int | None, str], None] = lambda total, path: None,
-                 on_file: Callable[[str, str], None] = lambda path, what: None,
-                 on_photo: Callable[[int], None] = lambda faces: None):
+                 on_progress: Callable[[int | None, str], None] = lambda total, path: None):
+        """req: what the user asked (dry run, exclusions, --max-cost, callbacks), whole;
+        the rest is what the set-up made of it (threads, the engines, the S3 copy)."""
+        req = req or ImportRequest(paths=[])
+        retry_failed = req.retry_failed
         self.cat = cat
         self.engine = engine
-        self.dry_run = dry_run
-        self.on_file = on_file  # what happened to each file (-v)
-        self.on_photo = on_photo  # a new photo stored, with its number of faces (progress)
+        self.dry_run = req.dry_run
+        self.on_file = req.on_file or (lambda path, what: None)  # each file's fate (-v)
+        self.on_photo = req.on_photo or (lambda faces: None)  # a new photo's faces (progress)
         self.uploader = uploader
-        self.exclude = list(exclude)
-        self.read_xmp = read_xmp
-        self.max_cost = max_cost
+        self.exclude = list(req.exclude)
+        self.read_xmp = req.read_xmp
+        self.max_cost = req.max_cost
         self.text_engine = text_engine
         self.prefilter = prefilter
         self.text_operation = text_operation(text_engine)
         self.budget = Budget(None, 0.0)  # made with the run's own estimate in run()
         self.named_from_xmp: list[dict] = []  # one undoable change for the whole import
         self.before_calls = before_calls  # after the scan, before any engine call
-        self.summary = RunSummary("import", engine.name, str(cat.path), dry_run=dry_run)
+        self.summary = RunSummary("import", engine.name, str(cat.path), dry_run=req.dry_run)
         self.pipeline: Pipeline[Candidate] = Pipeline(
             cat, engine, self.summary, threads=threads or engine.default_workers or 1,
             on_error=on_error, on_progress=on_progress)

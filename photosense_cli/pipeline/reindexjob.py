@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from photosense_cli import engines
@@ -32,20 +31,7 @@ from photosense_cli.pipeline.budget import Budget, photo_cost
 from photosense_cli.pipeline.runner import Pipeline, attach, delete_unknown_faces, open_engine
 from photosense_cli.pipeline.state import Outcome, OutcomeKind
 from photosense_cli.records import ChangeKind, Photo, RunSummary
-
-
-@dataclass
-class ReindexRequest:
-    """What a reindex is asked to do, and how it asks the user (as ImportRequest does)."""
-
-    target: str
-    options: EngineOptions
-    workers: int | None = None
-    dry_run: bool = False  # say what it would send and cost; change and call nothing
-    max_cost: float | None = None  # USD: no photo starts that would take the run past it
-    consent: Callable[[str], bool] | None = None  # asked before photos go to a cloud engine
-    told: Callable[[str], None] = lambda message: None  # the question, when not asked
-
+from photosense_cli.requests import ReindexRequest
 
 ENDS_UNDO = ("reindex replaces every face, so corrections made before it can no longer be "
              "undone (names, merges and moves are kept)")
