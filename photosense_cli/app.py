@@ -18,7 +18,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any
 
 from photosense_cli.csvcell import safe as csv_safe  # noqa: F401  (for front ends' CSV)
 from photosense_cli.engines.base import Engine, EngineOptions
@@ -32,6 +32,10 @@ from photosense_cli.records import (
     Suggestion,
 )
 from photosense_cli.requests import ImportRequest, ReindexRequest
+
+if TYPE_CHECKING:
+    from photosense_cli.interop import SidecarReport
+    from photosense_cli.library import ForgetPlan
 
 Notice = Callable[[str], None]
 FileError = Callable[[str, str], None]  # (path, reason): one line, and the run goes on
@@ -91,7 +95,7 @@ class Library:
 
     # -- reading ----------------------------------------------------------------
 
-    def status(self) -> dict:
+    def status(self) -> dict[str, Any]:
         from photosense_cli.library import status
 
         return status(self.cat)
@@ -231,7 +235,7 @@ class Library:
     def write_sidecars(self, *, under: Sequence[str] = (), people: Sequence[str] = (),
                        style: str = "dotted", include_unnamed: bool = False,
                        keywords: bool = False, on_error: FileError = lambda p, r: None,
-                       on_skip: FileError = lambda p, r: None):
+                       on_skip: FileError = lambda p, r: None) -> SidecarReport:
         from photosense_cli.interop import write_sidecars
 
         ids = [self.person(p).id for p in people]
@@ -253,7 +257,7 @@ class Library:
             return interop.export(self.cat, stream, fmt, folders)
         counted: list[int] = []
 
-        def write(f) -> None:
+        def write(f: IO[bytes]) -> None:
             text = io.TextIOWrapper(f, encoding="utf-8", newline="")
             counted.append(interop.export(self.cat, text, fmt, folders))
             text.flush()
@@ -268,7 +272,7 @@ class Library:
 
     # -- forgetting --------------------------------------------------------------
 
-    def forget_plan(self, paths: Sequence[str], missing: bool = False):
+    def forget_plan(self, paths: Sequence[str], missing: bool = False) -> ForgetPlan:
         from photosense_cli.library import forget_plan
 
         return forget_plan(self.cat, list(paths), missing)
@@ -276,7 +280,7 @@ class Library:
     def faces_in(self, photo_ids: Sequence[int]) -> int:
         return len(self.cat.engine_face_ids_of_photos(list(photo_ids)))
 
-    def forget(self, plan) -> dict:
+    def forget(self, plan: ForgetPlan) -> dict[str, Any]:
         from photosense_cli.library import forget
 
         engine = self.engine() if self.faces_in(plan.photo_ids) else None
@@ -298,7 +302,7 @@ def open_library(path: Path, *, options: EngineOptions | None = None,
 
 
 def import_photos(path: Path, req: ImportRequest, *, on_notice: Notice = _quiet,
-                  on_error: Callable[[dict], None] = lambda e: None,
+                  on_error: Callable[[dict[str, str]], None] = lambda e: None,
                   on_progress: Callable[[int | None, str], None] = lambda total, path: None,
                   ) -> RunSummary:
     """Find new photos under req.paths, analyse them, store what was found."""
@@ -308,7 +312,8 @@ def import_photos(path: Path, req: ImportRequest, *, on_notice: Notice = _quiet,
                                  on_progress=on_progress)
 
 
-def reindex(path: Path, req: ReindexRequest, *, on_error: Callable[[dict], None] = lambda e: None,
+def reindex(path: Path, req: ReindexRequest, *,
+            on_error: Callable[[dict[str, str]], None] = lambda e: None,
             on_progress: Callable[[int | None, str], None] = lambda total, path: None,
             ) -> RunSummary:
     """Re-analyse the library with another engine (reindex_request)."""
@@ -317,7 +322,7 @@ def reindex(path: Path, req: ReindexRequest, *, on_error: Callable[[dict], None]
     return job.reindex(path, req, on_error=on_error, on_progress=on_progress)
 
 
-def repair(path: Path, *, on_notice: Notice = _quiet) -> dict:
+def repair(path: Path, *, on_notice: Notice = _quiet) -> dict[str, Any]:
     """Rebuild the text index, recount people, check the file: the damage that remains.
 
     LibraryDamaged when the file cannot even be opened for repair."""
@@ -331,7 +336,7 @@ def repair(path: Path, *, on_notice: Notice = _quiet) -> dict:
 
 
 def reindex_request(target: str, *, profile: str | None = None, region: str | None = None,
-                    **kw) -> ReindexRequest:
+                    **kw: Any) -> ReindexRequest:
     return ReindexRequest(target, EngineOptions(1, profile, region), **kw)
 
 

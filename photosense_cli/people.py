@@ -14,7 +14,16 @@ from typing import Callable, assert_never
 from photosense_cli.catalogue import Catalogue
 from photosense_cli.engines.base import DetectedFace, Engine, Match, Usage
 from photosense_cli.errors import Ambiguous, NotFound, NothingToUndo, PhotosenseError
-from photosense_cli.records import ChangeKind, Face, Hidden, Person, PersonDetails, name_problem
+from photosense_cli.records import (
+    Change,
+    ChangeKind,
+    Face,
+    Hidden,
+    Person,
+    PersonDetails,
+    Suggestion,
+    name_problem,
+)
 
 # A new person whose face is smaller than this share of its photo's width and height
 # starts hidden (shown again once a second face joins them): a face in the crowd behind
@@ -263,7 +272,7 @@ def move_face(cat: Catalogue, face_id: int, person: Person | None) -> str:
     return f"face {face_id} now belongs to {target.name!r} (id {target_id})"
 
 
-def history(cat: Catalogue, limit: int = 50):
+def history(cat: Catalogue, limit: int = 50) -> list[Change]:
     return cat.history(limit)
 
 
@@ -394,7 +403,7 @@ def find_suggestions(cat: Catalogue, engine: Engine, faces_per_person: int = 3) 
     return len(usage.calls)
 
 
-def suggestions(cat: Catalogue, limit: int = 50):
+def suggestions(cat: Catalogue, limit: int = 50) -> list[Suggestion]:
     return cat.suggestions(limit)
 
 

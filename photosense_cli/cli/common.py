@@ -39,6 +39,10 @@ ProfileOption = Annotated[Optional[str], typer.Option(
 RegionOption = Annotated[Optional[str], typer.Option(
     show_default=False, help="AWS region (Rekognition only). Default: AWS_REGION, "
     "AWS_DEFAULT_REGION or the profile's region, as the AWS CLI does.")]
+MaxCostOption = Annotated[Optional[float], typer.Option(
+    "--max-cost", min=0, show_default=False, help="Stop before this run would spend more than "
+    "this many US dollars (cloud engines): no photo starts that would pass it; exit 2, with "
+    "what was done kept, and the same command goes on later.")]
 WorkersOption = Annotated[Optional[int], typer.Option(
     min=1, max=64, envvar="PHOTOSENSE_WORKERS", show_envvar=True, show_default=False,
     help="Photos analysed at once, at most. Default: 32 for Rekognition (paced to its "

@@ -10,6 +10,7 @@ import typer
 from photosense_cli.cli.common import (
     JsonOption,
     LibraryOption,
+    MaxCostOption,
     ProfileOption,
     QuietOption,
     RegionOption,
@@ -65,10 +66,7 @@ def import_command(
                    "that import asks first; in a script (no terminal) it goes on, as "
                    "--engine rekognition was a choice, and says on stderr what it sends "
                    "unless --yes is given.")] = False,
-    max_cost: Annotated[Optional[float], typer.Option(
-        "--max-cost", min=0, show_default=False, help="Stop before this run would spend more "
-        "than this many US dollars (cloud engines): no photo starts that would pass it; "
-        "exit 2, with what was done.")] = None,
+    max_cost: MaxCostOption = None,
     text: Annotated[TextReader, typer.Option(
         "--text", envvar="PHOTOSENSE_TEXT", show_envvar=True, help="Who reads the text in "
         "the photos: the engine, or 'local', the offline OCR on this machine. With "

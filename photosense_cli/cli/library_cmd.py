@@ -11,6 +11,7 @@ from photosense_cli.cli.common import (
     FormatOption,
     JsonOption,
     LibraryOption,
+    MaxCostOption,
     ProfileOption,
     QuietOption,
     RegionOption,
@@ -185,10 +186,7 @@ def reindex_command(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask. On a terminal reindex "
                    "says what it sends where and that it ends the undo history, and asks; "
                    "without one it goes on and says so on stderr.")] = False,
-    max_cost: Annotated[Optional[float], typer.Option(
-        "--max-cost", min=0, show_default=False, help="Stop before this run would spend more "
-        "than this many US dollars: no photo starts that would pass it; exit 2, and the "
-        "same command goes on later.")] = None,
+    max_cost: MaxCostOption = None,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
     profile: ProfileOption = None,
