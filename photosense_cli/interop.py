@@ -20,7 +20,7 @@ from typing import IO, Any
 from photosense_cli import xmltree, xmp
 from photosense_cli.catalogue import Catalogue, chunks
 from photosense_cli.csvcell import safe
-from photosense_cli.errors import PhotosenseError, os_reason
+from photosense_cli.errors import PhotosenseError, describe, os_reason
 from photosense_cli.files import WriteRefused, write_file
 
 
@@ -151,6 +151,9 @@ def write_sidecars(cat: Catalogue, *, under: Sequence[str] = (), person_ids: Seq
                     continue
                 except OSError as e:
                     failed(sidecar, os_reason(e))
+                    continue
+                except Exception as e:  # a sidecar nobody foresaw: that file only, one line
+                    failed(sidecar, f"cannot update: {type(e).__name__}: {describe(e)}")
                     continue
                 report.written.append(str(sidecar))
     return report
