@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from photosense_cli.csvcell import safe as csv_safe  # noqa: F401  (for front ends' CSV)
-from photosense_cli.engines.base import Engine, EngineOptions
 from photosense_cli.records import (
     Change,
     Person,
@@ -33,7 +32,8 @@ from photosense_cli.records import (
 )
 from photosense_cli.requests import ImportRequest, ReindexRequest
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: every command imports this module, few need an engine
+    from photosense_cli.engines.base import Engine, EngineOptions
     from photosense_cli.interop import SidecarReport
     from photosense_cli.library import ForgetPlan
 
@@ -75,7 +75,7 @@ class Library:
         from photosense_cli.catalogue import open_existing
 
         self.path = Path(path)
-        self.options = options or EngineOptions()
+        self.options = options  # made into the engine's only when a command needs one
         self.cat = open_existing(self.path, on_notice=on_notice)
         self._engine: Engine | None = None
 
@@ -90,7 +90,7 @@ class Library:
         if self._engine is None:
             from photosense_cli.library import engine_for
 
-            self._engine = engine_for(self.cat, self.options)
+            self._engine = engine_for(self.cat, self.options or engine_options())
         return self._engine
 
     # -- reading ----------------------------------------------------------------
@@ -284,7 +284,7 @@ class Library:
         from photosense_cli.library import forget
 
         engine = self.engine() if self.faces_in(plan.photo_ids) else None
-        return forget(self.cat, plan, engine=engine, options=self.options)
+        return forget(self.cat, plan, engine=engine, options=self.options or engine_options())
 
 
 @contextlib.contextmanager
@@ -337,10 +337,12 @@ def repair(path: Path, *, on_notice: Notice = _quiet) -> dict[str, Any]:
 
 def reindex_request(target: str, *, profile: str | None = None, region: str | None = None,
                     **kw: Any) -> ReindexRequest:
-    return ReindexRequest(target, EngineOptions(1, profile, region), **kw)
+    return ReindexRequest(target, engine_options(profile, region), **kw)
 
 
 def engine_options(profile: str | None = None, region: str | None = None) -> EngineOptions:
+    from photosense_cli.engines.base import EngineOptions
+
     return EngineOptions(1, profile, region)
 
 

@@ -19,10 +19,8 @@ and the link stays.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,6 +143,8 @@ def target_of(path: Path, protected: Protected | None) -> Path:
 
 
 def _sha256(path: Path) -> str:
+    import hashlib  # every command opens a library, few write a file: imported when they do
+
     h = hashlib.sha256()
     try:
         with open(path, "rb") as f:
@@ -162,6 +162,8 @@ def write_file(path: Path, write: Callable[[BinaryIO], object], *, mode: int = 0
     WriteRefused (exit 2, one line naming the file) when the target must not be
     replaced or the write fails; the old file is then as it was.
     """
+    import tempfile  # with random and hashlib, ~3 ms a command that writes no file pays
+
     real = target_of(path, protected)
     try:
         fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from photosense_cli.engines.base import EngineOptions
+if TYPE_CHECKING:  # types only: a request is built by every import, most need no engine yet
+    from photosense_cli.engines.base import EngineOptions
 
 
 @dataclass

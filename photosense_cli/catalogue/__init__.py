@@ -29,7 +29,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
-import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -50,7 +49,6 @@ from photosense_cli.catalogue.runs import RunRows
 from photosense_cli.catalogue.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, now
 from photosense_cli.catalogue.text import SearchFilter, TextRows
 from photosense_cli.errors import PhotosenseError
-from photosense_cli.files import target_of
 from photosense_cli.records import Box, Face, Person, PersonDetails, PhotoDetails, TextLine
 
 __all__ = ["APPLICATION_ID", "BATCH", "MIGRATIONS", "RESTORE", "SCHEMA_VERSION", "SQLITE_HEADER",
@@ -80,6 +78,10 @@ class Catalogue(RunRows, TextRows, FaceRows, PeopleRows, PhotoRows, Connection):
         step under one read transaction: an import writing meanwhile is not seen half),
         written 0600 through a temporary file beside the destination. A folder gets
         library-DATE-TIME.db. Returns the file written."""
+        import tempfile
+
+        from photosense_cli.files import target_of
+
         dest = Path(dest).expanduser()
         if dest.is_dir():
             dest = dest / f"library-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.db"

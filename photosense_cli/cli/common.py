@@ -77,8 +77,9 @@ def open_library(value: str | None, profile: str | None = None, region: str | No
     any engine made for it, when the command's block ends)."""
     from photosense_cli import app
 
-    return app.open_library(library_path(value), on_notice=notice,
-                            options=app.engine_options(profile, region_from_env(region)))
+    region = region_from_env(region)
+    options = app.engine_options(profile, region) if profile or region else None
+    return app.open_library(library_path(value), on_notice=notice, options=options)
 
 
 ENV_CONFIG = "PHOTOSENSE_CONFIG"
