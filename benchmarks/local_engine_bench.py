@@ -30,7 +30,10 @@ import json, sys, time
 from pathlib import Path
 from photosense_cli.catalogue import Catalogue
 from photosense_cli.engines.local import LocalEngine
-from photosense_cli.pipeline.importjob import Importer
+try:
+    from photosense_cli.pipeline.importjob import Importer
+except ImportError:  # releases before the pipeline became a package
+    from photosense_cli.importer import Importer
 lib, workers, folders = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 def peak_mb(pid="self"):
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork and exec from the parent
