@@ -261,7 +261,7 @@ def forget_plan(cat: Catalogue, paths: list[str], missing: bool = False) -> Forg
         roots |= here
         named |= found
     live = cat.paths_of(sorted(named))
-    every = cat.all_paths_of(sorted(named))
+    every = cat.paths_of(sorted(named), gone_too=True)
     kept: dict[int, list[str]] = {}
     for pid in sorted(named - photo_ids):
         if any(not _inside(p, roots) for p in live.get(pid, [])):

@@ -137,14 +137,6 @@ class PhotoRows(Connection):
                                                        r["mtime_ns"], r["seen_at"], r["gone_at"]))
         return lost
 
-    def all_paths_of(self, photo_ids: Sequence[int]) -> dict[int, list[str]]:
-        """Every path of each photo, live or gone."""
-        out: dict[int, list[str]] = defaultdict(list)
-        for pid, path in self._in("SELECT photo_id, path FROM locations WHERE photo_id IN ({ids}) "
-                                  "ORDER BY path", photo_ids):
-            out[pid].append(path)
-        return out
-
     def record_location(self, photo_id: int, path: str, size: int, mtime_ns: int) -> None:
         self.conn.execute(
             "INSERT INTO locations(photo_id, path, size, mtime_ns, seen_at) VALUES (?, ?, ?, ?, ?) "
@@ -159,11 +151,13 @@ class PhotoRows(Connection):
         assert table.last_rowid is not None
         return table.last_rowid
 
-    def paths_of(self, photo_ids: Sequence[int]) -> dict[int, list[str]]:
-        """Live paths of each photo, sorted."""
+    def paths_of(self, photo_ids: Sequence[int], *, gone_too: bool = False
+                 ) -> dict[int, list[str]]:
+        """Live paths of each photo, sorted; with gone_too, the gone ones as well."""
+        live = "" if gone_too else "AND gone_at IS NULL "
         out: dict[int, list[str]] = defaultdict(list)
         for pid, path in self._in("SELECT photo_id, path FROM locations WHERE photo_id IN ({ids}) "
-                                  "AND gone_at IS NULL ORDER BY path", photo_ids):
+                                  f"{live}ORDER BY path", photo_ids):
             out[pid].append(path)
         return out
 
