@@ -33,6 +33,7 @@ from photosense_cli.records import (
 from photosense_cli.requests import ImportRequest, ReindexRequest
 
 if TYPE_CHECKING:  # types only: every command imports this module, few need an engine
+    from photosense_cli.desk import ReviewDesk
     from photosense_cli.engines.base import Engine, EngineOptions
     from photosense_cli.interop import SidecarReport
     from photosense_cli.library import ForgetPlan
@@ -78,6 +79,7 @@ class Library:
         self.options = options  # made into the engine's only when a command needs one
         self.cat = open_existing(self.path, on_notice=on_notice)
         self._engine: Engine | None = None
+        self._desk: ReviewDesk | None = None
 
     def close(self) -> None:
         if self._engine is not None:
@@ -194,10 +196,26 @@ class Library:
 
         return people.find_suggestions(self.cat, self.engine())
 
-    def undo(self) -> str:
+    def undo(self, *, only: int | None = None) -> str:
+        """Undo the latest change; with `only`, only if it is still that change (a review
+        session undoes its own actions, never one another command made since)."""
         from photosense_cli import people
 
-        return people.undo(self.cat)
+        return people.undo(self.cat, only=only)
+
+    def last_change_id(self) -> int | None:
+        """The change `undo` would take back now (None: nothing to undo)."""
+        last = self.cat.last_change()
+        return last[0].id if last is not None else None
+
+    @property
+    def review(self) -> ReviewDesk:
+        """Naming people at speed: the review app's and the review file's calls."""
+        from photosense_cli.desk import ReviewDesk
+
+        if self._desk is None:
+            self._desk = ReviewDesk(self.cat, self.path)
+        return self._desk
 
     # -- files photosense writes for the user -------------------------------------
 

@@ -168,12 +168,23 @@ def get_face(cat: Catalogue, face_id: int) -> Face:
 # -- corrections, each with its undo ---------------------------------------------
 
 
-def rename(cat: Catalogue, person: Person, name: str, allow_duplicate: bool = False) -> str:
+# A correction made but not yet logged: (kind, summary, what undo needs). The CLI logs
+# each as one change; a review file logs all of its steps as one (ChangeKind.REVIEW).
+Step = tuple[ChangeKind, str, dict]
+
+
+def clean_name(name: str) -> str:
+    """A typed name with its spaces tidied, or PhotosenseError saying what is wrong."""
     name = " ".join(name.split())
     if (problem := name_problem(name)) is not None:
         raise PhotosenseError(problem)
     if name.isdigit():
         raise PhotosenseError("a name cannot be only digits: it would read as an id")
+    return name
+
+
+def rename(cat: Catalogue, person: Person, name: str, allow_duplicate: bool = False) -> str:
+    name = clean_name(name)
     if person.named and person.name == name:
         # not a change: recorded, it was what the next undo undid, and nothing visible
         return f"person {person.id} is already {name!r}"
@@ -184,20 +195,29 @@ def rename(cat: Catalogue, person: Person, name: str, allow_duplicate: bool = Fa
             f"merge them (photosense people merge {others[0].id} {person.id}); to have two "
             "people of that name, pass --allow-duplicate")
     with cat.transaction():
-        cat.set_name(person.id, name, True)
-        cat.log_change(ChangeKind.RENAME, f"renamed {person.name!r} to {name!r}",
-                       {"person": person.id, "name": person.name, "named": person.named,
-                        "source": person.name_source})
+        cat.log_change(*rename_step(cat, person, name))
     return f"person {person.id} is now {name!r}"
 
 
+def rename_step(cat: Catalogue, person: Person, name: str) -> Step:
+    cat.set_name(person.id, name, True)
+    return (ChangeKind.RENAME, f"renamed {person.name!r} to {name!r}",
+            {"person": person.id, "name": person.name, "named": person.named,
+             "source": person.name_source})
+
+
 def set_hidden(cat: Catalogue, person: Person, hidden: bool) -> str:
-    verb = "hid" if hidden else "unhid"
     with cat.transaction():
-        cat.set_hidden(person.id, Hidden.BY_USER if hidden else Hidden.NO)
-        cat.log_change(ChangeKind.HIDE if hidden else ChangeKind.UNHIDE, f"{verb} {person.name!r}",
-                       {"person": person.id, "hidden": int(person.hidden)})
-    return f"{verb} {person.name!r}"
+        step = hide_step(cat, person, hidden)
+        cat.log_change(*step)
+    return step[1]
+
+
+def hide_step(cat: Catalogue, person: Person, hidden: bool) -> Step:
+    verb = "hid" if hidden else "unhid"
+    cat.set_hidden(person.id, Hidden.BY_USER if hidden else Hidden.NO)
+    return (ChangeKind.HIDE if hidden else ChangeKind.UNHIDE, f"{verb} {person.name!r}",
+            {"person": person.id, "hidden": int(person.hidden)})
 
 
 def merge(cat: Catalogue, target: Person, sources: list[Person]) -> str:
@@ -211,19 +231,24 @@ def merge(cat: Catalogue, target: Person, sources: list[Person]) -> str:
         raise PhotosenseError("cannot merge a person into itself")
     if len(set(ids)) != len(ids):
         raise PhotosenseError("a person is named twice")
-    names = ", ".join(repr(s.name) for s in sources)
     with cat.transaction():
-        undo: dict = {"target": target.id, "target_cover": target.cover_face_id,
-                      "sources": [], "suggestions": []}
-        for s in sources:
-            undo["sources"].append({"person": cat.person_row(s.id),
-                                    "faces": cat.face_ids_of_person(s.id)})
-            undo["suggestions"] += cat.suggestion_rows_of(s.id)
-            cat.move_all_faces(s.id, target.id)
-            cat.delete_person(s.id)
-        cat.set_cover_if_none(target.id)
-        cat.log_change(ChangeKind.MERGE, f"merged {names} into {target.name!r}", undo)
+        cat.log_change(*merge_step(cat, target, sources))
+    names = ", ".join(repr(s.name) for s in sources)
     return f"merged {names} into {target.name!r} (id {target.id})"
+
+
+def merge_step(cat: Catalogue, target: Person, sources: list[Person]) -> Step:
+    undo: dict = {"target": target.id, "target_cover": (cat.person_row(target.id) or {}).get("cover_face_id"),
+                  "sources": [], "suggestions": []}
+    for s in sources:
+        undo["sources"].append({"person": cat.person_row(s.id),
+                                "faces": cat.face_ids_of_person(s.id)})
+        undo["suggestions"] += cat.suggestion_rows_of(s.id)
+        cat.move_all_faces(s.id, target.id)
+        cat.delete_person(s.id)
+    cat.set_cover_if_none(target.id)
+    names = ", ".join(repr(s.name) for s in sources)
+    return ChangeKind.MERGE, f"merged {names} into {target.name!r}", undo
 
 
 def named_sources(target: Person, sources: list[Person]) -> list[Person]:
@@ -245,57 +270,53 @@ def reject(cat: Catalogue, a: Person, b: Person) -> str:
 def move_face(cat: Catalogue, face_id: int, person: Person | None) -> str:
     """Move one face to another person, or to a new unnamed person when person is None."""
     face = get_face(cat, face_id)
-    old = face.person_id
-    if person is not None and person.id == old:
+    if person is not None and person.id == face.person_id:
         raise PhotosenseError(f"face {face_id} already belongs to {person.name!r}")
     with cat.transaction():
-        created = None
-        if person is None:
-            created = target_id = cat.create_person()
-        else:
-            target_id = person.id
-        old_row = cat.person_row(old) if old is not None else None
-        cat.assign_faces([face_id], target_id)
-        cat.set_cover_if_none(target_id, face_id)
-        # "Not this person": neither an import's conflict nor `people suggest` may offer
-        # the face's new person back to the old one (a move to someone existing says
-        # nothing of the two people, who may well be one person split in two).
-        rejected = (cat.reject_pair(old, target_id)
-                    if person is None and old is not None else None)
-        removed = cat.tidy_after_face_left(old, face_id)
-        target = cat.person(target_id)
+        step = move_step(cat, face, person)
+        cat.log_change(*step)
+        target = cat.person(step[2]["to"])
         assert target is not None
-        cat.log_change(ChangeKind.UNASSIGN if person is None else ChangeKind.MOVE,
-                       f"moved face {face_id} to {target.name!r}", {
-                           "face": face_id, "from": old, "created": created,
-                           "from_row": old_row, "removed": removed, "rejected": rejected})
-    return f"face {face_id} now belongs to {target.name!r} (id {target_id})"
+    return f"face {face_id} now belongs to {target.name!r} (id {target.id})"
+
+
+def move_step(cat: Catalogue, face: Face, person: Person | None) -> Step:
+    old = face.person_id
+    created = None
+    if person is None:
+        created = target_id = cat.create_person()
+    else:
+        target_id = person.id
+    old_row = cat.person_row(old) if old is not None else None
+    cat.assign_faces([face.id], target_id)
+    cat.set_cover_if_none(target_id, face.id)
+    # "Not this person": neither an import's conflict nor `people suggest` may offer
+    # the face's new person back to the old one (a move to someone existing says
+    # nothing of the two people, who may well be one person split in two).
+    rejected = (cat.reject_pair(old, target_id)
+                if person is None and old is not None else None)
+    removed = cat.tidy_after_face_left(old, face.id)
+    target = cat.person(target_id)
+    assert target is not None
+    return (ChangeKind.UNASSIGN if person is None else ChangeKind.MOVE,
+            f"moved face {face.id} to {target.name!r}", {
+                "face": face.id, "from": old, "to": target_id, "created": created,
+                "from_row": old_row, "removed": removed, "rejected": rejected})
 
 
 def history(cat: Catalogue, limit: int = 50) -> list[Change]:
     return cat.history(limit)
 
 
-def undo(cat: Catalogue) -> str:
+def undo(cat: Catalogue, only: int | None = None) -> str:
     """Revert the latest change not yet undone, as far as what it touched still exists.
 
     Photos forgotten or people merged since may have taken some of it away: undo
     restores the rest and says in one line what it could not. It never gets stuck.
     """
-    last = cat.last_change()
-    if last is None:
-        raise NothingToUndo("nothing to undo")
-    change, u = last
-    try:
-        kind = ChangeKind(change.kind)
-    except ValueError:
-        raise PhotosenseError(f"cannot undo a change of kind {change.kind!r}: a newer "
-                              "photosense wrote it") from None
-    if kind is ChangeKind.REINDEX:
-        raise NothingToUndo("the last change is a reindex: the corrections before it "
-                            "were carried into the new faces and cannot be undone")
     lost: list[str] = []
-    with cat.transaction():
+    with cat.transaction():  # read under the write lock: two undos never take one change
+        change, kind, u = _undoable(cat, only)
         _undo(cat, kind, u, lost)
         cat.mark_undone(change.id)
     message = f"undid: {change.summary}"
@@ -305,6 +326,25 @@ def undo(cat: Catalogue) -> str:
     if lost:
         message += f" (could not restore: {'; '.join(lost)})"
     return message
+
+
+def _undoable(cat: Catalogue, only: int | None) -> tuple[Change, ChangeKind, dict]:
+    last = cat.last_change()
+    if last is None:
+        raise NothingToUndo("nothing to undo")
+    change, u = last
+    if only is not None and change.id != only:
+        raise NothingToUndo(f"the last change is no longer this one: {change.summary!r} came "
+                            "after it ('photosense history' lists them)")
+    try:
+        kind = ChangeKind(change.kind)
+    except ValueError:
+        raise PhotosenseError(f"cannot undo a change of kind {change.kind!r}: a newer "
+                              "photosense wrote it") from None
+    if kind is ChangeKind.REINDEX:
+        raise NothingToUndo("the last change is a reindex: the corrections before it "
+                            "were carried into the new faces and cannot be undone")
+    return change, kind, u
 
 
 def _undo(cat: Catalogue, kind: ChangeKind, u: dict, lost: list[str]) -> None:
@@ -337,6 +377,9 @@ def _undo(cat: Catalogue, kind: ChangeKind, u: dict, lost: list[str]) -> None:
                 cat.add_restorable(p["sha256"], p["faces"])
             lost += [f"{path} (its photo is gone)"
                      for path in cat.unforget_paths(u.get("paths", []))]
+        case ChangeKind.REVIEW:
+            for step in reversed(u["steps"]):  # the last step saw the state the others made
+                _undo(cat, ChangeKind(step["kind"]), step["undo"], lost)
         case ChangeKind.REINDEX:
             raise NothingToUndo("a reindex cannot be undone")
         case _:

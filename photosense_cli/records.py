@@ -232,6 +232,72 @@ class Suggestion:
                 "score": round(self.score, 2), "source": self.source}
 
 
+@dataclass
+class Candidate:
+    """Someone a person is probably one with: a merge the review offers."""
+
+    person: Person
+    score: float  # similarity, 0-100, as the engine or the suggestion recorded it
+    source: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.person.id, "name": self.person.given_name,
+                "label": self.person.name, "faces": self.person.faces,
+                "similarity": round(self.score, 1), "source": self.source}
+
+
+@dataclass
+class ReviewCard:
+    """One person as the review shows them: the faces to look at, the photos they are in,
+    the dates covered and the best merge candidates (`people review`, its export)."""
+
+    person: Person
+    faces: list[Face]  # the clearest first, at most what a screen shows
+    paths: dict[int, str]  # photo id -> a path to crop from (its first live path)
+    first: str | None  # the earliest and latest dates of their photos
+    last: str | None
+    candidates: list[Candidate]
+    ask: int | None = None  # a suggestion's other person: "is this them?"
+    covers: dict[int, Face] = field(default_factory=dict)  # candidate id -> their cover face
+    # photo path -> every face on that photo: decoded once, all its crops are made
+    crop_plan: dict[str, list[Face]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        samples = list(dict.fromkeys(self.paths[f.photo_id] for f in self.faces
+                                     if f.photo_id in self.paths))
+        return {"id": self.person.id, "name": self.person.given_name,
+                "label": self.person.name, "faces": self.person.faces,
+                "photos": self.person.photos, "first": self.first, "last": self.last,
+                "face_ids": [f.id for f in self.faces], "sample": samples[:3],
+                "candidates": [c.to_json() for c in self.candidates]}
+
+
+@dataclass
+class NamePlan:
+    """What typing a name for a person does: "rename", "merge" into `target` (the name is
+    theirs already), or "same" (it is this person's name)."""
+
+    kind: str
+    name: str
+    target: Person | None
+
+
+@dataclass
+class ReviewApplied:
+    """A review file checked and, when it had no problem, applied as one change."""
+
+    source: str
+    lines: int  # JSON objects read
+    applied: bool
+    done: dict[str, int]  # renamed, merged, hidden, unassigned
+    problems: list[str]  # the first few, "line N: why"
+    problem_count: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "lines": self.lines, "applied": self.applied,
+                **self.done, "problems": self.problems, "problem_count": self.problem_count}
+
+
 class ChangeKind(StrEnum):
     """A correction in history (changes.kind); undo handles each, checked by mypy."""
 
@@ -245,6 +311,7 @@ class ChangeKind(StrEnum):
     REJECT = "reject"
     FORGET = "forget"
     REINDEX = "reindex"  # not undoable: the faces before it are gone
+    REVIEW = "review"  # a review file applied: its steps, undone together, last first
 
 
 @dataclass

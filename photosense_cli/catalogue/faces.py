@@ -72,6 +72,27 @@ class FaceRows(Connection):
     def faces_of_person(self, person_id: int) -> list[Face]:
         return self._faces("WHERE f.person_id = ? ORDER BY f.photo_id, f.id", (person_id,))
 
+    def clearest_faces(self, person_id: int, limit: int) -> list[Face]:
+        """A person's largest faces first, then the engine's most confident: the ones a
+        user recognises at a glance (the review's grid, its sheets)."""
+        return self._faces("WHERE f.person_id = ? ORDER BY f.width * f.height DESC, "
+                           "f.confidence DESC, f.id LIMIT ?", (person_id, limit))
+
+    def faces_on(self, photo_ids: Sequence[int]) -> dict[int, list[Face]]:
+        """Every face on each photo, whoever's: one decode of a photo crops them all."""
+        out: dict[int, list[Face]] = defaultdict(list)
+        for chunk in chunks(list(photo_ids)):
+            for f in self._faces(f"WHERE f.photo_id IN ({','.join('?' * len(chunk))}) "
+                                 "ORDER BY f.id", chunk):
+                out[f.photo_id].append(f)
+        return out
+
+    def dates_of_person(self, person_id: int) -> tuple[str | None, str | None]:
+        row = self.conn.execute(
+            "SELECT min(p.taken_at), max(p.taken_at) FROM faces f JOIN photos p "
+            "ON p.id = f.photo_id WHERE f.person_id = ?", (person_id,)).fetchone()
+        return row[0], row[1]
+
     def face_ids_of_person(self, person_id: int) -> list[int]:
         return [r[0] for r in self.conn.execute("SELECT id FROM faces WHERE person_id = ?",
                                                 (person_id,))]

@@ -15,6 +15,10 @@ from photosense_cli.records import (
     Suggestion,
 )
 
+# Every Person read carries its counts (kept by triggers): a record with faces=0 for a
+# person who has faces once told the review "Ada is person 4 (0 faces)".
+WITH_COUNTS = "*, photo_count AS photos, face_count AS faces"
+
 
 class PeopleRows(Connection):
     """People, their names and hides, and suggestions."""
@@ -26,8 +30,8 @@ class PeopleRows(Connection):
                       r.get("sample"), r.get("name_source"))
 
     def person(self, person_id: int) -> Person | None:
-        row = self.person_row(person_id)
-        return self._person(row) if row else None
+        rows = self.query(f"SELECT {WITH_COUNTS} FROM people WHERE id = ?", (person_id,))
+        return self._person(rows[0]) if rows else None
 
     def person_exists(self, person_id: int) -> bool:
         return bool(self.scalar("SELECT 1 FROM people WHERE id = ?", (person_id,)))
@@ -51,12 +55,13 @@ class PeopleRows(Connection):
 
     def people_named(self, name: str) -> list[Person]:
         return [self._person(r) for r in self.query(
-            "SELECT * FROM people WHERE name = ? COLLATE NOCASE ORDER BY id", (name,))]
+            f"SELECT {WITH_COUNTS} FROM people WHERE name = ? COLLATE NOCASE ORDER BY id",
+            (name,))]
 
     def people_name_contains(self, text: str, limit: int = 10) -> list[Person]:
         like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         return [self._person(r) for r in self.query(
-            "SELECT * FROM people WHERE name LIKE ? ESCAPE '\\' ORDER BY id LIMIT ?",
+            f"SELECT {WITH_COUNTS} FROM people WHERE name LIKE ? ESCAPE '\\' ORDER BY id LIMIT ?",
             (like, limit))]
 
     def list_people(self, *, named: bool | None = None, hidden: bool = False,
@@ -86,6 +91,31 @@ class PeopleRows(Connection):
             """, params)
         return [Person(i, name, bool(named_), HIDDEN[hidden_], cover, photos, faces, sample)
                 for i, name, named_, hidden_, cover, photos, faces, sample in rows]
+
+    def candidates_of(self, person_id: int, limit: int) -> list[tuple[Person, float, str]]:
+        """The people a suggestion pairs with this one, best first (hidden ones left out)."""
+        rows = self.query(
+            """
+            SELECT p.*, p.photo_count AS photos, p.face_count AS faces, s.score, s.source
+            FROM suggestions s JOIN people p
+              ON p.id = CASE WHEN s.person_a = ? THEN s.person_b ELSE s.person_a END
+            WHERE (s.person_a = ? OR s.person_b = ?) AND p.hidden = 0
+            ORDER BY s.score DESC, p.id LIMIT ?
+            """, (person_id, person_id, person_id, limit))
+        return [(self._person(r), r["score"], r["source"]) for r in rows]
+
+    def unnamed_ids(self, min_faces: int) -> list[int]:
+        """Unnamed shown people in the order `people --unnamed` lists them (most photos
+        first): the review's queue, without the listing's per-person sample path."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT id FROM people WHERE named = 0 AND hidden = 0 AND face_count >= ? "
+            "ORDER BY photo_count DESC, id", (min_faces,))]
+
+    def given_names(self) -> list[str]:
+        """Every name given, the people seen most first (what a name field completes)."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT name FROM people WHERE named = 1 GROUP BY name "
+            "ORDER BY max(face_count) DESC, name")]
 
     def count_unnamed_with_fewer_faces(self, faces: int) -> int:
         return self.scalar("SELECT count(*) FROM people WHERE hidden = 0 AND named = 0 AND "
