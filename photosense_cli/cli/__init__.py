@@ -17,7 +17,14 @@ import typer
 from typer.core import TyperGroup
 
 from photosense_cli import __version__
-from photosense_cli.cli import import_cmd, library_cmd, people_cmd, search_cmd, xmp_cmd
+from photosense_cli.cli import (
+    import_cmd,
+    library_cmd,
+    people_cmd,
+    review_cmd,  # noqa: F401  (its commands join 'people')
+    search_cmd,
+    xmp_cmd,
+)
 from photosense_cli.cli.output import display
 from photosense_cli.errors import ItemFailed, PhotosenseError
 

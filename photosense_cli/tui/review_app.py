@@ -1,0 +1,448 @@
+"""`photosense people review`: one screen per person, type a name, Enter.
+
+Two modes. In the name field (the default, focus on it) typing is the name, so every
+other action sits on a key no name begins with: arrows, PgUp/PgDn and Ctrl keys. Esc
+leaves the field for the faces, where single letters act on the selected face. Every
+action is one application-layer call, the CLI's own, so history and `photosense undo`
+see it; the app's undo takes back only what this session did.
+
+The catalogue is read on the main thread only; crops (no catalogue) are made on a worker
+thread, the next person's while the user looks at this one.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Horizontal, VerticalScroll
+from textual.widgets import Input, Static
+
+from photosense_cli.app import Library
+from photosense_cli.errors import PhotosenseError
+from photosense_cli.records import ReviewCard
+from photosense_cli.tui.tiles import TILE_HEIGHT, TILE_WIDTH, Candidates, FaceTile, image_class, short
+
+NAME_HELP = ("Enter name it  Tab complete  ↓/PgDn skip  ↑/PgUp back  Esc pick faces\n"
+             "^T merge with 1  ^R not 1  ^X hide  ^Z undo  ^O open photo  ^Q quit")
+FACES_HELP = ("←↑↓→ pick a face  n not this person  o open  1-3 merge with  m merge with 1\n"
+              "h hide  s skip  b back  u undo  q quit  Esc/Enter/i type a name")
+
+Opener = Callable[[str], "str | None"]
+
+
+def open_in_viewer(path: str) -> str | None:
+    """Open a photo in the system viewer, detached; why not, when it cannot."""
+    if sys.platform == "darwin":
+        cmd = ["open", path]
+    elif sys.platform == "win32":
+        os.startfile(path)  # type: ignore[attr-defined]  # noqa: S606 (Windows only)
+        return None
+    else:
+        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            return "no display to open a viewer on (over SSH?)"
+        cmd = ["xdg-open", path]
+    try:
+        subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError as e:
+        return f"cannot start {cmd[0]}: {e.strerror or e}"
+    return None
+
+
+class ReviewApp(App[str]):
+    CSS = """
+    #title { height: 1; text-style: bold; padding: 0 1; }
+    #main { height: 1fr; }
+    #faces-scroll { width: 1fr; }
+    #faces { layout: grid; grid-size: 4; grid-columns: 14; grid-rows: 8; height: auto; }
+    .tile { width: 14; height: 8; border: blank; }
+    .tile.-selected { border: heavy $accent; }
+    .tile .pic { width: 12; height: 5; }
+    .tile .label { height: 1; }
+    #candidates { width: 24; padding: 0 1; overflow: hidden; }
+    #cand-title { height: 2; }
+    .cand { height: auto; }
+    .cand-pic { width: 8; height: 3; }
+    .cand-label { height: 2; }
+    #info { height: 1; padding: 0 1; }
+    #name-row { height: 1; }
+    #name-label { width: 6; padding: 0 0 0 1; }
+    #name { border: none; height: 1; padding: 0 1; width: 1fr; }
+    #message { height: 1; padding: 0 1; }
+    #help { height: 2; padding: 0 1; }
+    """
+    TITLE = "photosense people review"
+    BINDINGS = [
+        Binding("tab", "complete", priority=True, show=False),
+        Binding("ctrl+t", "merge(1)", priority=True, show=False),
+        Binding("ctrl+r", "reject", priority=True, show=False),
+        Binding("ctrl+x", "hide", priority=True, show=False),
+        Binding("ctrl+z", "undo", priority=True, show=False),
+        Binding("ctrl+o", "open", priority=True, show=False),
+        Binding("pagedown", "skip", priority=True, show=False),
+        Binding("pageup", "previous", priority=True, show=False),
+        Binding("down", "skip", show=False),
+        Binding("up", "previous", show=False),
+        Binding("escape", "faces", show=False),
+    ]
+
+    def __init__(self, lib: Library, queue: list[tuple[int, int | None]], *,
+                 images: str = "auto", opener: Opener = open_in_viewer) -> None:
+        super().__init__()
+        self.lib, self.queue, self.opener = lib, queue, opener
+        self.image_cls = image_class(images)
+        self.pos = -1
+        self.card: ReviewCard | None = None
+        self.selected = 0
+        self.pending: tuple[str, str] | None = None  # (what, the name typed) awaiting Enter
+        self.undo_stack: list[tuple[int, int]] = []  # (change id, queue position)
+        self.counts = {"named": 0, "merged": 0, "hidden": 0, "faces taken out": 0}
+        self.names = lib.review.given_names()
+        self.prefetched: set[int] = set()
+
+    # -- layout -------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title")
+        with Horizontal(id="main"):
+            with VerticalScroll(id="faces-scroll"):
+                yield FaceGrid(id="faces")
+            yield Candidates()
+        yield Static(id="info")
+        with Horizontal(id="name-row"):
+            yield Static("Name:", id="name-label")
+            yield Input(placeholder="who is this? type a name, Enter", id="name")
+        yield Static(id="message")
+        yield Static(NAME_HELP, id="help")
+
+    def on_mount(self) -> None:
+        self.show(0)
+        self.query_one("#name", Input).focus()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit_grid)
+
+    def _fit_grid(self) -> None:
+        grid = self.query_one("#faces", FaceGrid)
+        width = self.query_one("#faces-scroll").size.width
+        grid.columns = max(1, width // TILE_WIDTH)
+        grid.styles.grid_size_columns = grid.columns
+
+    # -- showing a person -----------------------------------------------------------
+
+    def show(self, pos: int, step: int = 1, message: str = "") -> None:
+        """Show the first person still there from `pos` on, in the direction `step`."""
+        card = None
+        while 0 <= pos < len(self.queue):
+            person_id, ask = self.queue[pos]
+            card = self.lib.review.card(person_id, ask=ask)
+            if card is not None:
+                break
+            pos += step
+        self.pos = max(-1, min(pos, len(self.queue)))
+        self.card, self.selected, self.pending = card, 0, None
+        self.query_one("#name", Input).value = ""
+        self._render_card()
+        self.say(message)
+        if card is not None and self.image_cls is not None:
+            self._crop(card, first=True)
+            self.call_after_refresh(self._prefetch)
+
+    def _render_card(self) -> None:
+        card = self.card
+        title = self.query_one("#title", Static)
+        info = self.query_one("#info", Static)
+        grid = self.query_one("#faces", FaceGrid)
+        grid.remove_children()
+        self._render_candidates()
+        if card is None:
+            title.update(Text(f"Done: everyone in the queue of {len(self.queue)} is reviewed."))
+            info.update(Text(self.summary() + ". ↑ goes back, ^Q quits."))
+            return
+        p = card.person
+        who = (f"Is this {short(card.candidates[0].person.name, 40)}?"
+               if card.ask is not None and card.candidates else
+               "Who's this?" if not p.named else short(p.name, 40))
+        title.update(Text(f"{who}  person {p.id}, {self.pos + 1} of {len(self.queue)}"))
+        dates = (f", {card.first[:10]} to {card.last[:10]}" if card.first and card.last
+                 and card.first[:10] != card.last[:10] else
+                 f", {card.first[:10]}" if card.first else "")
+        shown = f" ({len(card.faces)} shown)" if len(card.faces) < p.faces else ""
+        info.update(Text(f"{p.faces} face{'s' if p.faces != 1 else ''}{shown} on {p.photos} "
+                         f"photo{'s' if p.photos != 1 else ''}{dates}"))
+        grid.mount_all([FaceTile(f.id, card.paths.get(f.photo_id, ""),
+                                 picture=self.image_cls is not None) for f in card.faces])
+        self.call_after_refresh(self._select, 0)
+
+    def _render_candidates(self) -> None:
+        cands = self.card.candidates if self.card is not None else []
+        self.query_one("#cand-title", Static).update(
+            Text("Merge with (^T, or 1-3 after Esc):" if cands else "No merge candidates"))
+        for n in range(1, 4):
+            box = self.query_one(f"#cand-{n}")
+            box.display = n <= len(cands)
+            if n > len(cands):
+                continue
+            c = cands[n - 1]
+            label = (f"{n} {short(c.person.name, 18)}\n   {c.score:.0f}% · "
+                     f"{c.person.faces} face{'s' if c.person.faces != 1 else ''}")
+            box.query_one(".cand-label", Static).update(Text(label))
+            pic = box.query(".cand-pic").first()
+            pic.display = self.image_cls is not None
+
+    def _crop(self, card: ReviewCard, *, first: bool) -> None:
+        """Crops on a worker thread; shown when they come if the card is still on screen."""
+        wanted = [f.id for f in card.faces] + [f.id for f in card.covers.values()]
+
+        def work() -> None:
+            crops = self.lib.review.crops(card, wanted)
+            if first:
+                self.call_from_thread(self._show_crops, card, crops)
+
+        self.run_worker(work, thread=True, group="crops")
+
+    def _prefetch(self) -> None:
+        nxt = self.pos + 1
+        if nxt < len(self.queue) and nxt not in self.prefetched:
+            self.prefetched.add(nxt)
+            person_id, ask = self.queue[nxt]
+            card = self.lib.review.card(person_id, ask=ask)
+            if card is not None:
+                self._crop(card, first=False)
+
+    def _show_crops(self, card: ReviewCard, crops: dict[int, Any]) -> None:
+        if self.card is None or self.card.person.id != card.person.id:
+            return
+        for tile in self.query(FaceTile):
+            if tile.face_id in crops:
+                tile.show_image(self.image_cls, crops[tile.face_id])
+            elif (why := self.lib.review.crop_problem(tile.path)) is not None:
+                tile.show_missing(why)
+        for n, c in enumerate(card.candidates, 1):
+            cover = card.covers.get(c.person.id)
+            if cover is not None and cover.id in crops:
+                box = self.query_one(f"#cand-{n}")
+                old = box.query_one(".cand-pic")
+                box.mount(self.image_cls(crops[cover.id], classes="cand-pic"), before=old)
+                old.remove()
+
+    def _select(self, index: int) -> None:
+        tiles = list(self.query(FaceTile))
+        if not tiles:
+            return
+        self.selected = max(0, min(index, len(tiles) - 1))
+        for i, tile in enumerate(tiles):
+            tile.set_class(i == self.selected and self.mode == "faces", "-selected")
+        tiles[self.selected].scroll_visible(animate=False)
+
+    @property
+    def mode(self) -> str:
+        return "name" if isinstance(self.focused, Input) else "faces"
+
+    def say(self, message: str) -> None:
+        self.query_one("#message", Static).update(Text(message))
+
+    def summary(self) -> str:
+        done = ", ".join(f"{v} {k}" for k, v in self.counts.items() if v)
+        return f"reviewed: {done}" if done else "nothing changed"
+
+    # -- acting -----------------------------------------------------------------------
+
+    def _act(self, what: str, call: Callable[[], str], *, advance: bool) -> None:
+        """One application-layer call; on success it is this session's to undo."""
+        pos = self.pos
+        try:
+            message = call()
+        except PhotosenseError as e:
+            self.say(str(e))
+            return
+        change = self.lib.last_change_id()
+        if change is not None:
+            self.undo_stack.append((change, pos))
+        self.counts[what] += 1
+        self.names = self.lib.review.given_names()
+        if advance:
+            self.show(pos + 1, message=message)
+        else:
+            self.show(pos, message=message)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        card = self.card
+        typed = event.value.strip()
+        if card is None or not typed:
+            return
+        pid = card.person.id
+        try:
+            plan = self.lib.review.name_plan(pid, typed)
+        except PhotosenseError as e:
+            self.say(str(e))
+            return
+        if plan.kind == "same":
+            self.show(self.pos + 1, message=f"person {pid} is {plan.name!r} already")
+            return
+        if plan.kind == "merge" and self.pending != ("name", typed):
+            assert plan.target is not None
+            t = plan.target
+            self.pending = ("name", typed)
+            self.say(f"{short(t.name, 40)} is person {t.id} ({t.faces} face{'s' if t.faces != 1 else ''}"
+                     "): Enter again merges this person into them, Esc changes the name")
+            return
+        what = "merged" if plan.kind == "merge" else "named"
+        self._act(what, lambda: self.lib.review.give_name(pid, typed), advance=True)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if self.pending is not None and self.pending[0] == "name":
+            self.pending = None
+
+    def action_complete(self) -> None:
+        field = self.query_one("#name", Input)
+        if self.mode != "name" or not field.value:
+            return
+        typed = field.value.casefold()
+        for name in self.names:
+            if name.casefold().startswith(typed) and name.casefold() != typed:
+                field.value = name
+                field.cursor_position = len(name)
+                return
+
+    def action_merge(self, n: int) -> None:
+        card = self.card
+        if card is None or len(card.candidates) < n:
+            self.say("no such candidate")
+            return
+        other = card.candidates[n - 1].person
+        me = card.person
+        if me.named and other.named and self.pending != ("merge", str(n)):
+            self.pending = ("merge", str(n))
+            self.say(f"both have names: merging keeps {other.name!r}; press again to merge")
+            return
+        # a name is never lost to an unnamed candidate: the named one stays
+        target, source = (me, other) if me.named and not other.named else (other, me)
+        self._act("merged", lambda: self.lib.merge(target, [source]), advance=True)
+
+    def action_reject(self) -> None:
+        card = self.card
+        if card is None or not card.candidates:
+            return
+        other = card.candidates[0].person
+        self._act_plain(lambda: self.lib.reject(str(card.person.id), str(other.id)))
+
+    def _act_plain(self, call: Callable[[], str]) -> None:
+        pos = self.pos
+        try:
+            message = call()
+        except PhotosenseError as e:
+            self.say(str(e))
+            return
+        change = self.lib.last_change_id()
+        if change is not None:
+            self.undo_stack.append((change, pos))
+        self.show(pos, message=message)
+
+    def action_hide(self) -> None:
+        if self.card is not None:
+            pid = str(self.card.person.id)
+            self._act("hidden", lambda: self.lib.set_hidden(pid, True), advance=True)
+
+    def action_not_this(self) -> None:
+        card = self.card
+        if card is None or not card.faces:
+            return
+        face = card.faces[self.selected]
+        if card.person.faces <= 1:
+            self.say("this is their only face: hide them (h) or skip (s) instead")
+            return
+        self._act("faces taken out", lambda: self.lib.move_face(face.id, None), advance=False)
+
+    def action_skip(self) -> None:
+        if self.pos < len(self.queue):
+            self.show(self.pos + 1)
+
+    def action_previous(self) -> None:
+        if self.pos > 0:
+            self.show(self.pos - 1, step=-1)
+            if self.card is None:
+                self.show(0)
+
+    def action_undo(self) -> None:
+        if not self.undo_stack:
+            self.say("nothing of this session to undo")
+            return
+        change, pos = self.undo_stack[-1]
+        try:
+            message = self.lib.undo(only=change)
+        except PhotosenseError as e:
+            self.say(str(e))
+            return
+        self.undo_stack.pop()
+        self.names = self.lib.review.given_names()
+        self.show(pos, message=message)
+
+    def action_open(self) -> None:
+        card = self.card
+        if card is None or not card.faces:
+            return
+        path = card.paths.get(card.faces[self.selected].photo_id)
+        if not path:
+            self.say("this photo is not on disk")
+            return
+        why = self.opener(path)
+        self.say(f"{why}: {path}" if why else f"opened {path}")
+
+    def action_faces(self) -> None:
+        if self.pending is not None:
+            self.pending = None
+            self.say("")
+            return
+        if self.mode == "name" and self.card is not None and self.card.faces:
+            self.query_one("#faces", FaceGrid).focus()
+            self.query_one("#help", Static).update(FACES_HELP)
+            self._select(self.selected)
+
+    def action_name(self) -> None:
+        self.query_one("#name", Input).focus()
+        self.query_one("#help", Static).update(NAME_HELP)
+        self._select(self.selected)
+
+    def action_quit(self) -> None:  # type: ignore[override]
+        self.exit(self.summary())
+
+
+class FaceGrid(Container):
+    """The faces, in a grid as wide as the screen allows; single-letter keys when focused."""
+
+    can_focus = True
+    columns = 4
+    BINDINGS = [
+        Binding("left", "move(-1, 0)", show=False),
+        Binding("right", "move(1, 0)", show=False),
+        Binding("up", "move(0, -1)", show=False),
+        Binding("down", "move(0, 1)", show=False),
+        Binding("n", "app.not_this", show=False),
+        Binding("o", "app.open", show=False),
+        Binding("m", "app.merge(1)", show=False),
+        Binding("1", "app.merge(1)", show=False),
+        Binding("2", "app.merge(2)", show=False),
+        Binding("3", "app.merge(3)", show=False),
+        Binding("h", "app.hide", show=False),
+        Binding("s", "app.skip", show=False),
+        Binding("b", "app.previous", show=False),
+        Binding("u", "app.undo", show=False),
+        Binding("q", "app.quit", show=False),
+        Binding("escape,enter,i", "app.name", show=False),
+    ]
+
+    def action_move(self, dx: int, dy: int) -> None:
+        app = self.app
+        assert isinstance(app, ReviewApp)
+        app._select(app.selected + dx + dy * self.columns)
+
+
+__all__ = ["ReviewApp", "TILE_HEIGHT"]
