@@ -64,6 +64,8 @@ def drive(library, keys, *, size=(100, 30), images="none", people=(), everyone=F
                     else:
                         await pilot.press(k)
                     await pilot.pause()
+                await app.workers.wait_for_complete()  # the crops, made on a thread
+                await pilot.pause()
                 if check is not None:
                     seen = check(app)
                 if app.is_running:
@@ -88,7 +90,7 @@ def test_the_first_screen_is_the_biggest_unnamed_person_with_the_name_field_focu
 
     _, (pid, focused, title, info) = drive(cli.library, [], check=check)
     assert pid == crowd["zero"] and focused
-    assert "Who's this?" in title and f"person {pid}, 1 of 3" in title
+    assert "Who's this?" in title and f"person {pid} · 1 of 3 in the queue" in title
     assert info.startswith("3 faces on 3 photos")
 
 
@@ -238,7 +240,77 @@ def test_faces_are_drawn_from_crops_made_once_per_photo(cli, crowd):
     assert decodes <= 6
 
 
+def test_a_photo_is_decoded_once_for_all_the_faces_on_it(cli, crowd, tmp_path):
+    d = cli.json("show", tmp_path / "pics" / "d.jpg")["faces"][0]["person_id"]  # on c and d
+    with open_library(cli.library) as lib:
+        zero = lib.review.card(crowd["zero"])
+        crops = lib.review.crops(zero, [f.id for f in zero.faces])
+        assert len(crops) == 3 and lib.review.decodes == 3  # a, b and c.jpg
+        assert all(c.size == (160, 160) for c in crops.values())
+        lib.review.crops(zero, [f.id for f in zero.faces])
+        assert lib.review.decodes == 3
+        one = lib.review.card(d)
+        got = lib.review.crops(one, [f.id for f in one.faces])
+        assert len(got) == 2
+        # the other person on c.jpg was cropped when c.jpg was: only their own photo now
+        assert lib.review.decodes == 4
+
+
 def test_the_review_refuses_without_a_terminal_and_points_to_the_file(cli, crowd):
     r = cli("people", "review", code=2)
     assert r.stderr.count("\n") == 1
     assert "--export" in r.stderr and "--apply" in r.stderr
+
+
+def test_the_real_command_under_a_pseudo_terminal_takes_a_typed_name(cli, crowd):
+    """The installed entry point on a real (pseudo-)terminal: Textual's driver, the key
+    parser and the exit path, none of which the headless pilot runs."""
+    import fcntl
+    import os
+    import pty
+    import select
+    import struct
+    import subprocess
+    import sys
+    import termios
+    import time
+
+    main, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TEXTUAL")}
+    env.update(TERM="xterm-256color", NO_COLOR="1")
+    proc = subprocess.Popen([sys.executable, "-m", "photosense_cli", "people", "review",
+                             "--images", "none", "--library", str(cli.library)],
+                            stdin=child, stdout=child, stderr=child, env=env,
+                            start_new_session=True)
+    os.close(child)
+    seen = b""
+
+    def read_until(needle: bytes, timeout: float = 30) -> bool:
+        nonlocal seen
+        end = time.monotonic() + timeout
+        while needle not in seen and time.monotonic() < end:
+            ready, _, _ = select.select([main], [], [], 0.2)
+            if ready:
+                try:
+                    seen += os.read(main, 65536)
+                except OSError:  # the child closed the terminal
+                    return needle in seen
+        return needle in seen
+
+    try:
+        assert read_until(b"Name:"), seen[-2000:]
+        os.write(main, b"Grace Hopper")
+        time.sleep(0.5)
+        os.write(main, b"\r")
+        assert read_until(b"now 'Grace Hopper'"), seen[-2000:]
+        os.write(main, b"\x11")  # ctrl+q
+        proc.wait(timeout=30)
+        read_until(b"reviewed: 1 named", timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(main)
+    assert proc.returncode == 0
+    assert b"reviewed: 1 named" in seen
+    assert cli.json("people", "show", crowd["zero"])["name"] == "Grace Hopper"

@@ -22,6 +22,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, VerticalScroll
+from textual.suggester import SuggestFromList
 from textual.widgets import Input, Static
 
 from photosense_cli.app import Library
@@ -66,6 +67,9 @@ class ReviewApp(App[str]):
     .tile.-selected { border: heavy $accent; }
     .tile .pic { width: 12; height: 5; }
     .tile .label { height: 1; }
+    #faces.-text { grid-rows: 4; }
+    #faces.-text .tile { height: 4; }
+    #faces.-text .tile .pic { height: 1; }
     #candidates { width: 24; padding: 0 1; overflow: hidden; }
     #cand-title { height: 2; }
     .cand { height: auto; }
@@ -118,11 +122,18 @@ class ReviewApp(App[str]):
         yield Static(id="info")
         with Horizontal(id="name-row"):
             yield Static("Name:", id="name-label")
-            yield Input(placeholder="who is this? type a name, Enter", id="name")
+            yield Input(placeholder="who is this? type a name, Enter", id="name",
+                        suggester=self._suggester())
         yield Static(id="message")
         yield Static(NAME_HELP, id="help")
 
+    def _suggester(self) -> SuggestFromList:
+        # the name as it would complete, shown greyed after the cursor; Tab takes it
+        return SuggestFromList(self.names, case_sensitive=False)
+
     def on_mount(self) -> None:
+        # without pictures a tile is its file name and face id: 4 rows, twice the faces
+        self.query_one("#faces").set_class(self.image_cls is None, "-text")
         self.show(0)
         self.query_one("#name", Input).focus()
 
@@ -132,6 +143,8 @@ class ReviewApp(App[str]):
     def _fit_grid(self) -> None:
         grid = self.query_one("#faces", FaceGrid)
         width = self.query_one("#faces-scroll").size.width
+        if not width:
+            return
         grid.columns = max(1, width // TILE_WIDTH)
         grid.styles.grid_size_columns = grid.columns
 
@@ -170,7 +183,8 @@ class ReviewApp(App[str]):
         who = (f"Is this {short(card.candidates[0].person.name, 40)}?"
                if card.ask is not None and card.candidates else
                "Who's this?" if not p.named else short(p.name, 40))
-        title.update(Text(f"{who}  person {p.id}, {self.pos + 1} of {len(self.queue)}"))
+        title.update(Text(f"{who}   person {p.id} · {self.pos + 1} of {len(self.queue)} "
+                          "in the queue"))
         dates = (f", {card.first[:10]} to {card.last[:10]}" if card.first and card.last
                  and card.first[:10] != card.last[:10] else
                  f", {card.first[:10]}" if card.first else "")
@@ -179,6 +193,7 @@ class ReviewApp(App[str]):
                          f"photo{'s' if p.photos != 1 else ''}{dates}"))
         grid.mount_all([FaceTile(f.id, card.paths.get(f.photo_id, ""),
                                  picture=self.image_cls is not None) for f in card.faces])
+        self.call_after_refresh(self._fit_grid)
         self.call_after_refresh(self._select, 0)
 
     def _render_candidates(self) -> None:
@@ -267,11 +282,15 @@ class ReviewApp(App[str]):
         if change is not None:
             self.undo_stack.append((change, pos))
         self.counts[what] += 1
-        self.names = self.lib.review.given_names()
+        self._names_changed()
         if advance:
             self.show(pos + 1, message=message)
         else:
             self.show(pos, message=message)
+
+    def _names_changed(self) -> None:
+        self.names = self.lib.review.given_names()
+        self.query_one("#name", Input).suggester = self._suggester()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         card = self.card
@@ -382,7 +401,7 @@ class ReviewApp(App[str]):
             self.say(str(e))
             return
         self.undo_stack.pop()
-        self.names = self.lib.review.given_names()
+        self._names_changed()
         self.show(pos, message=message)
 
     def action_open(self) -> None:
