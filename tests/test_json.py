@@ -93,3 +93,21 @@ def test_an_empty_library_answers_in_the_same_shapes(fake, tmp_path):
     valid("search", cli.json("search", code=1))
     valid("history", cli.json("history"))
     valid("suggest", cli.json("people", "suggest"))
+
+
+def test_review_files_match_their_schemas(cli, lived_in, tmp_path):
+    out = tmp_path / "review.jsonl"
+    cli("people", "review", "--export", out, "--all", "--sheets", tmp_path / "sheets")
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert lines
+    for line in lines:
+        valid("review-export", line)
+        valid("review-apply", line)  # an exported line reads back as it is
+    lines[0]["name"] = "Zoe"
+    valid("review-apply", lines[0])
+    out.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    valid("review-applied", cli.json("people", "review", "--apply", out))
+    out.write_text('{"id": 99999}\n')
+    bad = cli.json("people", "review", "--apply", out, code=2)
+    valid("review-applied", bad)
+    assert bad["applied"] is False and bad["problem_count"] == 1

@@ -314,3 +314,12 @@ def test_the_real_command_under_a_pseudo_terminal_takes_a_typed_name(cli, crowd)
     assert proc.returncode == 0
     assert b"reviewed: 1 named" in seen
     assert cli.json("people", "show", crowd["zero"])["name"] == "Grace Hopper"
+
+
+def test_a_new_name_that_begins_an_existing_one_asks_before_it_is_given(cli, crowd):
+    _, said = drive(cli.library, [("type", "Ad"), "enter"],
+                    check=lambda app: str(app.query_one("#message").render()))
+    assert said == "'Ad' is a new name; Tab takes 'Ada', Enter again keeps the new one"
+    assert cli.json("people", "show", crowd["zero"])["name"] is None
+    drive(cli.library, [("type", "Ad"), "enter", "enter"])
+    assert cli.json("people", "show", crowd["zero"])["name"] == "Ad"

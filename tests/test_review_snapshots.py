@@ -21,7 +21,8 @@ def steady(cli, fake, tmp_path):
     file times, basenames only on screen."""
     pics = tmp_path / "pics"
     for i in range(9):  # identity 0 in 9 photos: more faces than fit at 80x24
-        photo(pics / f"party_{i:02d}.jpg", faces=[(0, BOX)] + ([(1, BOX2)] if i < 2 else []))
+        photo(pics / f"party_{i:02d}.jpg", faces=[(0, BOX)] + ([(1, BOX2)] if i < 2 else []),
+              size=(640 + 8 * i, 480))  # sizes differ: nine photos, not one photo nine times
     photo(pics / "beach.jpg", faces=[(2, BOX)])
     photo(pics / "hike.jpg", faces=[(2, BOX), (3, BOX2)])
     photo(pics / "lake.jpg", faces=[(3, BOX)])

@@ -313,11 +313,19 @@ class ReviewApp(App[str]):
             self.say(f"{short(t.name, 40)} is person {t.id} ({t.faces} face{'s' if t.faces != 1 else ''}"
                      "): Enter again merges this person into them, Esc changes the name")
             return
+        longer = next((n for n in self.names if n.casefold().startswith(typed.casefold())
+                       and n.casefold() != typed.casefold()), None)
+        if plan.kind == "rename" and longer is not None and self.pending != ("new", typed):
+            # "Ada" while "Ada Lovelace" exists: most often a completion not taken
+            self.pending = ("new", typed)
+            self.say(f"{short(typed, 20)!r} is a new name; Tab takes {short(longer, 30)!r}, "
+                     "Enter again keeps the new one")
+            return
         what = "merged" if plan.kind == "merge" else "named"
         self._act(what, lambda: self.lib.review.give_name(pid, typed), advance=True)
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        if self.pending is not None and self.pending[0] == "name":
+        if self.pending is not None and self.pending[0] in ("name", "new"):
             self.pending = None
 
     def action_complete(self) -> None:
