@@ -82,6 +82,8 @@ class Library:
         self._desk: ReviewDesk | None = None
 
     def close(self) -> None:
+        if self._desk is not None:
+            self._desk.close()
         if self._engine is not None:
             self._engine.close()
             self._engine = None

@@ -55,14 +55,24 @@ class ReviewDesk:
 
         return review.card(self.cat, person_id, ask=ask)
 
-    def crops(self, card: ReviewCard, face_ids: Sequence[int]) -> dict[int, Any]:
-        """PIL crops of a card's faces, each photo decoded once per open library. Reads
-        no catalogue: a front end may call it on a worker thread to crop ahead."""
+    def crops(self, card: ReviewCard, face_ids: Sequence[int],
+              on_ready: Callable[[dict[int, Any]], None] | None = None) -> dict[int, Any]:
+        """PIL crops of a card's faces, each photo decoded once per open library, the
+        photos of the first faces first; `on_ready` gets them as each photo is done.
+        Reads no catalogue: a front end may call it on a worker thread to crop ahead."""
         from photosense_cli.thumbs import FaceCrops
 
         if self._crops is None:
             self._crops = FaceCrops()
-        return self._crops.crops(card.crop_plan, face_ids)
+        return self._crops.crops(card.crop_plan, face_ids, on_ready)
+
+    def cached_crops(self, face_ids: Sequence[int]) -> dict[int, Any]:
+        """The crops of these faces made already: no decoding, a few ms for a screen."""
+        return self._crops.cached(face_ids) if self._crops is not None else {}
+
+    def close(self) -> None:
+        if self._crops is not None:
+            self._crops.close()
 
     @property
     def decodes(self) -> int:

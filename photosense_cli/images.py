@@ -13,6 +13,7 @@ import io
 import os
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -169,6 +170,38 @@ def decode_upright(data: bytes, long_side: int | None = None) -> tuple[Image.Ima
     if long_side and max(img.size) > long_side:
         img.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
     return img, fmt, when
+
+
+def read_photo(path: str) -> bytes:
+    """A catalogued photo's bytes for display (crops, sheets). The file may have been
+    replaced since import: read no more than import would, ItemFailed when over."""
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ItemFailed(f"over {MAX_FILE_BYTES >> 20} MB: not read")
+    return data
+
+
+def decode_scaled(data: bytes, scale_for: Callable[[int, int], float]) -> Image.Image:
+    """Decode upright in RGB at no less than `scale_for(width, height)` of full size, with
+    no resampling after: a JPEG's DCT scaling decodes at 1/2, 1/4 or 1/8 for a fraction
+    of the time (a 3000x2000 photo: 55 ms whole, 11 ms at 1/2, on the 2-core development
+    machine), where decode_upright's Lanczos thumbnail alone cost 130 ms."""
+    import math
+
+    img = open_image(data)
+    try:
+        scale = scale_for(*img.size)
+        if scale < 1 and img.format == "JPEG":
+            w, h = img.size
+            img.draft("RGB", (max(1, math.ceil(w * scale)), max(1, math.ceil(h * scale))))
+        img = ImageOps.exif_transpose(img)
+        img.load()
+        return to_rgb(img)
+    except ItemFailed:
+        raise
+    except Exception as e:
+        raise BadImage(f"cannot decode: {describe(e)}") from None
 
 
 def prepare(data: bytes, min_side: int = MIN_SIDE, long_side: int = LONG_SIDE,

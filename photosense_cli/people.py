@@ -473,8 +473,7 @@ def face_crops(cat: Catalogue, person: Person,
     out = []
     for path, faces in cat.face_crops_plan(person.id).items():
         try:
-            with open(path, "rb") as fh:
-                img, _, _ = images.decode_upright(fh.read())
+            img, _, _ = images.decode_upright(images.read_photo(path))
         except OSError as e:
             on_error(path, os_reason(e))
             continue

@@ -230,8 +230,9 @@ def test_quit_returns_what_was_done_and_names_are_shown_literally(cli, crowd):
 def test_faces_are_drawn_from_crops_made_once_per_photo(cli, crowd):
     def state(app):
         from photosense_cli.tui.tiles import FaceTile
-        tiles = list(app.query(FaceTile))
-        return [type(t.query_one(".pic")).__name__ for t in tiles], app.lib.review.decodes
+        tiles = [t for t in app.query(FaceTile) if t.display]
+        return ([type(t.pic.image).__name__ for t in tiles if t.pic.image.display],
+                app.lib.review.decodes)
 
     _, (kinds, decodes) = drive(cli.library, [], images="blocks", check=state)
     assert kinds == ["HalfcellImage"] * 3
@@ -254,6 +255,22 @@ def test_a_photo_is_decoded_once_for_all_the_faces_on_it(cli, crowd, tmp_path):
         assert len(got) == 2
         # the other person on c.jpg was cropped when c.jpg was: only their own photo now
         assert lib.review.decodes == 4
+
+
+def test_a_photo_grown_huge_since_import_is_not_read_into_memory(cli, crowd, tmp_path,
+                                                                 monkeypatch):
+    from photosense_cli import images
+
+    with open_library(cli.library) as lib:
+        zero = lib.review.card(crowd["zero"])
+        # the files of this crowd are a few KB: a bound of 100 bytes stands for 512 MB
+        monkeypatch.setattr(images, "MAX_FILE_BYTES", 100)
+        assert lib.review.crops(zero, [f.id for f in zero.faces]) == {}
+        assert lib.review.decodes == 0
+        mine = {f.id for f in zero.faces}
+        why = {lib.review.crop_problem(p) for p, faces in zero.crop_plan.items()
+               if mine & {f.id for f in faces}}
+        assert why == {"over 0 MB: not read"}
 
 
 def test_the_review_refuses_without_a_terminal_and_points_to_the_file(cli, crowd):

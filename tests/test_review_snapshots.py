@@ -17,8 +17,8 @@ T0 = 1_500_000_000  # 2017-07-14: file dates stand in for EXIF dates, fixed here
 
 @pytest.fixture
 def steady(cli, fake, tmp_path):
-    """A library whose ids, names and dates are the same on every run: one worker, fixed
-    file times, basenames only on screen."""
+    """A library whose ids, names and dates are the same on every run: photos imported
+    one by one, fixed file times, basenames only on screen."""
     pics = tmp_path / "pics"
     for i in range(9):  # identity 0 in 9 photos: more faces than fit at 80x24
         photo(pics / f"party_{i:02d}.jpg", faces=[(0, BOX)] + ([(1, BOX2)] if i < 2 else []),
@@ -28,7 +28,8 @@ def steady(cli, fake, tmp_path):
     photo(pics / "lake.jpg", faces=[(3, BOX)])
     for n, p in enumerate(sorted(pics.iterdir())):
         os.utime(p, (T0 + n * 40 * DAY, T0 + n * 40 * DAY))
-    cli.json("import", pics, "--engine", "fake", "--workers", "1")
+    for p in sorted(pics.iterdir()):  # one at a time: ids in this order on every run
+        cli.json("import", p, "--engine", "fake", "--workers", "1")
     fake.similar[(0, 2)] = 87.0
     cli("people", "suggest", "--search")
     lake = cli.json("show", pics / "lake.jpg")["faces"][0]["person_id"]

@@ -75,7 +75,7 @@ class FaceRows(Connection):
     def clearest_faces(self, person_id: int, limit: int) -> list[Face]:
         """A person's largest faces first, then the engine's most confident: the ones a
         user recognises at a glance (the review's grid, its sheets)."""
-        return self._faces("WHERE f.person_id = ? ORDER BY f.width * f.height DESC, "
+        return self._faces("WHERE f.person_id = ? ORDER BY (f.width * f.height) DESC, "
                            "f.confidence DESC, f.id LIMIT ?", (person_id, limit))
 
     def faces_on(self, photo_ids: Sequence[int]) -> dict[int, list[Face]]:

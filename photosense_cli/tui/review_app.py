@@ -12,6 +12,7 @@ thread, the next person's while the user looks at this one.
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -27,7 +28,7 @@ from textual.widgets import Input, Static
 
 from photosense_cli.app import Library
 from photosense_cli.errors import PhotosenseError
-from photosense_cli.records import ReviewCard
+from photosense_cli.records import Face, ReviewCard
 from photosense_cli.tui.tiles import TILE_HEIGHT, TILE_WIDTH, Candidates, FaceTile, image_class, short
 
 NAME_HELP = ("Enter name it  Tab complete  ↓/PgDn skip  ↑/PgUp back  Esc pick faces\n"
@@ -36,6 +37,7 @@ FACES_HELP = ("←↑↓→ pick a face  n not this person  o open  1-3 merge wi
               "h hide  s skip  b back  u undo  q quit  Esc/Enter/i type a name")
 
 Opener = Callable[[str], "str | None"]
+PREFETCH_AFTER = 0.15  # seconds: a person is looked at longer than that before a key
 
 
 def open_in_viewer(path: str) -> str | None:
@@ -110,6 +112,7 @@ class ReviewApp(App[str]):
         self.counts = {"named": 0, "merged": 0, "hidden": 0, "faces taken out": 0}
         self.names = lib.review.given_names()
         self.prefetched: set[int] = set()
+        self.cached: dict[int, Any] = {}  # the crops of the card on screen made already
 
     # -- layout -------------------------------------------------------------------
 
@@ -117,8 +120,8 @@ class ReviewApp(App[str]):
         yield Static(id="title")
         with Horizontal(id="main"):
             with VerticalScroll(id="faces-scroll"):
-                yield FaceGrid(id="faces")
-            yield Candidates()
+                yield FaceGrid(self.image_cls, id="faces")
+            yield Candidates(self.image_cls)
         yield Static(id="info")
         with Horizontal(id="name-row"):
             yield Static("Name:", id="name-label")
@@ -132,6 +135,9 @@ class ReviewApp(App[str]):
         return SuggestFromList(self.names, case_sensitive=False)
 
     def on_mount(self) -> None:
+        # Textual's many small objects made the garbage collector's full passes the
+        # slowest next-person screens: frozen after start-up, p95 fell from 100 to 70 ms
+        self.call_after_refresh(gc.freeze)
         # without pictures a tile is its file name and face id: 4 rows, twice the faces
         self.query_one("#faces").set_class(self.image_cls is None, "-text")
         self.show(0)
@@ -165,17 +171,20 @@ class ReviewApp(App[str]):
         self._render_card()
         self.say(message)
         if card is not None and self.image_cls is not None:
-            self._crop(card, first=True)
-            self.call_after_refresh(self._prefetch)
+            if set(self._wanted(card)) - set(self.cached):
+                self._crop(card, first=True)
+            # the next person's crops once this screen is drawn: started at once, the
+            # decoding threads took the CPU from the drawing (p50 108 ms -> see the bench)
+            self.set_timer(PREFETCH_AFTER, self._prefetch)
 
     def _render_card(self) -> None:
         card = self.card
         title = self.query_one("#title", Static)
         info = self.query_one("#info", Static)
         grid = self.query_one("#faces", FaceGrid)
-        grid.remove_children()
-        self._render_candidates()
+        self.query_one(Candidates).show(card.candidates if card is not None else [])
         if card is None:
+            grid.show_faces([], {}, {})
             title.update(Text(f"Done: everyone in the queue of {len(self.queue)} is reviewed."))
             info.update(Text(self.summary() + ". ↑ goes back, ^Q quits."))
             return
@@ -191,35 +200,31 @@ class ReviewApp(App[str]):
         shown = f" ({len(card.faces)} shown)" if len(card.faces) < p.faces else ""
         info.update(Text(f"{p.faces} face{'s' if p.faces != 1 else ''}{shown} on {p.photos} "
                          f"photo{'s' if p.photos != 1 else ''}{dates}"))
-        grid.mount_all([FaceTile(f.id, card.paths.get(f.photo_id, ""),
-                                 picture=self.image_cls is not None) for f in card.faces])
+        # crops made already (ahead, while the user looked at the last person) are shown
+        # at once, here; only the missing ones wait for a worker
+        self.cached = cached = (self.lib.review.cached_crops(self._wanted(card))
+                                if self.image_cls is not None else {})
+        grid.show_faces(card.faces, card.paths, cached)
+        self.query_one(Candidates).show_covers(card, cached)
         self.call_after_refresh(self._fit_grid)
         self.call_after_refresh(self._select, 0)
 
-    def _render_candidates(self) -> None:
-        cands = self.card.candidates if self.card is not None else []
-        self.query_one("#cand-title", Static).update(
-            Text("Merge with (^T, or 1-3 after Esc):" if cands else "No merge candidates"))
-        for n in range(1, 4):
-            box = self.query_one(f"#cand-{n}")
-            box.display = n <= len(cands)
-            if n > len(cands):
-                continue
-            c = cands[n - 1]
-            label = (f"{n} {short(c.person.name, 18)}\n   {c.score:.0f}% · "
-                     f"{c.person.faces} face{'s' if c.person.faces != 1 else ''}")
-            box.query_one(".cand-label", Static).update(Text(label))
-            pic = box.query(".cand-pic").first()
-            pic.display = self.image_cls is not None
+    @staticmethod
+    def _wanted(card: ReviewCard) -> list[int]:
+        return [f.id for f in card.faces] + [f.id for f in card.covers.values()]
 
     def _crop(self, card: ReviewCard, *, first: bool) -> None:
-        """Crops on a worker thread; shown when they come if the card is still on screen."""
-        wanted = [f.id for f in card.faces] + [f.id for f in card.covers.values()]
+        """Crops on a worker thread, shown photo by photo as they come if the card is
+        still on screen; the photos of the first faces (those in view) first."""
+        wanted = self._wanted(card)
+
+        def ready(crops: dict[int, Any]) -> None:
+            self.call_from_thread(self._show_crops, card, crops)
 
         def work() -> None:
-            crops = self.lib.review.crops(card, wanted)
+            self.lib.review.crops(card, wanted, ready if first else None)
             if first:
-                self.call_from_thread(self._show_crops, card, crops)
+                self.call_from_thread(self._show_problems, card)
 
         self.run_worker(work, thread=True, group="crops")
 
@@ -232,30 +237,21 @@ class ReviewApp(App[str]):
             if card is not None:
                 self._crop(card, first=False)
 
+    def _on_screen(self, card: ReviewCard) -> bool:
+        return self.card is not None and self.card.person.id == card.person.id
+
     def _show_crops(self, card: ReviewCard, crops: dict[int, Any]) -> None:
-        if self.card is None or self.card.person.id != card.person.id:
-            return
-        for tile in self.query(FaceTile):
-            if tile.face_id in crops:
-                tile.show_image(self.image_cls, crops[tile.face_id])
-            elif (why := self.lib.review.crop_problem(tile.path)) is not None:
-                tile.show_missing(why)
-        for n, c in enumerate(card.candidates, 1):
-            cover = card.covers.get(c.person.id)
-            if cover is not None and cover.id in crops:
-                box = self.query_one(f"#cand-{n}")
-                old = box.query_one(".cand-pic")
-                box.mount(self.image_cls(crops[cover.id], classes="cand-pic"), before=old)
-                old.remove()
+        if self._on_screen(card):
+            self.query_one("#faces", FaceGrid).show_crops(crops)
+            self.query_one(Candidates).show_covers(card, crops)
+
+    def _show_problems(self, card: ReviewCard) -> None:
+        if self._on_screen(card):
+            self.query_one("#faces", FaceGrid).show_problems(self.lib.review.crop_problem)
 
     def _select(self, index: int) -> None:
-        tiles = list(self.query(FaceTile))
-        if not tiles:
-            return
-        self.selected = max(0, min(index, len(tiles) - 1))
-        for i, tile in enumerate(tiles):
-            tile.set_class(i == self.selected and self.mode == "faces", "-selected")
-        tiles[self.selected].scroll_visible(animate=False)
+        self.selected = self.query_one("#faces", FaceGrid).select(
+            index, highlight=self.mode == "faces")
 
     @property
     def mode(self) -> str:
@@ -270,8 +266,9 @@ class ReviewApp(App[str]):
 
     # -- acting -----------------------------------------------------------------------
 
-    def _act(self, what: str, call: Callable[[], str], *, advance: bool) -> None:
-        """One application-layer call; on success it is this session's to undo."""
+    def _act(self, what: str | None, call: Callable[[], str], *, advance: bool) -> None:
+        """One application-layer call; on success it is this session's to undo, and
+        counted in the summary under `what`."""
         pos = self.pos
         try:
             message = call()
@@ -281,12 +278,10 @@ class ReviewApp(App[str]):
         change = self.lib.last_change_id()
         if change is not None:
             self.undo_stack.append((change, pos))
-        self.counts[what] += 1
-        self._names_changed()
-        if advance:
-            self.show(pos + 1, message=message)
-        else:
-            self.show(pos, message=message)
+        if what is not None:
+            self.counts[what] += 1
+            self._names_changed()
+        self.show(pos + 1 if advance else pos, message=message)
 
     def _names_changed(self) -> None:
         self.names = self.lib.review.given_names()
@@ -359,19 +354,8 @@ class ReviewApp(App[str]):
         if card is None or not card.candidates:
             return
         other = card.candidates[0].person
-        self._act_plain(lambda: self.lib.reject(str(card.person.id), str(other.id)))
-
-    def _act_plain(self, call: Callable[[], str]) -> None:
-        pos = self.pos
-        try:
-            message = call()
-        except PhotosenseError as e:
-            self.say(str(e))
-            return
-        change = self.lib.last_change_id()
-        if change is not None:
-            self.undo_stack.append((change, pos))
-        self.show(pos, message=message)
+        self._act(None, lambda: self.lib.reject(str(card.person.id), str(other.id)),
+                  advance=False)
 
     def action_hide(self) -> None:
         if self.card is not None:
@@ -465,6 +449,48 @@ class FaceGrid(Container):
         Binding("q", "app.quit", show=False),
         Binding("escape,enter,i", "app.name", show=False),
     ]
+
+    def __init__(self, image_cls: Any, id: str) -> None:
+        super().__init__(id=id)
+        self.image_cls = image_cls
+        self.tiles: list[FaceTile] = []  # made as a card needs them, then reused
+
+    def shown(self) -> list[FaceTile]:
+        return [t for t in self.tiles if t.display]
+
+    def show_faces(self, faces: list[Face], paths: dict[int, str],
+                   crops: dict[int, Any]) -> None:
+        if len(faces) > len(self.tiles):
+            more = [FaceTile(self.image_cls) for _ in range(len(faces) - len(self.tiles))]
+            self.mount_all(more)
+            self.tiles += more
+        for i, tile in enumerate(self.tiles):
+            tile.display = i < len(faces)
+            if i < len(faces):
+                f = faces[i]
+                tile.set_face(f.id, paths.get(f.photo_id, ""), crops.get(f.id))
+
+    def show_crops(self, crops: dict[int, Any]) -> None:
+        for tile in self.shown():
+            if tile.face_id in crops:
+                tile.pic.show_image(crops[tile.face_id])
+
+    def show_problems(self, problem: Callable[[str], str | None]) -> None:
+        for tile in self.shown():
+            why = problem(tile.path)
+            if why is not None:
+                tile.show_problem(why)
+
+    def select(self, index: int, *, highlight: bool) -> int:
+        """Select the index-th face shown (clamped) and bring it into view."""
+        tiles = self.shown()
+        if not tiles:
+            return 0
+        index = max(0, min(index, len(tiles) - 1))
+        for i, tile in enumerate(tiles):
+            tile.set_class(i == index and highlight, "-selected")
+        tiles[index].scroll_visible(animate=False)
+        return index
 
     def action_move(self, dx: int, dy: int) -> None:
         app = self.app
