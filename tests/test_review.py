@@ -58,7 +58,9 @@ def drive(library, keys, *, size=(100, 30), images="none", people=(), everyone=F
             async with app.run_test(size=size) as pilot:
                 await pilot.pause()
                 for k in keys:
-                    if isinstance(k, tuple):  # ("type", "Ada")
+                    if isinstance(k, tuple) and k[0] == "resize":  # ("resize", 80, 24)
+                        await pilot.resize_terminal(k[1], k[2])
+                    elif isinstance(k, tuple):  # ("type", "Ada")
                         for ch in k[1]:
                             await pilot.press(ch if ch != " " else "space")
                     else:
@@ -225,6 +227,24 @@ def test_quit_returns_what_was_done_and_names_are_shown_literally(cli, crowd):
     _, title = drive(cli.library, [], people=[str(crowd["zero"])],
                      check=lambda app: str(app.query_one("#title").render()))
     assert "[bold]x[/bold]" in title
+
+
+def test_a_resize_refits_the_grid_and_keeps_every_line_on_screen(cli, crowd):
+    from photosense_cli.tui.review_app import FaceGrid
+
+    def layout(app):
+        rows = {w: app.query_one(f"#{w}").region for w in ("title", "name", "help")}
+        return (app.query_one(FaceGrid).columns, app.size.width,
+                {w: (r.y, r.bottom) for w, r in rows.items()}, app.focused.id)
+
+    _, wide = drive(cli.library, [], size=(120, 40), check=layout)
+    _, narrow = drive(cli.library, [("resize", 80, 24)], size=(120, 40), check=layout)
+    assert wide[1] == 120 and narrow[1] == 80
+    assert narrow[0] < wide[0]  # fewer faces a row, not tiles cut off at the edge
+    for top, bottom in narrow[2].values():
+        assert 0 <= top < bottom <= 24
+    assert narrow[2]["help"][1] == 24  # the keys are still shown, at the bottom
+    assert narrow[3] == "name"
 
 
 def test_faces_are_drawn_from_crops_made_once_per_photo(cli, crowd):

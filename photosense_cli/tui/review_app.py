@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, VerticalScroll
@@ -143,17 +144,6 @@ class ReviewApp(App[str]):
         self.show(0)
         self.query_one("#name", Input).focus()
 
-    def on_resize(self) -> None:
-        self.call_after_refresh(self._fit_grid)
-
-    def _fit_grid(self) -> None:
-        grid = self.query_one("#faces", FaceGrid)
-        width = self.query_one("#faces-scroll").size.width
-        if not width:
-            return
-        grid.columns = max(1, width // TILE_WIDTH)
-        grid.styles.grid_size_columns = grid.columns
-
     # -- showing a person -----------------------------------------------------------
 
     def show(self, pos: int, step: int = 1, message: str = "") -> None:
@@ -206,7 +196,6 @@ class ReviewApp(App[str]):
                                 if self.image_cls is not None else {})
         grid.show_faces(card.faces, card.paths, cached)
         self.query_one(Candidates).show_covers(card, cached)
-        self.call_after_refresh(self._fit_grid)
         self.call_after_refresh(self._select, 0)
 
     @staticmethod
@@ -454,6 +443,13 @@ class FaceGrid(Container):
         super().__init__(id=id)
         self.image_cls = image_cls
         self.tiles: list[FaceTile] = []  # made as a card needs them, then reused
+
+    def on_resize(self, event: events.Resize) -> None:
+        # as many 14-cell tiles a row as the width holds: 3 at 80 columns, 6 at 120
+        columns = max(1, event.size.width // TILE_WIDTH)
+        if columns != self.columns:
+            self.columns = columns
+            self.styles.grid_size_columns = columns
 
     def shown(self) -> list[FaceTile]:
         return [t for t in self.tiles if t.display]
