@@ -55,6 +55,13 @@ class SearchRequest:
     path: str | None = None
     limit: int | None = 50
     include_missing: bool = False
+    any_people: Sequence[str] = ()  # at least one of them
+    not_people: Sequence[str] = ()  # none of them
+    only: bool = False  # nobody but the people asked for
+    alone: bool = False  # exactly one face
+    unnamed: bool = False  # someone unnamed in the photo
+    has_text: bool | None = None
+    on_day: str | None = None  # MM-DD or today: that day of any year
 
 
 @dataclass
@@ -114,9 +121,14 @@ class Library:
         """Photos matching every criterion, best first; counted when the listing is cut."""
         from photosense_cli import search
 
-        person_ids = [self.person(p).id for p in req.people]
-        query = search.search_filter(req.text, person_ids, req.date_from, req.date_to,
-                                     req.path, req.limit, req.include_missing)
+        def ids(refs: Sequence[str]) -> list[int]:
+            return [self.person(p).id for p in refs]
+
+        people = search.PeopleQuery(ids(req.people), ids(req.any_people), ids(req.not_people),
+                                    req.only, req.alone, req.unnamed)
+        query = search.search_filter(req.text, (), req.date_from, req.date_to, req.path,
+                                     req.limit, req.include_missing, people=people,
+                                     has_text=req.has_text, on_day=req.on_day)
         hits = search.mark(self.cat.search(query), req.text)
         total, exact = len(hits), True
         if query.limit and len(hits) == query.limit:

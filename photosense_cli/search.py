@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from photosense_cli.catalogue import Catalogue, SearchFilter
 from photosense_cli.catalogue.text import WORD, fold
@@ -103,13 +104,53 @@ def path_pattern(value: str) -> str:
     return "*/" + _glob_literal(path.strip("/")) + "/*"
 
 
+@dataclass
+class PeopleQuery:
+    """Who is in the photo, by catalogue id (the application layer resolves names)."""
+
+    every: Sequence[int] = ()  # --person: all of them
+    any: Sequence[int] = ()  # --any-person: at least one
+    none: Sequence[int] = ()  # --not-person: none of them
+    only: bool = False  # --only: nobody else (people hidden as strangers do not count)
+    alone: bool = False  # --alone: exactly one face
+    unnamed: bool = False  # --unnamed: someone still to be named
+
+    def check(self) -> None:
+        if self.only and not (self.every or self.any):
+            raise PhotosenseError("--only needs --person or --any-person: only whom?")
+        both = set(self.none) & {*self.every, *self.any}
+        if both:
+            raise PhotosenseError(f"person {min(both)} is both asked for and excluded "
+                                  "(--not-person)")
+
+
+def day_of_year(value: str, now: dt.date | None = None) -> str:
+    """--on: MM-DD (or M-D, or today) as the MM-DD the catalogue compares."""
+    text = value.strip().lower()
+    if text == "today":
+        return (now or dt.date.today()).strftime("%m-%d")
+    month, _, day = text.partition("-")
+    try:
+        # 2000 is a leap year: 02-29 is a day some photos were taken on
+        return dt.date(2000, int(month), int(day)).strftime("%m-%d")
+    except ValueError:
+        raise PhotosenseError(f"not a day of the year: {value!r} (use MM-DD, such as 12-25, "
+                              "or today)") from None
+
+
 def search_filter(text: str | None, person_ids: Sequence[int] = (), date_from: str | None = None,
                   date_to: str | None = None, path_glob: str | None = None,
-                  limit: int | None = 50, include_missing: bool = False) -> SearchFilter:
+                  limit: int | None = 50, include_missing: bool = False, *,
+                  people: PeopleQuery | None = None, has_text: bool | None = None,
+                  on_day: str | None = None) -> SearchFilter:
     """What the user asked, checked and turned into what the Catalogue is given."""
     if text is not None and not text.strip():
         raise PhotosenseError("an empty search: give words to find, or --person, --from, "
                               "--to or --path alone")
+    people = people or PeopleQuery(every=person_ids)
+    people.check()
+    if text and has_text is False:
+        raise PhotosenseError("--no-text contradicts the words to find")
     taken_from = date_range(date_from, end=False) if date_from else None
     taken_before = date_range(date_to, end=True) if date_to else None
     if taken_from and taken_before and taken_from >= taken_before:
@@ -119,7 +160,9 @@ def search_filter(text: str | None, person_ids: Sequence[int] = (), date_from: s
     return SearchFilter(
         fts=query,
         substring=text.strip() if text and not query else None,
-        person_ids=person_ids,
+        person_ids=people.every, any_person_ids=people.any, not_person_ids=people.none,
+        only=people.only, alone=people.alone, unnamed=people.unnamed, has_text=has_text,
+        on_day=day_of_year(on_day) if on_day else None,
         taken_from=taken_from,
         taken_before=taken_before,
         path_glob=path_pattern(path_glob) if path_glob else None,

@@ -275,3 +275,76 @@ def test_a_cut_listing_of_a_very_common_word_says_at_least(cli, shelf, monkeypat
     monkeypatch.setattr(Catalogue, "search_count", lambda self, f: real(self, f, lines=2))
     r = cli("search", "whiteboard", "--limit", "1", "--json")
     assert r.stderr == "1 of at least 2 shown; --limit 0 for all\n"
+
+
+@pytest.fixture
+def family(cli, shelf, tmp_path):
+    """The shelf and two photos without text: Ann alone, and Ann with a stranger."""
+    more = tmp_path / "pics" / "more"
+    dated(more / "kid.jpg", "2022:03:01 10:00:00", faces=[(0, BOX)])
+    dated(more / "crowd.jpg", "2023:03:01 10:00:00", faces=[(0, BOX), (2, BOX2)])
+    cli.json("import", more, "--engine", "fake", "--workers", "1")
+    people = {p["name"]: p["id"] for p in cli.json("people", "--all")}
+    other = cli.json("show", shelf / "2021" / "sign.jpg")["faces"][0]["person_id"]
+    stranger = [f["person_id"] for f in cli.json("show", more / "crowd.jpg")["faces"]
+                if f["person_id"] not in (people["Ann"], other)][0]
+    return {"other": str(other), "stranger": str(stranger)}
+
+
+def test_any_not_only_alone_and_unnamed_people(cli, family):
+    other, stranger = family["other"], family["stranger"]
+    assert names(cli.json("search", "--any-person", "Ann", "--any-person", other)) == [
+        "crowd.jpg", "kid.jpg", "sign.jpg", "team.jpg", "board.jpg"]
+    assert names(cli.json("search", "-p", "Ann", "--not-person", other)) == [
+        "crowd.jpg", "kid.jpg", "board.jpg"]
+    assert names(cli.json("search", "--not-person", "Ann", "--not-person", other)) == [
+        "louvre.jpg"]
+    assert names(cli.json("search", "-p", "Ann", "--only")) == ["kid.jpg", "board.jpg"]
+    assert names(cli.json("search", "--any-person", "Ann", "--any-person", other,
+                          "--only")) == ["kid.jpg", "sign.jpg", "team.jpg", "board.jpg"]
+    assert names(cli.json("search", "--alone")) == ["kid.jpg", "sign.jpg", "board.jpg"]
+    assert names(cli.json("search", "--unnamed")) == ["crowd.jpg", "sign.jpg", "team.jpg"]
+    # a stranger hidden: no longer someone else, nor someone to name
+    cli("people", "hide", stranger)
+    assert names(cli.json("search", "-p", "Ann", "--only")) == [
+        "crowd.jpg", "kid.jpg", "board.jpg"]
+    assert names(cli.json("search", "--unnamed")) == ["sign.jpg", "team.jpg"]
+    assert "crowd.jpg" not in names(cli.json("search", "--alone"))  # two faces, hidden or not
+    # with text, and the one-word path (ranked in Python) honours every filter
+    assert names(cli.json("search", "whiteboard", "-p", "Ann", "--only")) == ["board.jpg"]
+    assert names(cli.json("search", "whiteboard", "--not-person", other)) == ["board.jpg"]
+    assert names(cli.json("search", "whiteboard", "--unnamed")) == ["team.jpg"]
+
+
+def test_text_or_no_text_and_a_day_of_any_year(cli, family):
+    assert names(cli.json("search", "--no-text")) == ["crowd.jpg", "kid.jpg"]
+    assert names(cli.json("search", "--has-text", "-p", "Ann")) == ["team.jpg", "board.jpg"]
+    assert names(cli.json("search", "--on", "03-01")) == ["crowd.jpg", "kid.jpg", "board.jpg"]
+    assert names(cli.json("search", "--on", "3-1", "--no-text", "--alone")) == ["kid.jpg"]
+    assert names(cli.json("search", "whiteboard", "--on", "06-15")) == ["team.jpg"]
+    assert cli("search", "--on", "12-25", "--paths", code=1).stdout == ""
+
+
+def test_on_today_and_leap_days():
+    import datetime as dt
+
+    from photosense_cli.search import day_of_year
+
+    assert day_of_year("today", now=dt.date(2024, 2, 29)) == "02-29"
+    assert day_of_year("2-29") == "02-29" and day_of_year(" 12-05 ") == "12-05"
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--only"], "--only needs --person or --any-person"),
+    (["-p", "Ann", "--not-person", "Ann"], "both asked for and excluded"),
+    (["--not-person", "Nobody"], "Nobody"),
+    (["--any-person", "Nobody"], "Nobody"),
+    (["whiteboard", "--no-text"], "--no-text contradicts"),
+    (["--on", "02-30"], "not a day of the year: '02-30'"),
+    (["--on", "christmas"], "not a day of the year"),
+    (["--on", "13-01"], "not a day of the year"),
+])
+def test_bad_people_and_day_filters_say_why_in_one_line(cli, family, args, says):
+    r = cli("search", *args, "--json", code=2)
+    assert r.stdout == ""
+    assert says in r.stderr and len(r.stderr.strip().splitlines()) == 1

@@ -25,7 +25,14 @@ class SearchFilter:
 
     fts: str | None = None  # an FTS5 query built by search.fts_query
     substring: str | None = None  # a query with no word characters
-    person_ids: Sequence[int] = ()
+    person_ids: Sequence[int] = ()  # all of them in the photo
+    any_person_ids: Sequence[int] = ()  # at least one of them
+    not_person_ids: Sequence[int] = ()  # none of them
+    only: bool = False  # nobody but the people above (hidden people do not count)
+    alone: bool = False  # exactly one face in the photo
+    unnamed: bool = False  # someone unnamed (and not hidden) in the photo
+    has_text: bool | None = None  # True: some text; False: none
+    on_day: str | None = None  # MM-DD: taken on that day of any year
     taken_from: str | None = None  # ISO bounds, inclusive / exclusive
     taken_before: str | None = None
     path_glob: str | None = None
@@ -35,6 +42,12 @@ class SearchFilter:
     # A one-word query, folded: ranked in Python (_search_one_word), not by FTS5's bm25().
     word: str | None = None
 
+    @property
+    def narrowed(self) -> bool:
+        """Filters that cut photos out beyond the text itself (missing photos aside)."""
+        return bool(self.person_ids or self.any_person_ids or self.not_person_ids
+                    or self.only or self.alone or self.unnamed or self.has_text is not None
+                    or self.on_day or self.taken_from or self.taken_before or self.path_glob)
 
 
 # Words as FTS5's unicode61 tokenizer cuts them: the one tokenizing of search.
@@ -73,6 +86,10 @@ def bm25_of(word: str):
 
 
 
+def _marks(ids: Sequence[int]) -> str:
+    return ", ".join("?" * len(ids))
+
+
 class TextRows(PhotoRows):
     """Text lines and search over them."""
 
@@ -97,9 +114,8 @@ class TextRows(PhotoRows):
         limit_sql, tail = ("LIMIT ?", [f.limit]) if f.limit else ("", [])
         # One word and no filter but missing photos': the ranked path below filters before
         # it ranks, which people, dates and paths make cheap and the one-word path cannot.
-        alone = not (f.person_ids or f.taken_from or f.taken_before or f.path_glob)
         one_word = (self._search_one_word(f, filters, params)
-                    if f.word and f.limit and alone else None)
+                    if f.word and f.limit and not f.narrowed else None)
         if one_word is not None:
             rows, line_ids = one_word
         elif f.fts:
@@ -207,6 +223,16 @@ class TextRows(PhotoRows):
         for pid in f.person_ids:
             where.append("p.id IN (SELECT photo_id FROM faces WHERE person_id = ?)")
             params.append(pid)
+        people = self._people_filters(f)
+        where += [w for w, _ in people]
+        params += [v for _, values in people for v in values]
+        if f.has_text is not None:
+            where.append(("" if f.has_text else "NOT ")
+                         + "EXISTS (SELECT 1 FROM text_lines t WHERE t.photo_id = p.id)")
+        if f.on_day:
+            # taken_at is local ISO time, YYYY-MM-DDTHH:MM:SS: characters 6-10 are MM-DD
+            where.append("substr(p.taken_at, 6, 5) = ?")
+            params.append(f.on_day)
         if f.taken_from:
             where.append("p.taken_at >= ?")
             params.append(f.taken_from)
@@ -221,6 +247,32 @@ class TextRows(PhotoRows):
             where.append("EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = p.id "
                          "AND l.gone_at IS NULL)")
         return "".join(" AND " + w for w in where), params
+
+    @staticmethod
+    def _people_filters(f: SearchFilter) -> list[tuple[str, list[Any]]]:
+        """--any-person, --not-person, --only, --alone and --unnamed as SQL over the photo's
+        faces (faces_photo index: a photo's few faces, not the person's many)."""
+        out: list[tuple[str, list[Any]]] = []
+        if f.any_person_ids:
+            out.append((f"EXISTS (SELECT 1 FROM faces x WHERE x.photo_id = p.id AND "
+                        f"x.person_id IN ({_marks(f.any_person_ids)}))", list(f.any_person_ids)))
+        if f.not_person_ids:
+            out.append((f"NOT EXISTS (SELECT 1 FROM faces x WHERE x.photo_id = p.id AND "
+                        f"x.person_id IN ({_marks(f.not_person_ids)}))", list(f.not_person_ids)))
+        if f.only:
+            # someone else: a face of a person not asked for who is not hidden, or a face
+            # with no person (taken out of one: someone, not known to be them)
+            wanted = [*f.person_ids, *f.any_person_ids]
+            out.append((f"NOT EXISTS (SELECT 1 FROM faces x LEFT JOIN people pe ON "
+                        f"pe.id = x.person_id WHERE x.photo_id = p.id AND (x.person_id IS NULL "
+                        f"OR (pe.hidden = 0 AND x.person_id NOT IN ({_marks(wanted)}))))",
+                        wanted))
+        if f.alone:
+            out.append(("(SELECT count(*) FROM faces x WHERE x.photo_id = p.id) = 1", []))
+        if f.unnamed:
+            out.append(("EXISTS (SELECT 1 FROM faces x JOIN people pe ON pe.id = x.person_id "
+                        "WHERE x.photo_id = p.id AND pe.named = 0 AND pe.hidden = 0)", []))
+        return out
 
     def _hits(self, rows: list[tuple[int, str | None]],
               line_ids: dict[int, list[int]]) -> list[SearchHit]:

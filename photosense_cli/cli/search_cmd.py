@@ -33,6 +33,21 @@ def search_command(
                     "case and accents do not matter).")] = None,
     person: Annotated[Optional[List[str]], typer.Option("--person", "-p", help="A person in "
                       "the photo; repeat for photos with all of them.")] = None,
+    any_person: Annotated[Optional[List[str]], typer.Option("--any-person", help="A person "
+                          "in the photo; repeat for photos with at least one of them.")] = None,
+    not_person: Annotated[Optional[List[str]], typer.Option("--not-person", help="A person "
+                          "not in the photo; repeat to exclude several.")] = None,
+    only: Annotated[bool, typer.Option("--only", help="Nobody else in the photo but the "
+                    "people asked for (people hidden as strangers do not count).")] = False,
+    alone: Annotated[bool, typer.Option("--alone", help="Exactly one face in the "
+                     "photo.")] = False,
+    unnamed: Annotated[bool, typer.Option("--unnamed", help="Someone not named yet in the "
+                       "photo: where to name people next.")] = False,
+    has_text: Annotated[Optional[bool], typer.Option("--has-text/--no-text", help="Only "
+                        "photos with text in them, or only photos without.",
+                        show_default=False)] = None,
+    on_day: Annotated[Optional[str], typer.Option("--on", help="Taken on this day of any "
+                      "year: MM-DD, or today (on this day).")] = None,
     date_from: Annotated[Optional[str], typer.Option("--from", help="Taken on or after: "
                          "YYYY, YYYY-MM, YYYY-MM-DD, an ISO timestamp, today, yesterday, "
                          "or 7d, 2w, 3m, 1y ago.")] = None,
@@ -60,6 +75,8 @@ def search_command(
 
       photosense search --person Ada --from 2019 --to 2019-06
 
+      photosense search --person Ada --not-person Carl --on today
+
       photosense search louvre --paths | xargs open
     """
     from photosense_cli.app import SearchRequest
@@ -73,8 +90,10 @@ def search_command(
     if print0 and not paths_output:
         raise PhotosenseError("--print0 goes with --paths")
     with open_library(library) as lib:
-        found = lib.search(SearchRequest(text, person or [], date_from, date_to, path,
-                                         limit or None, missing))
+        found = lib.search(SearchRequest(
+            text, person or [], date_from, date_to, path, limit or None, missing,
+            any_people=any_person or [], not_people=not_person or [], only=only,
+            alone=alone, unnamed=unnamed, has_text=has_text, on_day=on_day))
     hits = found.hits
     if found.cut:
         say(f"{len(hits)} of {'' if found.exact else 'at least '}{found.total:,} shown; "
