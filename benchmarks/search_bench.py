@@ -114,6 +114,19 @@ def main() -> None:
         "search TEXT --person P --from --to": lambda: search.search(
             cat, rng.choice(words), person_ids=[rng.randint(1, PEOPLE)],
             date_from="2010", date_to="2019-06"),
+        "search TEXT --any-person P Q --not-person R": lambda: search.search(
+            cat, rng.choice(words), people=search.PeopleQuery(
+                any=[rng.randint(1, PEOPLE), rng.randint(1, PEOPLE)],
+                none=[rng.randint(1, PEOPLE)])),
+        "search TEXT --person P --only": lambda: search.search(
+            cat, rng.choice(words[:200]), people=search.PeopleQuery(
+                every=[rng.randint(1, PEOPLE)], only=True)),
+        "search --unnamed --alone": lambda: search.search(
+            cat, people=search.PeopleQuery(unnamed=True, alone=True)),
+        "search --on MM-DD": lambda: search.search(
+            cat, on_day=f"{rng.randint(1, 12):02}-{rng.randint(1, 28):02}"),
+        "search --no-text --person P": lambda: search.search(
+            cat, person_ids=[rng.randint(1, PEOPLE)], has_text=False),
         "people list --all (all 10,000)": lambda: people.list_people(cat, everyone=True),
         "people list (unnamed seen once left out)": lambda: people.list_people(cat),
     }

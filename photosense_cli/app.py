@@ -33,6 +33,7 @@ from photosense_cli.records import (
 from photosense_cli.requests import ImportRequest, ReindexRequest
 
 if TYPE_CHECKING:  # types only: every command imports this module, few need an engine
+    from photosense_cli.catalogue import SearchFilter
     from photosense_cli.desk import ReviewDesk
     from photosense_cli.engines.base import Engine, EngineOptions
     from photosense_cli.interop import SidecarReport
@@ -121,19 +122,28 @@ class Library:
         """Photos matching every criterion, best first; counted when the listing is cut."""
         from photosense_cli import search
 
-        def ids(refs: Sequence[str]) -> list[int]:
-            return [self.person(p).id for p in refs]
-
-        people = search.PeopleQuery(ids(req.people), ids(req.any_people), ids(req.not_people),
-                                    req.only, req.alone, req.unnamed)
-        query = search.search_filter(req.text, (), req.date_from, req.date_to, req.path,
-                                     req.limit, req.include_missing, people=people,
-                                     has_text=req.has_text, on_day=req.on_day)
+        query = self._search_filter(req)
         hits = search.mark(self.cat.search(query), req.text)
         total, exact = len(hits), True
         if query.limit and len(hits) == query.limit:
             total, exact = self.cat.search_count(query)
         return SearchResult(hits, max(total, len(hits)), exact)
+
+    def _search_filter(self, req: SearchRequest) -> SearchFilter:
+        from photosense_cli import search
+
+        def ids(refs: Sequence[str]) -> list[int]:
+            return [self.person(p).id for p in refs]
+
+        people = search.PeopleQuery(ids(req.people), ids(req.any_people), ids(req.not_people),
+                                    req.only, req.alone, req.unnamed)
+        return search.search_filter(req.text, (), req.date_from, req.date_to, req.path,
+                                    req.limit, req.include_missing, people=people,
+                                    has_text=req.has_text, on_day=req.on_day)
+
+    def search_count(self, req: SearchRequest) -> int:
+        """How many photos match, exactly (`search --count`): no hits made."""
+        return self.cat.search_count(self._search_filter(req), lines=None)[0]
 
     def people(self, *, named: bool | None = None, hidden: bool = False,
                everyone: bool = False) -> tuple[list[Person], int]:

@@ -12,6 +12,7 @@ import datetime as dt
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from photosense_cli.catalogue import Catalogue, SearchFilter
 from photosense_cli.catalogue.text import WORD, fold
@@ -77,10 +78,11 @@ def date_range(value: str, *, end: bool, now: dt.datetime | None = None) -> str:
 def search(cat: Catalogue, text: str | None = None, *, person_ids: Sequence[int] = (),
            date_from: str | None = None, date_to: str | None = None,
            path_glob: str | None = None, limit: int | None = 50,
-           include_missing: bool = False) -> list[SearchHit]:
-    """Photos matching every criterion given: by text rank (bm25), else newest first."""
+           include_missing: bool = False, **more: Any) -> list[SearchHit]:
+    """Photos matching every criterion given: by text rank (bm25), else newest first.
+    `more`: search_filter's people=, has_text=, on_day=."""
     return mark(cat.search(search_filter(text, person_ids, date_from, date_to, path_glob, limit,
-                                         include_missing)), text)
+                                         include_missing, **more)), text)
 
 
 def _glob_literal(text: str) -> str:

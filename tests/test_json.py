@@ -59,6 +59,7 @@ def test_every_json_output_matches_its_schema(cli, lived_in):
     valid("search", cli.json("search"))
     valid("search", cli.json("search", "--missing"))
     valid("search", cli.json("search", "whiteboard"))
+    valid("search-count", cli.json("search", "whiteboard", "--count"))
     valid("show", cli.json("show", lived_in["pics"] / "dated.jpg"))
     valid("show", cli.json("show", lived_in["pics"] / "undated.jpg"))
     valid("history", cli.json("history"))

@@ -348,3 +348,13 @@ def test_bad_people_and_day_filters_say_why_in_one_line(cli, family, args, says)
     r = cli("search", *args, "--json", code=2)
     assert r.stdout == ""
     assert says in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_count_is_every_match_whatever_the_limit(cli, family):
+    for args in ([], ["whiteboard"], ["-p", "Ann", "--only"], ["--on", "03-01"], ["--no-text"]):
+        listed = cli.json("search", *args, "--limit", "0")
+        assert cli("search", *args, "--count", "--limit", "1").stdout.strip() == str(len(listed))
+        assert cli.json("search", *args, "--count") == {"count": len(listed)}
+    r = cli("search", "zebra", "--count", code=1)
+    assert r.stdout.strip() == "0"
+    assert "--count prints a number" in cli("search", "--count", "--paths", code=2).stderr

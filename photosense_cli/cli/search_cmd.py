@@ -63,6 +63,9 @@ def search_command(
                           "csv).")] = False,
     paths_output: PathsOption = False,
     print0: Print0Option = False,
+    count: Annotated[bool, typer.Option("--count", help="Print only how many photos "
+                     "match (all of them: --limit does not apply); --json for {\"count\": N}."
+                     )] = False,
     missing: Annotated[bool, typer.Option("--missing", help="Include photos with no file "
                        "left on disk, marked missing, at their last known path.")] = False,
     library: LibraryOption = None,
@@ -89,11 +92,20 @@ def search_command(
         raise PhotosenseError("--paths contradicts the other output option given")
     if print0 and not paths_output:
         raise PhotosenseError("--print0 goes with --paths")
+    if count and (paths_output or csv_output or fmt not in (None, Format.json)):
+        raise PhotosenseError("--count prints a number: it goes with --json only")
+    request = SearchRequest(
+        text, person or [], date_from, date_to, path, limit or None, missing,
+        any_people=any_person or [], not_people=not_person or [], only=only,
+        alone=alone, unnamed=unnamed, has_text=has_text, on_day=on_day)
     with open_library(library) as lib:
-        found = lib.search(SearchRequest(
-            text, person or [], date_from, date_to, path, limit or None, missing,
-            any_people=any_person or [], not_people=not_person or [], only=only,
-            alone=alone, unnamed=unnamed, has_text=has_text, on_day=on_day))
+        if count:
+            n = lib.search_count(request)
+        else:
+            found = lib.search(request)
+    if count:
+        emit({"count": n}, chosen, lambda: out_console().print(str(n)))
+        raise typer.Exit(0 if n else 1)
     hits = found.hits
     if found.cut:
         say(f"{len(hits)} of {'' if found.exact else 'at least '}{found.total:,} shown; "
