@@ -135,6 +135,30 @@ def main() -> None:
         p50, p95 = timed(fn, runs)
         target = "< 50 ms" if "people" in name else "< 20 ms"
         print(f"{name:40} p50 {p50:7.2f} ms   p95 {p95:7.2f} ms   (target p95 {target})")
+    saved_runs(args.db, words, max(20, args.runs // 4))
+
+
+def saved_runs(db: Path, words: list[str], runs: int) -> None:
+    """`search run NAME --new` as cron runs it: each run delivers the next 50 photos not
+    delivered before and records them (the write transaction included)."""
+    from photosense_cli.app import Library, SearchRequest
+
+    lib = Library(db)
+    try:
+        cases = {"run NAME --new (--person: the biggest)": SearchRequest(people=["1"]),
+                 "run NAME --new (TEXT --not-person)": SearchRequest(
+                     text=words[30], not_people=["2"]),
+                 "run NAME --new (--on MM-DD --alone)": SearchRequest(on_day="06-15",
+                                                                      alone=True)}
+        for name, req in cases.items():
+            lib.save_search("bench", req, replace=True)
+            with lib.cat.transaction():
+                lib.cat.conn.execute("DELETE FROM saved_search_seen")
+            p50, p95 = timed(lambda: lib.run_saved("bench", lambda found: None, new=True), runs)
+            print(f"{name:40} p50 {p50:7.2f} ms   p95 {p95:7.2f} ms   (target p95 < 200 ms)")
+        lib.delete_search("bench")
+    finally:
+        lib.close()
 
 
 if __name__ == "__main__":

@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from photosense_cli.csvcell import safe as csv_safe  # noqa: F401  (for front ends' CSV)
+from photosense_cli.errors import PhotosenseError
 from photosense_cli.records import (
     Change,
     Person,
     PersonDetails,
     PhotoDetails,
     RunSummary,
+    SavedSearch,
     SearchHit,
     Suggestion,
 )
@@ -38,6 +40,7 @@ if TYPE_CHECKING:  # types only: every command imports this module, few need an 
     from photosense_cli.engines.base import Engine, EngineOptions
     from photosense_cli.interop import SidecarReport
     from photosense_cli.library import ForgetPlan
+    from photosense_cli.search import PeopleQuery
 
 Notice = Callable[[str], None]
 FileError = Callable[[str, str], None]  # (path, reason): one line, and the run goes on
@@ -120,23 +123,28 @@ class Library:
 
     def search(self, req: SearchRequest) -> SearchResult:
         """Photos matching every criterion, best first; counted when the listing is cut."""
+        return self._run_search(self._search_filter(req), req.text)
+
+    def _run_search(self, query: SearchFilter, text: str | None) -> SearchResult:
         from photosense_cli import search
 
-        query = self._search_filter(req)
-        hits = search.mark(self.cat.search(query), req.text)
+        hits = search.mark(self.cat.search(query), text)
         total, exact = len(hits), True
         if query.limit and len(hits) == query.limit:
             total, exact = self.cat.search_count(query)
         return SearchResult(hits, max(total, len(hits)), exact)
 
-    def _search_filter(self, req: SearchRequest) -> SearchFilter:
+    def _search_filter(self, req: SearchRequest,
+                       people: PeopleQuery | None = None) -> SearchFilter:
+        """The catalogue's filter; people resolved from what the user typed unless given."""
         from photosense_cli import search
 
         def ids(refs: Sequence[str]) -> list[int]:
             return [self.person(p).id for p in refs]
 
-        people = search.PeopleQuery(ids(req.people), ids(req.any_people), ids(req.not_people),
-                                    req.only, req.alone, req.unnamed)
+        if people is None:
+            people = search.PeopleQuery(ids(req.people), ids(req.any_people),
+                                        ids(req.not_people), req.only, req.alone, req.unnamed)
         return search.search_filter(req.text, (), req.date_from, req.date_to, req.path,
                                     req.limit, req.include_missing, people=people,
                                     has_text=req.has_text, on_day=req.on_day)
@@ -144,6 +152,90 @@ class Library:
     def search_count(self, req: SearchRequest) -> int:
         """How many photos match, exactly (`search --count`): no hits made."""
         return self.cat.search_count(self._search_filter(req), lines=None)[0]
+
+    # -- saved searches ------------------------------------------------------------
+
+    def save_search(self, name: str, req: SearchRequest, *,
+                    replace: bool = False) -> tuple[SavedSearch, bool]:
+        """Keep a search under a name; (it, whether it replaced one). The query is checked
+        now, with the people named exactly: a near miss must not be found at 3 a.m."""
+        from photosense_cli import saved
+
+        people = [(role, self.person(ref, exact=True)) for role, refs in
+                  (("all", req.people), ("any", req.any_people), ("not", req.not_people))
+                  for ref in refs]
+        self._search_filter(req)
+        query = saved.query_of({
+            "text": req.text, "from": req.date_from, "to": req.date_to, "on": req.on_day,
+            "path": req.path, "only": req.only, "alone": req.alone, "unnamed": req.unnamed,
+            "has_text": req.has_text, "missing": req.include_missing})
+        return saved.save(self.cat, name, query, people, replace)
+
+    def saved_searches(self) -> list[SavedSearch]:
+        from photosense_cli import saved
+
+        return saved.listing(self.cat)
+
+    def saved_search(self, name: str) -> SavedSearch:
+        from photosense_cli import saved
+
+        return saved.get(self.cat, name)
+
+    def delete_search(self, name: str) -> str:
+        from photosense_cli import saved
+
+        return saved.delete(self.cat, name)
+
+    def run_saved(self, name: str, deliver: Callable[[SearchResult], None], *,
+                  new: bool = False, limit: int | None = 50) -> SearchResult:
+        """Run a saved search and hand the result to `deliver`, which writes it.
+
+        new: only photos that no earlier --new run delivered; those delivered now are
+        recorded once `deliver` has returned, so a run killed or failing halfway delivers
+        them again next time. The write lock is held from the query to the record, so
+        two --new runs at once deliver each photo once (the other waits: writing 50
+        results takes milliseconds).
+        """
+        query, text, sid = self._saved_filter(name, limit, new)
+        if not new:
+            found = self._run_search(query, text)
+            deliver(found)
+            return found
+        with self.cat.transaction():
+            found = self._run_search(query, text)
+            deliver(found)
+            if found.hits:
+                self.cat.mark_seen(sid, [h.id for h in found.hits])
+        return found
+
+    def count_saved(self, name: str, *, new: bool = False) -> int:
+        """How many photos a saved search matches (new: that --new would deliver)."""
+        query, _, _ = self._saved_filter(name, None, new)
+        return self.cat.search_count(query, lines=None)[0]
+
+    def _saved_filter(self, name: str, limit: int | None,
+                      new: bool) -> tuple[SearchFilter, str | None, int]:
+        from photosense_cli import saved, search
+
+        s = saved.get(self.cat, name)
+        saved.check_runnable(s)
+        q = s.query
+
+        def ids(role: str) -> list[int]:
+            return [p.id for p in s.of_role(role) if p.id is not None]
+
+        req = SearchRequest(q.get("text"), (), q.get("from"), q.get("to"), q.get("path"),
+                            limit, bool(q.get("missing")), has_text=q.get("has_text"),
+                            on_day=q.get("on"))
+        people = search.PeopleQuery(ids("all"), ids("any"), ids("not"), bool(q.get("only")),
+                                    bool(q.get("alone")), bool(q.get("unnamed")))
+        try:
+            query = self._search_filter(req, people)
+        except PhotosenseError as e:  # a merge can make a search contradict itself
+            raise PhotosenseError(f"saved search {name!r}: {e}") from None
+        if new:
+            query.unseen_by = s.id
+        return query, req.text, s.id
 
     def people(self, *, named: bool | None = None, hidden: bool = False,
                everyone: bool = False) -> tuple[list[Person], int]:
@@ -246,7 +338,6 @@ class Library:
     def write_sheet(self, person: Person, path: Path, on_error: FileError) -> int:
         """A contact sheet of a person's faces (0600); returns the faces on it."""
         from photosense_cli import images, people
-        from photosense_cli.errors import PhotosenseError
 
         crops = people.face_crops(self.cat, person, on_error=on_error)
         if not crops:
@@ -259,7 +350,6 @@ class Library:
     def write_crops(self, person: Person, folder: Path, on_error: FileError) -> int:
         """Each face of a person as face-ID.jpg (0600) in a folder made 0700."""
         from photosense_cli import images, people
-        from photosense_cli.errors import PhotosenseError
         from photosense_cli.files import make_folder
 
         crops = people.face_crops(self.cat, person, on_error=on_error)

@@ -244,6 +244,8 @@ def merge_step(cat: Catalogue, target: Person, sources: list[Person]) -> Step:
         undo["sources"].append({"person": cat.person_row(s.id),
                                 "faces": cat.face_ids_of_person(s.id)})
         undo["suggestions"] += cat.suggestion_rows_of(s.id)
+        # saved searches that named a source name the target (before the row goes)
+        undo["saved"] = undo.get("saved", []) + cat.repoint_saved_people([s.id], target.id)
         cat.move_all_faces(s.id, target.id)
         cat.delete_person(s.id)
     cat.set_cover_if_none(target.id)
@@ -399,6 +401,7 @@ def _undo_merge(cat: Catalogue, u: dict, lost: list[str]) -> None:
     if cat.person_exists(u["target"]):
         cat.set_cover(u["target"], u["target_cover"])
         cat.delete_faceless_people()
+    cat.restore_saved_people(u.get("saved", []))  # merges from before saved searches: none
     cat.restore_suggestions(u["suggestions"])
 
 

@@ -215,6 +215,81 @@ class SearchHit:
                 "missing": self.missing}
 
 
+# A saved search's name: a word for the command line and a cron line, not a sentence.
+MAX_SAVED_NAME_CHARS = 100
+
+# The query fields of a saved search, in the order a command line gives them: the JSON
+# key, and the option that sets it (text is the positional argument).
+SAVED_FIELDS = (("text", None), ("from", "--from"), ("to", "--to"), ("on", "--on"),
+                ("path", "--path"), ("only", "--only"), ("alone", "--alone"),
+                ("unnamed", "--unnamed"), ("has_text", "--has-text"),
+                ("missing", "--missing"))
+# The words after `photosense search` that name a subcommand rather than a text to find.
+SEARCH_SUBCOMMANDS = ("find", "save", "list", "show", "delete", "run")
+SAVED_ROLES = {"all": "--person", "any": "--any-person", "not": "--not-person"}
+
+
+@dataclass
+class SavedPerson:
+    role: str  # all (--person), any (--any-person), not (--not-person)
+    id: int | None  # None: the person is gone (emptied or forgotten)
+    name: str  # the current label; the name when saved, for one who is gone
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "gone": self.id is None}
+
+
+@dataclass
+class SavedSearch:
+    name: str
+    query: dict[str, Any]  # SAVED_FIELDS' keys, as typed: dates are read again at each run
+    people: list[SavedPerson]
+    created_at: str
+    updated_at: str
+    last_new_run_at: str | None = None
+    seen: int = 0  # photos printed by --new runs
+    id: int = 0
+
+    def of_role(self, role: str) -> list[SavedPerson]:
+        return [p for p in self.people if p.role == role]
+
+    def command(self) -> list[str]:
+        """The search as a command line (people by id: names change, ids follow merges)."""
+        import shlex
+
+        words = []
+        for role, option in SAVED_ROLES.items():
+            for p in self.of_role(role):
+                words += [option, str(p.id) if p.id is not None else p.name]
+        for key, option in SAVED_FIELDS[1:]:
+            value = self.query.get(key)
+            if key == "has_text" and value is not None:
+                words.append("--has-text" if value else "--no-text")
+            elif value is True:
+                words.append(option)
+            elif isinstance(value, str):
+                words += [option, value]
+        text = self.query.get("text")
+        if text is not None and text.startswith("-"):
+            words += ["--", text]  # a text that looks like an option
+        elif text is not None:
+            # a text that is a subcommand's name is found with `search find`
+            words.insert(0, text)
+            if text in SEARCH_SUBCOMMANDS:
+                words.insert(0, "find")
+        return [shlex.quote(w) for w in ["photosense", "search", *words]]
+
+    def to_json(self) -> dict[str, Any]:
+        query = {key: self.query.get(key) for key, _ in SAVED_FIELDS}
+        for key in ("only", "alone", "unnamed", "missing"):
+            query[key] = bool(query[key])
+        query.update({f"{'' if role == 'all' else role + '_'}people": [
+            p.to_json() for p in self.of_role(role)] for role in SAVED_ROLES})
+        return {"name": self.name, "query": query, "command": " ".join(self.command()),
+                "created_at": self.created_at, "updated_at": self.updated_at,
+                "last_new_run_at": self.last_new_run_at, "seen": self.seen}
+
+
 @dataclass
 class Suggestion:
     a: tuple[int, str]

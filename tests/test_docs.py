@@ -55,6 +55,9 @@ def test_every_readme_example_names_real_commands_and_options(line):
         path = (*path, words[i])
         i += 1
     assert path, f"{line}: no such command"
+    default = getattr(COMMANDS[path], "default_command", None)  # search TEXT: search find
+    if default:
+        path = (*path, default)
     known = {o for p in COMMANDS[path].params for o in p.opts}
     if len(path) > 1:  # options of the group (people --hidden) count too
         known |= {o for p in COMMANDS[path[:1]].params for o in p.opts}

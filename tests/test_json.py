@@ -60,6 +60,15 @@ def test_every_json_output_matches_its_schema(cli, lived_in):
     valid("search", cli.json("search", "--missing"))
     valid("search", cli.json("search", "whiteboard"))
     valid("search-count", cli.json("search", "whiteboard", "--count"))
+    valid("search-saved", cli.json("search", "save", "ann", "-p", "Ann", "--from", "2019",
+                                   "--no-text"))
+    valid("search-saved", cli.json("search", "save", "boards", "whiteboard", "--only",
+                                   "--any-person", "Ann", "--path", lived_in["pics"]))
+    valid("search-saved", cli.json("search", "show", "ann"))
+    valid("search-list", cli.json("search", "list"))
+    valid("search", cli.json("search", "run", "ann", "--new"))
+    valid("search", cli.json("search", "run", "ann", "--new", code=1))
+    valid("search-count", cli.json("search", "run", "boards", "--count", code=None))
     valid("show", cli.json("show", lived_in["pics"] / "dated.jpg"))
     valid("show", cli.json("show", lived_in["pics"] / "undated.jpg"))
     valid("history", cli.json("history"))
@@ -92,6 +101,7 @@ def test_an_empty_library_answers_in_the_same_shapes(fake, tmp_path):
     valid("status", cli.json("status"))
     valid("people", cli.json("people", "--all"))
     valid("search", cli.json("search", code=1))
+    valid("search-list", cli.json("search", "list", code=1))
     valid("history", cli.json("history"))
     valid("suggest", cli.json("people", "suggest"))
 

@@ -358,3 +358,196 @@ def test_count_is_every_match_whatever_the_limit(cli, family):
     r = cli("search", "zebra", "--count", code=1)
     assert r.stdout.strip() == "0"
     assert "--count prints a number" in cli("search", "--count", "--paths", code=2).stderr
+
+
+# -- saved searches ------------------------------------------------------------------
+
+
+def test_a_saved_search_runs_as_the_search_it_was_and_lists_and_shows(cli, family):
+    saved = cli.json("search", "save", "ann-only", "-p", "Ann", "--only")
+    assert saved["query"]["people"][0]["name"] == "Ann" and saved["query"]["only"] is True
+    assert names(cli.json("search", "run", "ann-only")) == names(
+        cli.json("search", "-p", "Ann", "--only")) == ["kid.jpg", "board.jpg"]
+    cli("search", "save", "boards", "whiteboard", "--on", "06-15")
+    assert [s["name"] for s in cli.json("search", "list")] == ["ann-only", "boards"]
+    shown = cli("search", "show", "boards").stdout
+    assert "photosense search whiteboard --on 06-15" in shown
+    assert names(cli.json("search", "run", "boards")) == ["team.jpg"]
+    assert cli("search", "run", "boards", "--count").stdout.strip() == "1"
+    # every output of search works on a run
+    assert [os.path.basename(p) for p in cli("search", "run", "boards", "--paths").stdout
+            .splitlines()] == ["team.jpg"]
+    cli("search", "delete", "boards")
+    r = cli("search", "run", "boards", code=2)
+    assert "no saved search called 'boards'" in r.stderr and "search list" in r.stderr
+
+
+def test_new_prints_each_photo_once_and_the_next_new_photo_alone(cli, family, tmp_path):
+    cli("search", "save", "ann", "-p", "Ann")
+    first = names(cli.json("search", "run", "ann", "--new"))
+    assert sorted(first) == ["board.jpg", "crowd.jpg", "kid.jpg", "team.jpg"]
+    r = cli("search", "run", "ann", "--new", "--paths", code=1)  # nothing new: like no match
+    assert r.stdout == ""
+    assert cli.json("search", "run", "ann", "--new", "--count", code=1) == {"count": 0}
+    assert len(cli.json("search", "run", "ann")) == 4  # without --new: everything
+    later = tmp_path / "pics" / "later"
+    dated(later / "new.jpg", "2024:01:01 10:00:00", faces=[(0, BOX)])
+    cli.json("import", later, "--engine", "fake", "--workers", "1")
+    assert names(cli.json("search", "run", "ann", "--new")) == ["new.jpg"]
+    assert cli.json("search", "show", "ann")["seen"] == 5
+
+
+def test_new_with_a_limit_prints_the_rest_next_time(cli, family):
+    cli("search", "save", "all")
+    everything = names(cli.json("search", "--limit", "0"))
+    got = []
+    for _ in range(3):
+        got += names(cli.json("search", "run", "all", "--new", "--limit", "2"))
+    assert got == everything  # in order, none twice, none left out
+    cli("search", "run", "all", "--new", code=1)
+
+
+def test_a_new_run_that_fails_while_writing_prints_the_same_photos_next_time(cli, family):
+    from photosense_cli.app import open_library
+
+    cli("search", "save", "ann", "-p", "Ann")
+    with open_library(cli.library) as lib:
+        def broken(found):
+            assert found.hits
+            raise BrokenPipeError  # the reader went away (or the run was killed) mid-output
+
+        with pytest.raises(BrokenPipeError):
+            lib.run_saved("ann", broken, new=True)
+        delivered = []
+        lib.run_saved("ann", lambda f: delivered.extend(h.id for h in f.hits), new=True)
+    assert len(delivered) == 4
+    assert cli.json("search", "show", "ann")["seen"] == 4
+
+
+def test_two_new_runs_at_once_deliver_each_photo_once(cli, family):
+    import threading
+
+    from photosense_cli.app import open_library
+
+    cli("search", "save", "ann", "-p", "Ann")
+    got: dict[str, list[int]] = {"a": [], "b": []}
+    writing, go_on = threading.Event(), threading.Event()
+
+    def slow(found):
+        got["a"] += [h.id for h in found.hits]
+        writing.set()
+        go_on.wait(10)  # a slow reader: the second run starts meanwhile
+
+    def first():
+        with open_library(cli.library) as lib:
+            lib.run_saved("ann", slow, new=True)
+
+    def second():
+        with open_library(cli.library) as lib:
+            lib.run_saved("ann", lambda f: got["b"].extend(h.id for h in f.hits), new=True)
+
+    a = threading.Thread(target=first)
+    a.start()
+    assert writing.wait(10)
+    b = threading.Thread(target=second)
+    b.start()
+    b.join(0.5)
+    assert b.is_alive()  # it waits for the first run's record
+    go_on.set()
+    a.join(10)
+    b.join(10)
+    assert len(got["a"]) == 4 and got["b"] == []
+
+
+def test_saved_searches_follow_renames_merges_and_undo(cli, family):
+    other = family["other"]
+    cli("search", "save", "not-other", "--not-person", other, "--no-text")
+    cli("people", "rename", other, "Carl")
+    shown = cli.json("search", "show", "not-other")
+    assert shown["query"]["not_people"] == [{"id": int(other), "name": "Carl", "gone": False}]
+    stranger = family["stranger"]
+    before = names(cli.json("search", "run", "not-other"))
+    assert before == ["crowd.jpg", "kid.jpg"]
+    cli("people", "merge", stranger, other)  # Carl is the stranger: the search follows
+    assert cli.json("search", "show", "not-other")["query"]["not_people"][0]["id"] == int(
+        stranger)
+    assert names(cli.json("search", "run", "not-other")) == ["kid.jpg"]  # crowd has him
+    cli("search", "save", "stranger", "-p", stranger)
+    cli("undo")
+    assert cli.json("search", "show", "not-other")["query"]["not_people"] == [
+        {"id": int(other), "name": "Carl", "gone": False}]
+    assert names(cli.json("search", "run", "not-other")) == before
+    # a search saved after the merge names its target, which undo leaves in place
+    assert cli.json("search", "show", "stranger")["query"]["people"][0]["id"] == int(stranger)
+
+
+def test_a_search_merged_into_a_contradiction_or_naming_someone_gone_says_so(cli, family):
+    other = family["other"]
+    cli("search", "save", "ann-not-other", "-p", "Ann", "--not-person", other)
+    cli("people", "merge", "Ann", other)
+    r = cli("search", "run", "ann-not-other", code=2)
+    assert "saved search 'ann-not-other'" in r.stderr and "excluded" in r.stderr
+    cli("undo")
+    cli("search", "save", "stranger", "-p", family["stranger"])
+    faces = cli.json("people", "show", family["stranger"])["faces"]
+    for face in faces:
+        cli("people", "unassign", face["id"])
+    r = cli("search", "run", "stranger", code=2)
+    assert "no longer in the library" in r.stderr and "--replace" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_replace_changes_the_query_and_keeps_what_was_printed(cli, family):
+    cli("search", "save", "ann", "-p", "Ann")
+    cli("search", "run", "ann", "--new")
+    r = cli("search", "save", "ann", "-p", "Ann", "--no-text", code=2)
+    assert "exists: --replace" in r.stderr
+    cli("search", "save", "ann", "-p", "Ann", "--alone", "--replace")
+    assert cli.json("search", "show", "ann")["query"]["alone"] is True
+    cli("search", "run", "ann", "--new", code=1)  # kid.jpg and board.jpg were printed
+    assert names(cli.json("search", "run", "ann")) == ["kid.jpg", "board.jpg"]
+
+
+def test_a_text_that_names_a_subcommand_is_found_with_find(cli, fake, tmp_path):
+    fake.texts[3] = ["shopping list"]
+    photo(tmp_path / "pics" / "p.jpg", texts=[(3, TEXT_BOX)])
+    cli.import_(tmp_path / "pics")
+    assert names(cli.json("search", "find", "list")) == ["p.jpg"]
+    assert cli("search", "list", code=1).stdout == ""  # the saved searches: none
+    cli("search", "save", "lists", "list")
+    assert cli.json("search", "show", "lists")["command"] == "photosense search find list"
+    assert names(cli.json("search", "run", "lists")) == ["p.jpg"]
+
+
+def test_a_relative_path_is_saved_absolute(cli, family, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path / "pics")
+    cli("search", "save", "more", "--path", "more")
+    monkeypatch.chdir(tmp_path)
+    assert cli.json("search", "show", "more")["query"]["path"] == str(tmp_path / "pics" / "more")
+    assert names(cli.json("search", "run", "more")) == ["crowd.jpg", "kid.jpg"]
+
+
+@pytest.mark.parametrize("args, says", [
+    (["", "-p", "Ann"], "cannot be empty"),
+    (["run"], "is a subcommand of search"),
+    (["a\x1b[31mb"], "control or invisible"),
+    (["x" * 101], "at most 100 characters"),
+    (["ok", "-p", "Nobody"], "Nobody"),
+    (["ok", "-p", "An"], "is not a name"),  # exact names only: kept for years
+    (["ok", "--on", "02-30"], "not a day of the year"),
+    (["ok", "--from", "2020", "--to", "2019"], "later than"),
+])
+def test_bad_saves_say_why_in_one_line_and_save_nothing(cli, family, args, says):
+    r = cli("search", "save", *args, code=2)
+    assert says in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert cli("search", "list", "--json", code=1).stdout.strip() == "[]"
+
+
+def test_the_words_a_saved_search_line_avoids_are_the_subcommands():
+    import typer
+
+    from photosense_cli.cli import app
+    from photosense_cli.records import SEARCH_SUBCOMMANDS
+
+    group = typer.main.get_command(app).commands["search"]
+    assert set(SEARCH_SUBCOMMANDS) == set(group.commands)

@@ -309,6 +309,36 @@ MIGRATIONS: list[Migration] = [
     """
     CREATE INDEX faces_person_area ON faces(person_id, (width * height) DESC);
     """,
+    # 13: saved searches. The query is JSON as the user typed it (relative dates and
+    # "today" are read again at each run: a cron job's "last 7 days" moves with it);
+    # people are rows, by id, so a merge repoints them and undo puts them back; a person
+    # who is gone (emptied, forgotten) leaves a NULL that the run reports by the name it
+    # had. `seen`: the photos printed by `search run NAME --new`.
+    """
+    CREATE TABLE saved_searches (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        query TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        last_new_run_at TEXT
+    );
+    CREATE TABLE saved_search_people (
+        id INTEGER PRIMARY KEY,
+        search_id INTEGER NOT NULL REFERENCES saved_searches(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('all', 'any', 'not')),
+        person_id INTEGER REFERENCES people(id) ON DELETE SET NULL,
+        name TEXT NOT NULL
+    );
+    CREATE INDEX saved_search_people_search ON saved_search_people(search_id);
+    CREATE INDEX saved_search_people_person ON saved_search_people(person_id);
+    CREATE TABLE saved_search_seen (
+        search_id INTEGER NOT NULL REFERENCES saved_searches(id) ON DELETE CASCADE,
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        PRIMARY KEY (search_id, photo_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX saved_search_seen_photo ON saved_search_seen(photo_id);
+    """,
 ]
 
 

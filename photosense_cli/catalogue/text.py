@@ -39,6 +39,7 @@ class SearchFilter:
     limit: int | None = 50
     ranked_lines: int = 2000
     include_missing: bool = False
+    unseen_by: int | None = None  # a saved search's id: photos its --new runs never printed
     # A one-word query, folded: ranked in Python (_search_one_word), not by FTS5's bm25().
     word: str | None = None
 
@@ -47,7 +48,8 @@ class SearchFilter:
         """Filters that cut photos out beyond the text itself (missing photos aside)."""
         return bool(self.person_ids or self.any_person_ids or self.not_person_ids
                     or self.only or self.alone or self.unnamed or self.has_text is not None
-                    or self.on_day or self.taken_from or self.taken_before or self.path_glob)
+                    or self.on_day or self.taken_from or self.taken_before or self.path_glob
+                    or self.unseen_by is not None)
 
 
 # Words as FTS5's unicode61 tokenizer cuts them: the one tokenizing of search.
@@ -243,6 +245,10 @@ class TextRows(PhotoRows):
             where.append("EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = p.id "
                          "AND l.path GLOB ?)")
             params.append(f.path_glob)
+        if f.unseen_by is not None:
+            where.append("NOT EXISTS (SELECT 1 FROM saved_search_seen s "
+                         "WHERE s.search_id = ? AND s.photo_id = p.id)")
+            params.append(f.unseen_by)
         if not f.include_missing:
             where.append("EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = p.id "
                          "AND l.gone_at IS NULL)")
