@@ -66,6 +66,8 @@ class SearchRequest:
     unnamed: bool = False  # someone unnamed in the photo
     has_text: bool | None = None
     on_day: str | None = None  # MM-DD or today: that day of any year
+    near: str | None = None  # LAT,LON
+    within: float | None = None  # km around near
 
 
 @dataclass
@@ -147,7 +149,8 @@ class Library:
                                         ids(req.not_people), req.only, req.alone, req.unnamed)
         return search.search_filter(req.text, (), req.date_from, req.date_to, req.path,
                                     req.limit, req.include_missing, people=people,
-                                    has_text=req.has_text, on_day=req.on_day)
+                                    has_text=req.has_text, on_day=req.on_day,
+                                    near=req.near, within=req.within)
 
     def search_count(self, req: SearchRequest) -> int:
         """How many photos match, exactly (`search --count`): no hits made."""
@@ -168,7 +171,8 @@ class Library:
         query = saved.query_of({
             "text": req.text, "from": req.date_from, "to": req.date_to, "on": req.on_day,
             "path": req.path, "only": req.only, "alone": req.alone, "unnamed": req.unnamed,
-            "has_text": req.has_text, "missing": req.include_missing})
+            "has_text": req.has_text, "missing": req.include_missing, "near": req.near,
+            "within": req.within})
         return saved.save(self.cat, name, query, people, replace)
 
     def saved_searches(self) -> list[SavedSearch]:
@@ -226,7 +230,7 @@ class Library:
 
         req = SearchRequest(q.get("text"), (), q.get("from"), q.get("to"), q.get("path"),
                             limit, bool(q.get("missing")), has_text=q.get("has_text"),
-                            on_day=q.get("on"))
+                            on_day=q.get("on"), near=q.get("near"), within=q.get("within"))
         people = search.PeopleQuery(ids("all"), ids("any"), ids("not"), bool(q.get("only")),
                                     bool(q.get("alone")), bool(q.get("unnamed")))
         try:
@@ -455,14 +459,18 @@ def reindex(path: Path, req: ReindexRequest, *,
 
 
 def repair(path: Path, *, on_notice: Notice = _quiet) -> dict[str, Any]:
-    """Rebuild the text index, recount people, check the file: the damage that remains.
+    """Rebuild the text index, recount people, read the positions of photos imported
+    before positions were kept, check the file: the damage that remains.
 
     LibraryDamaged when the file cannot even be opened for repair."""
     from photosense_cli.catalogue import Catalogue
+    from photosense_cli.library import read_positions
 
     cat = Catalogue(path, create=False, repairing=True, on_notice=on_notice)
     try:
-        return cat.repair()
+        report = cat.repair()
+        report["positions"] = read_positions(cat, on_notice)
+        return report
     finally:
         cat.close()
 

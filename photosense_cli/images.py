@@ -87,6 +87,7 @@ class Prepared:
     format: str
     taken_at: str | None
     orientation: int = 1  # EXIF: how the stored pixels turn upright
+    gps: tuple[float, float] | None = None  # (latitude, longitude) from EXIF
 
 
 # Between 89 and 179 Mpx Pillow only warns: real cameras go there, so decode, and say
@@ -132,6 +133,40 @@ def taken_at(img: Image.Image) -> str | None:
     if len(offset) == 6 and offset[0] in "+-" and offset[3] == ":":
         return when.isoformat() + offset
     return when.isoformat()
+
+
+def gps_of(img: Image.Image) -> tuple[float, float] | None:
+    """(latitude, longitude) in degrees from the EXIF GPS directory, or None.
+
+    The tags are untrusted: anything that is not three finite rationals within range
+    is no position. 0,0 (a point in the Gulf of Guinea) is what cameras without a fix
+    write, so it is no position either."""
+    try:
+        gps = img.getexif().get_ifd(0x8825)
+        if not gps:
+            return None
+        lat = _degrees(gps.get(2), gps.get(1), "NS", 90)
+        lon = _degrees(gps.get(4), gps.get(3), "EW", 180)
+    except Exception:
+        return None
+    if lat is None or lon is None or (lat == 0 and lon == 0):
+        return None
+    return round(lat, 7), round(lon, 7)  # 1e-7 degree: about a centimetre
+
+
+def _degrees(value, ref, signs: str, limit: float) -> float | None:
+    import math
+
+    if not isinstance(value, tuple) or len(value) != 3:
+        return None
+    d, m, s = (float(v) for v in value)
+    degrees = d + m / 60 + s / 3600
+    if not math.isfinite(degrees) or min(d, m, s) < 0 or degrees > limit:
+        return None
+    ref = str(ref or signs[0]).strip("\x00 ").upper()[:1]
+    if ref not in signs:
+        return None
+    return -degrees if ref == signs[1] else degrees
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -237,6 +272,7 @@ def _prepare(data: bytes, min_side: int, long_side: int, as_is: bool = False) ->
     header = open_image(data)
     fmt = header.format or "?"
     width, height = header.size
+    where = gps_of(header)
     orientation = header.getexif().get(0x0112, 1) if fmt in ("JPEG", "TIFF", "WEBP", "PNG") else 1
     if orientation in (5, 6, 7, 8):
         width, height = height, width
@@ -248,13 +284,13 @@ def _prepare(data: bytes, min_side: int, long_side: int, as_is: bool = False) ->
     if whole and ((as_is and width * height <= BIG_PIXELS) or (
             fmt == "JPEG" and orientation == 1 and header.mode in ("RGB", "L")
             and max(width, height) <= long_side and len(data) <= MAX_BYTES)):
-        return Prepared(data, width, height, fmt, taken_at(header), orientation)
+        return Prepared(data, width, height, fmt, taken_at(header), orientation, where)
     if width * height > BIG_PIXELS:
         with _big_decodes:
             img, fmt, when = decode_upright(data, long_side)
-            return Prepared(encode_jpeg(img), width, height, fmt, when, orientation)
+            return Prepared(encode_jpeg(img), width, height, fmt, when, orientation, where)
     img, fmt, when = decode_upright(data, long_side)
-    return Prepared(encode_jpeg(img), width, height, fmt, when, orientation)
+    return Prepared(encode_jpeg(img), width, height, fmt, when, orientation, where)
 
 
 def decode_raw(data: bytes) -> Image.Image:
@@ -296,15 +332,16 @@ def _prepare_raw(data: bytes, min_side: int, long_side: int, name: str) -> Prepa
     img = decode_raw(data)
     width, height = img.size
     check_size(width, height, min_side, long_side)
-    when = None
+    when, where = None, None
     try:  # TIFF-based RAWs carry EXIF that Pillow reads from their first directory
-        when = taken_at(Image.open(io.BytesIO(data)))
+        header = Image.open(io.BytesIO(data))
+        when, where = taken_at(header), gps_of(header)
     except Exception:
         pass
     if max(img.size) > long_side:
         img.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
     fmt = os.path.splitext(name)[1].lstrip(".").upper() or "RAW"
-    return Prepared(encode_jpeg(img), width, height, fmt, when, 1)
+    return Prepared(encode_jpeg(img), width, height, fmt, when, 1, where)
 
 
 def encode_jpeg(img: Image.Image) -> bytes:

@@ -15,7 +15,7 @@ from pathlib import Path
 from photosense_cli import engines
 from photosense_cli.catalogue import Catalogue, import_lock
 from photosense_cli.engines.base import Engine, EngineOptions, importer_threads, resolve_workers
-from photosense_cli.errors import Cancelled, NotFound, PhotosenseError
+from photosense_cli.errors import Cancelled, NotFound, PhotosenseError, describe
 from photosense_cli.records import ChangeKind, RunSummary
 from photosense_cli.requests import ImportRequest
 
@@ -305,3 +305,33 @@ def forget(cat: Catalogue, plan: ForgetPlan, engine: Engine | None = None,
         cat.log_change(ChangeKind.FORGET, summary, {"photos": restore, "paths": dropped})
     return {"photos": n, "faces": len(face_ids), "people_removed": people_removed,
             "kept_photos": k, "paths_forgotten": [r["path"] for r in dropped]}
+
+
+def read_positions(cat: Catalogue, on_notice: Callable[[str], None]) -> dict[str, int]:
+    """GPS positions of photos imported before they were kept: each file's header only
+    (Pillow reads the EXIF without decoding pixels), nothing re-analysed. A file that
+    cannot be read now is said and tried again next time."""
+    from PIL import Image, UnidentifiedImageError
+
+    from photosense_cli.images import gps_of
+
+    out = {"read": 0, "geotagged": 0, "unreadable": 0}
+    tried: set[int] = set()
+    while batch := [(pid, path) for pid, path in cat.unread_positions() if pid not in tried]:
+        found: list[tuple[int, tuple[float, float] | None]] = []
+        for pid, path in batch:
+            tried.add(pid)
+            try:
+                with Image.open(path) as img:
+                    found.append((pid, gps_of(img)))
+            except Exception as e:  # any file: gone since, unreadable, not an image now
+                out["unreadable"] += 1
+                why = ("not an image Pillow can read" if isinstance(e, UnidentifiedImageError)
+                       else e.strerror or describe(e) if isinstance(e, OSError)
+                       else describe(e))
+                on_notice(f"{path}: cannot read its position: {why}")
+        with cat.transaction():
+            cat.set_positions(found)
+        out["read"] += len(found)
+        out["geotagged"] += sum(g is not None for _, g in found)
+    return out

@@ -81,6 +81,10 @@ class TextLine:
         return {"text": self.text, "confidence": self.confidence, "box": self.box.to_json()}
 
 
+def gps_json(gps: tuple[float, float] | None) -> dict[str, float | None]:
+    return {"latitude": gps[0] if gps else None, "longitude": gps[1] if gps else None}
+
+
 @dataclass
 class Photo:
     id: int
@@ -94,6 +98,7 @@ class Photo:
     engine: str | None
     paths: list[str] = field(default_factory=list)  # where it is now
     last_path: str | None = None  # where a missing photo was last seen
+    gps: tuple[float, float] | None = None  # (latitude, longitude), from EXIF
 
     @property
     def missing(self) -> bool:
@@ -108,7 +113,8 @@ class Photo:
         return {"id": self.id, "path": self.path, "paths": self.paths, "missing": self.missing,
                 "taken_at": self.taken_at, "taken_at_source": self.taken_at_source,
                 "sha256": self.sha256, "size": self.size, "width": self.width,
-                "height": self.height, "format": self.format, "engine": self.engine}
+                "height": self.height, "format": self.format, "engine": self.engine,
+                **gps_json(self.gps)}
 
 
 @dataclass
@@ -206,13 +212,14 @@ class SearchHit:
     taken_at_source: str | None = None  # exif, or file (the file's mtime: no date inside)
     missing: bool = False  # only with --missing: path is where it was last seen
     marked: list[str] = field(default_factory=list)  # the same lines with match markers
+    gps: tuple[float, float] | None = None  # (latitude, longitude), from EXIF
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "path": self.path, "taken_at": self.taken_at,
                 "taken_at_source": self.taken_at_source,
                 "people": [name for _, name in self.people],
                 "people_ids": [pid for pid, _ in self.people], "text": self.text,
-                "missing": self.missing}
+                "missing": self.missing, **gps_json(self.gps)}
 
 
 # A saved search's name: a word for the command line and a cron line, not a sentence.
@@ -221,7 +228,8 @@ MAX_SAVED_NAME_CHARS = 100
 # The query fields of a saved search, in the order a command line gives them: the JSON
 # key, and the option that sets it (text is the positional argument).
 SAVED_FIELDS = (("text", None), ("from", "--from"), ("to", "--to"), ("on", "--on"),
-                ("path", "--path"), ("only", "--only"), ("alone", "--alone"),
+                ("path", "--path"), ("near", "--near"), ("within", "--within"),
+                ("only", "--only"), ("alone", "--alone"),
                 ("unnamed", "--unnamed"), ("has_text", "--has-text"),
                 ("missing", "--missing"))
 # The words after `photosense search` that name a subcommand rather than a text to find.
@@ -267,8 +275,8 @@ class SavedSearch:
                 words.append("--has-text" if value else "--no-text")
             elif value is True:
                 words.append(option)
-            elif isinstance(value, str):
-                words += [option, value]
+            elif isinstance(value, (str, float, int)) and not isinstance(value, bool):
+                words += [option, f"{value:g}" if isinstance(value, float) else str(value)]
         text = self.query.get("text")
         if text is not None and text.startswith("-"):
             words += ["--", text]  # a text that looks like an option

@@ -140,11 +140,41 @@ def day_of_year(value: str, now: dt.date | None = None) -> str:
                               "or today)") from None
 
 
+# --within when not given, for a point: a town and its surroundings.
+DEFAULT_WITHIN_KM = 10.0
+MAX_WITHIN_KM = 20_038.0  # half the Earth's circumference: everywhere
+
+
+def near_of(near: str | None, within: float | None) -> tuple[float, float, float] | None:
+    """--near LAT,LON and --within KM as (latitude, longitude, km)."""
+    if near is None:
+        if within is not None:
+            raise PhotosenseError("--within needs --near: within how far of where?")
+        return None
+    parts = near.replace(" ", "").split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        lat, lon = float(parts[0]), float(parts[1])
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ValueError
+    except ValueError:
+        raise PhotosenseError(
+            f"--near takes a position as LAT,LON in decimal degrees (such as 48.8584,2.2945), "
+            f"not {near!r}; place names are not looked up yet") from None
+    km = DEFAULT_WITHIN_KM if within is None else within
+    if not 0 < km <= MAX_WITHIN_KM:
+        raise PhotosenseError(f"--within is a distance in km, above 0 and at most "
+                              f"{MAX_WITHIN_KM:,.0f}: not {km:g}")
+    return lat, lon, km
+
+
 def search_filter(text: str | None, person_ids: Sequence[int] = (), date_from: str | None = None,
                   date_to: str | None = None, path_glob: str | None = None,
                   limit: int | None = 50, include_missing: bool = False, *,
                   people: PeopleQuery | None = None, has_text: bool | None = None,
-                  on_day: str | None = None) -> SearchFilter:
+                  on_day: str | None = None, near: str | None = None,
+                  within: float | None = None) -> SearchFilter:
     """What the user asked, checked and turned into what the Catalogue is given."""
     if text is not None and not text.strip():
         raise PhotosenseError("an empty search: give words to find, or --person, --from, "
@@ -164,7 +194,7 @@ def search_filter(text: str | None, person_ids: Sequence[int] = (), date_from: s
         substring=text.strip() if text and not query else None,
         person_ids=people.every, any_person_ids=people.any, not_person_ids=people.none,
         only=people.only, alone=people.alone, unnamed=people.unnamed, has_text=has_text,
-        on_day=day_of_year(on_day) if on_day else None,
+        on_day=day_of_year(on_day) if on_day else None, near=near_of(near, within),
         taken_from=taken_from,
         taken_before=taken_before,
         path_glob=path_pattern(path_glob) if path_glob else None,

@@ -551,3 +551,107 @@ def test_the_words_a_saved_search_line_avoids_are_the_subcommands():
 
     group = typer.main.get_command(app).commands["search"]
     assert set(SEARCH_SUBCOMMANDS) == set(group.commands)
+
+
+# -- places: positions from EXIF GPS --------------------------------------------------
+
+
+def placed(path, lat, lon, **kw):
+    """A generated photo with EXIF GPS tags (degrees, minutes, seconds and N/S, E/W)."""
+    p = photo(path.with_suffix(".png"), **kw)
+    exif = Image.Exif()
+    gps = exif.get_ifd(0x8825)
+
+    def dms(x):
+        d, rest = divmod(abs(x) * 3600, 3600)
+        return (float(d), float(rest // 60), round(rest % 60, 4))
+    gps.update({1: "N" if lat >= 0 else "S", 2: dms(lat), 3: "E" if lon >= 0 else "W",
+                4: dms(lon)})
+    Image.open(p).convert("RGB").save(path, exif=exif)
+    p.unlink()
+    return path
+
+
+@pytest.fixture
+def trips(cli, tmp_path):
+    pics = tmp_path / "trips"
+    placed(pics / "eiffel.jpg", 48.8584, 2.2945, faces=[(0, BOX)])
+    placed(pics / "louvre.jpg", 48.8606, 2.3376)  # 3.2 km from the tower
+    placed(pics / "sydney.jpg", -33.8568, 151.2153)
+    placed(pics / "date-line.jpg", -16.5, 179.9)  # Fiji, beside the antimeridian
+    photo(pics / "nowhere.jpg")
+    cli.import_(pics)
+    return pics
+
+
+def test_near_a_position_within_a_distance(cli, trips):
+    assert sorted(names(cli.json("search", "--near", "48.8584,2.2945", "--within", "1"))) == [
+        "eiffel.jpg"]
+    assert sorted(names(cli.json("search", "--near", "48.8584,2.2945"))) == [
+        "eiffel.jpg", "louvre.jpg"]  # 10 km by default
+    assert names(cli.json("search", "--near", "-33.86,151.21")) == ["sydney.jpg"]
+    assert names(cli.json("search", "--near=-16.5,-179.95", "--within", "50")) == [
+        "date-line.jpg"]  # 16 km across the antimeridian
+    assert sorted(names(cli.json("search", "--near", "0,0", "--within", "20038"))) == [
+        "date-line.jpg", "eiffel.jpg", "louvre.jpg", "sydney.jpg"]  # never the untagged
+    assert names(cli.json("search", "-p", "1", "--near", "48.86,2.29")) == ["eiffel.jpg"]
+    assert cli("search", "--near", "48.86,2.29", "--count").stdout.strip() == "2"
+    shown = cli.json("show", trips / "sydney.jpg")
+    assert (round(shown["latitude"], 4), round(shown["longitude"], 4)) == (-33.8568, 151.2153)
+    assert "at -33.856800, 151.215300 (GPS)" in cli("show", trips / "sydney.jpg").stdout
+    assert cli.json("show", trips / "nowhere.jpg")["latitude"] is None
+    cli("search", "save", "paris", "--near", "48.8584,2.2945", "--within", "5")
+    assert "--near 48.8584,2.2945 --within 5" in cli.json("search", "show", "paris")["command"]
+    assert sorted(names(cli.json("search", "run", "paris"))) == ["eiffel.jpg", "louvre.jpg"]
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--within", "5"], "--within needs --near"),
+    (["--near", "Paris"], "LAT,LON in decimal degrees"),
+    (["--near", "91,0"], "not '91,0'"),
+    (["--near", "1,2,3"], "not '1,2,3'"),
+    (["--near", "nan,0"], "not 'nan,0'"),
+    (["--near", "1,2", "--within", "0"], "above 0"),
+    (["--near", "1,2", "--within", "-3"], "above 0"),
+    (["--near", "1,2", "--within", "30000"], "at most 20,038"),
+])
+def test_bad_places_say_why_in_one_line(cli, trips, args, says):
+    r = cli("search", *args, code=2)
+    assert says in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_repair_reads_the_positions_of_photos_imported_before_they_were_kept(cli, trips):
+    import sqlite3
+
+    conn = sqlite3.connect(cli.library)
+    with conn:  # as a library of schema 13 left them, after migration 14
+        conn.execute("UPDATE photos SET latitude = NULL, longitude = NULL, gps_read = 0")
+    conn.close()
+    assert cli("search", "--near", "48.86,2.29", "--count", code=1).stdout.strip() == "0"
+    (trips / "louvre.jpg").write_bytes(b"not a photo any more")
+    r = cli("repair", "--json", code=1)  # one file could not be read: said, and exit 1
+    assert json.loads(r.stdout)["positions"] == {"read": 4, "geotagged": 3, "unreadable": 1}
+    assert "louvre.jpg: cannot read its position" in r.stderr
+    assert names(cli.json("search", "--near", "48.86,2.29")) == ["eiffel.jpg"]
+    again = json.loads(cli("repair", "--json", code=1).stdout)  # tried again, each time
+    assert again["positions"] == {"read": 0, "geotagged": 0, "unreadable": 1}
+    assert "louvre.jpg: cannot read its position: not an image Pillow can read\n" in r.stderr
+
+
+def test_positions_from_untrusted_tags_are_checked(tmp_path):
+    from photosense_cli.images import gps_of
+
+    def tagged(tags):
+        exif = Image.Exif()
+        exif.get_ifd(0x8825).update(tags)
+        path = tmp_path / "t.jpg"
+        Image.new("RGB", (100, 100)).save(path, exif=exif)
+        return gps_of(Image.open(path))
+
+    good = {1: "N", 2: (10.0, 30.0, 0.0), 3: "W", 4: (20.0, 15.0, 0.0)}
+    assert tagged(good) == (10.5, -20.25)
+    assert tagged({**good, 2: (95.0, 0.0, 0.0)}) is None  # no such latitude
+    assert tagged({**good, 1: "X"}) is None
+    assert tagged({**good, 2: (10.0, 30.0)}) is None
+    assert tagged({1: "N", 2: (0.0, 0.0, 0.0), 3: "E", 4: (0.0, 0.0, 0.0)}) is None  # no fix
+    assert tagged({1: "N", 2: (10.0, 30.0, 0.0)}) is None  # no longitude

@@ -26,6 +26,21 @@ def chunks(items: list, size: int = BATCH) -> Iterator[list]:
         yield items[i : i + size]
 
 
+EARTH_KM = 6371.0088  # the mean radius (IUGG)
+
+
+def km_between(lat1: float | None, lon1: float | None, lat2: float, lon2: float) -> float | None:
+    """Haversine distance in km; None for a photo with no position."""
+    import math
+
+    if lat1 is None or lon1 is None:
+        return None
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    h = (math.sin((p2 - p1) / 2) ** 2
+         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
 def requires_transaction(method):
     """For methods whose caller must hold a transaction: checked, not only said."""
     import functools
@@ -84,6 +99,9 @@ class Connection:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA synchronous=NORMAL")
+        # --near: the great-circle distance, in Python (SQLite's math functions are a
+        # compile-time option that not every Python's SQLite has)
+        conn.create_function("photosense_km", 4, km_between, deterministic=True)
         self.conn = conn
         self._migrate()
 

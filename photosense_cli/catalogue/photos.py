@@ -171,14 +171,28 @@ class PhotoRows(Connection):
     def photos(self, photo_ids: Sequence[int]) -> list[Photo]:
         """Photos by id, in the order given, each with its live paths (or last known one)."""
         rows = {r[0]: r for r in self._in(
-            "SELECT id, sha256, size, width, height, format, taken_at, taken_at_source, engine "
-            "FROM photos WHERE id IN ({ids})", photo_ids)}
+            "SELECT id, sha256, size, width, height, format, taken_at, taken_at_source, engine, "
+            "latitude, longitude FROM photos WHERE id IN ({ids})", photo_ids)}
         paths = self.paths_of(photo_ids)
         missing = [i for i in photo_ids if i in rows and not paths.get(i)]
         last = self.last_paths_of(missing) if missing else {}
         return [Photo(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
-                      paths=paths.get(i, []), last_path=last.get(i))
+                      paths=paths.get(i, []), last_path=last.get(i),
+                      gps=(r[9], r[10]) if r[9] is not None and r[10] is not None else None)
                 for i in photo_ids if (r := rows.get(i))]
+
+    def unread_positions(self, limit: int = 1000) -> list[tuple[int, str]]:
+        """Photos imported before positions were read, with one live path each."""
+        return self.conn.execute(
+            "SELECT p.id, min(l.path) FROM photos p JOIN locations l ON l.photo_id = p.id "
+            "AND l.gone_at IS NULL WHERE p.gps_read = 0 GROUP BY p.id ORDER BY p.id LIMIT ?",
+            (limit,)).fetchall()
+
+    @requires_transaction
+    def set_positions(self, rows: Sequence[tuple[int, tuple[float, float] | None]]) -> None:
+        self.conn.executemany(
+            "UPDATE photos SET latitude = ?, longitude = ?, gps_read = 1 WHERE id = ?",
+            [(g[0] if g else None, g[1] if g else None, pid) for pid, g in rows])
 
     def photo_ids_under(self, path: str) -> list[int]:
         """Photos with a path equal to `path` or inside the folder `path`."""

@@ -339,6 +339,15 @@ MIGRATIONS: list[Migration] = [
     ) WITHOUT ROWID;
     CREATE INDEX saved_search_seen_photo ON saved_search_seen(photo_id);
     """,
+    # 14: where a photo was taken, from its EXIF GPS tags (degrees, WGS 84). gps_read: 0
+    # for photos imported before this, which `repair` reads (the header only, no
+    # re-analysis); the partial index holds only geotagged photos, for --near.
+    """
+    ALTER TABLE photos ADD COLUMN latitude REAL;
+    ALTER TABLE photos ADD COLUMN longitude REAL;
+    ALTER TABLE photos ADD COLUMN gps_read INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX photos_latitude ON photos(latitude) WHERE latitude IS NOT NULL;
+    """,
 ]
 
 

@@ -40,6 +40,7 @@ class SearchFilter:
     ranked_lines: int = 2000
     include_missing: bool = False
     unseen_by: int | None = None  # a saved search's id: photos its --new runs never printed
+    near: tuple[float, float, float] | None = None  # (latitude, longitude, km): --near
     # A one-word query, folded: ranked in Python (_search_one_word), not by FTS5's bm25().
     word: str | None = None
 
@@ -49,7 +50,7 @@ class SearchFilter:
         return bool(self.person_ids or self.any_person_ids or self.not_person_ids
                     or self.only or self.alone or self.unnamed or self.has_text is not None
                     or self.on_day or self.taken_from or self.taken_before or self.path_glob
-                    or self.unseen_by is not None)
+                    or self.unseen_by is not None or self.near is not None)
 
 
 # Words as FTS5's unicode61 tokenizer cuts them: the one tokenizing of search.
@@ -245,6 +246,14 @@ class TextRows(PhotoRows):
             where.append("EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = p.id "
                          "AND l.path GLOB ?)")
             params.append(f.path_glob)
+        if f.near is not None:
+            lat, lon, km = f.near
+            # a band of latitude first (the partial index of geotagged photos: 1 degree
+            # is 111.2 km everywhere), then the exact distance
+            band = km / 111.19
+            where.append("p.latitude BETWEEN ? AND ? AND photosense_km(p.latitude, "
+                         "p.longitude, ?, ?) <= ?")
+            params += [lat - band, lat + band, lat, lon, km]
         if f.unseen_by is not None:
             where.append("NOT EXISTS (SELECT 1 FROM saved_search_seen s "
                          "WHERE s.search_id = ? AND s.photo_id = p.id)")
@@ -296,5 +305,5 @@ class TextRows(PhotoRows):
         return [SearchHit(pid, photos[pid].path, taken, people.get(pid, []),
                           [texts[i] for i in line_ids.get(pid, []) if i in texts],
                           taken_at_source=photos[pid].taken_at_source,
-                          missing=photos[pid].missing)
+                          missing=photos[pid].missing, gps=photos[pid].gps)
                 for pid, taken in rows]

@@ -236,10 +236,12 @@ def reindex_command(
 
 
 def repair_command(json_output: JsonOption = False, library: LibraryOption = None):
-    """Rebuild the text index, recount people's faces and check the file for damage.
+    """Rebuild the text index, recount people's faces, read the GPS positions of photos
+    imported before positions were kept (their headers only), and check the file.
 
-    Exit code 0 when the file is sound afterwards, 1 when damage remains: then restore a
-    copy made with 'photosense backup', or import your photos into a new library.
+    Exit code 0 when the file is sound afterwards, 1 when damage remains (then restore a
+    copy made with 'photosense backup', or import your photos into a new library) or a
+    photo's position could not be read (each said on stderr; tried again next time).
 
     Examples:
 
@@ -267,13 +269,17 @@ def repair_command(json_output: JsonOption = False, library: LibraryOption = Non
         say("rebuilt the text index")
         if r["people_recounted"]:
             say(f"recounted the faces and photos of {r['people_recounted']} people")
+        pos = r["positions"]
+        if pos["read"]:
+            say(f"read the GPS position of {pos['read']} photo{'s' * (pos['read'] != 1)} "
+                f"imported before positions were kept: {pos['geotagged']} geotagged")
         for problem in r["damage"]:
             say(f"photosense: damaged: {problem}")
         if r["damage"]:
             say(f"photosense: damage remains that repair cannot mend: {RESTORE}")
         else:
             say("the library file is sound")
-    raise typer.Exit(1 if r["damage"] else 0)
+    raise typer.Exit(1 if r["damage"] or r["positions"]["unreadable"] else 0)
 
 
 def backup_command(

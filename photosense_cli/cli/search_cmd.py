@@ -78,6 +78,11 @@ ToOpt = Annotated[Optional[str], typer.Option(
 PathOpt = Annotated[Optional[str], typer.Option(
     "--path", help="A folder (everything under it), a file, a folder name (2019: any folder "
     "of that name), or a glob on the whole path ('*/2019/*.jpg').")]
+NearOpt = Annotated[Optional[str], typer.Option(
+    "--near", help="Taken near this position, LAT,LON in decimal degrees (48.8584,2.2945), "
+    "from the photo's EXIF GPS tags.")]
+WithinOpt = Annotated[Optional[float], typer.Option(
+    "--within", help="How far from --near, in km (default 10).", show_default=False)]
 MissingOpt = Annotated[bool, typer.Option(
     "--missing", help="Include photos with no file left on disk, marked missing, at their "
     "last known path.")]
@@ -91,13 +96,14 @@ NameArg = Annotated[str, typer.Argument(help="The saved search's name.")]
 
 
 def _request(text, person, any_person, not_person, only, alone, unnamed, has_text, on_day,
-             date_from, date_to, path, limit, missing):
+             date_from, date_to, path, near, within, limit, missing):
     from photosense_cli.app import SearchRequest
 
     return SearchRequest(
         text, person or [], date_from, date_to, path, limit or None, missing,
         any_people=any_person or [], not_people=not_person or [], only=only,
-        alone=alone, unnamed=unnamed, has_text=has_text, on_day=on_day)
+        alone=alone, unnamed=unnamed, has_text=has_text, on_day=on_day, near=near,
+        within=within)
 
 
 def _output(json_output, fmt, csv_output, paths_output, print0, count):
@@ -166,6 +172,8 @@ def search_command(
     date_from: FromOpt = None,
     date_to: ToOpt = None,
     path: PathOpt = None,
+    near: NearOpt = None,
+    within: WithinOpt = None,
     limit: LimitOpt = 50,
     json_output: JsonOption = False,
     fmt: FormatOption = None,
@@ -190,13 +198,15 @@ def search_command(
 
       photosense search --person Ada --not-person Carl --on today
 
+      photosense search --near 48.8584,2.2945 --within 2
+
       photosense search louvre --paths | xargs open
 
       photosense search find list
     """
     chosen = _output(json_output, fmt, csv_output, paths_output, print0, count)
     request = _request(text, person, any_person, not_person, only, alone, unnamed, has_text,
-                       on_day, date_from, date_to, path, limit, missing)
+                       on_day, date_from, date_to, path, near, within, limit, missing)
     with open_library(library) as lib:
         if count:
             n = lib.search_count(request)
@@ -223,6 +233,8 @@ def save_command(
     date_from: FromOpt = None,
     date_to: ToOpt = None,
     path: PathOpt = None,
+    near: NearOpt = None,
+    within: WithinOpt = None,
     missing: MissingOpt = False,
     replace: Annotated[bool, typer.Option("--replace", help="Change the query of a saved "
                        "search of that name (what its --new runs printed stays printed).")
@@ -242,7 +254,7 @@ def save_command(
       photosense search save whiteboards whiteboard --from 30d --path ~/Pictures/work
     """
     request = _request(text, person, any_person, not_person, only, alone, unnamed, has_text,
-                       on_day, date_from, date_to, path, 0, missing)
+                       on_day, date_from, date_to, path, near, within, 0, missing)
     with open_library(library) as lib:
         saved, existed = lib.save_search(name, request, replace=replace)
     emit(saved.to_json(), choose_format(None, json_output),
@@ -391,6 +403,8 @@ def show_command(photo: Annotated[str, typer.Argument(help="A photo's path or id
             out.print(literal(path))
         out.print(f"id {p.id}, {p.width}x{p.height} {p.format}, taken "
                   f"{p.taken_at or 'unknown'} ({p.taken_at_source})")
+        if p.gps:
+            out.print(f"at {p.gps[0]:.6f}, {p.gps[1]:.6f} (GPS)")
         if d.faces:
             out.print(table(["face", "person", "box (l, t, w, h)", "conf"], [
                 (str(f.id), literal(f"{f.person_id} {f.person}"),

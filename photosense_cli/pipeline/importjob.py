@@ -249,7 +249,8 @@ class Importer:
             photo_id = self.cat.insert_photo({
                 "sha256": o.sha256, "size": c.size, "width": p.width, "height": p.height,
                 "format": p.format, "taken_at": taken, "taken_at_source": source,
-                "engine": self.engine.name,
+                "engine": self.engine.name, "latitude": p.gps[0] if p.gps else None,
+                "longitude": p.gps[1] if p.gps else None, "gps_read": 1,
             })
             self.cat.record_location(photo_id, c.path, c.size, c.mtime_ns)
             persons = self._persons_from_before(o, before, dropped)
