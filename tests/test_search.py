@@ -655,3 +655,13 @@ def test_positions_from_untrusted_tags_are_checked(tmp_path):
     assert tagged({**good, 2: (10.0, 30.0)}) is None
     assert tagged({1: "N", 2: (0.0, 0.0, 0.0), 3: "E", 4: (0.0, 0.0, 0.0)}) is None  # no fix
     assert tagged({1: "N", 2: (10.0, 30.0, 0.0)}) is None  # no longitude
+
+
+def test_a_saved_search_shows_hostile_text_literally(cli, family):
+    text = "[bold]x[/bold] \x1b[2J\nboard"
+    r = cli("search", "save", "odd", text)
+    assert "\x1b" not in r.stderr and "\\x1b[2J\\nboard" in r.stderr
+    shown = cli("search", "show", "odd").stdout
+    assert "\x1b" not in shown and "[bold]x[/bold]" in shown
+    assert "\x1b" not in cli("search", "list").stdout
+    assert cli.json("search", "show", "odd")["query"]["text"] == text

@@ -19,6 +19,7 @@ from photosense_cli.cli.common import (
 from photosense_cli.cli.output import (
     FACE_CSV,
     choose_format,
+    display,
     emit,
     face_rows,
     literal,
@@ -258,8 +259,8 @@ def save_command(
     with open_library(library) as lib:
         saved, existed = lib.save_search(name, request, replace=replace)
     emit(saved.to_json(), choose_format(None, json_output),
-         lambda: say(f"{'changed' if existed else 'saved'} the search "
-                     f"{saved.name!r}: {' '.join(saved.command())}"))
+         lambda: say(display(f"{'changed' if existed else 'saved'} the search "
+                             f"{saved.name!r}: {' '.join(saved.command())}")))
 
 
 @app.command("list")
