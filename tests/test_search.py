@@ -665,3 +665,19 @@ def test_a_saved_search_shows_hostile_text_literally(cli, family):
     assert "\x1b" not in shown and "[bold]x[/bold]" in shown
     assert "\x1b" not in cli("search", "list").stdout
     assert cli.json("search", "show", "odd")["query"]["text"] == text
+
+
+def test_repair_names_an_unreadable_file_literally(cli, trips):
+    import sqlite3
+
+    odd = trips / "odd\x1b[31m\nname.jpg"
+    placed(odd, 10.0, 20.0)
+    cli.import_(trips)
+    conn = sqlite3.connect(cli.library)
+    with conn:
+        conn.execute("UPDATE photos SET gps_read = 0")
+    conn.close()
+    odd.write_bytes(b"no longer a photo")
+    r = cli("repair", code=1)
+    line = [ln for ln in r.stderr.splitlines() if "cannot read its position" in ln]
+    assert len(line) == 1 and "odd\\x1b[31m\\nname.jpg" in line[0] and "\x1b" not in r.stderr

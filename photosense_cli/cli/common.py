@@ -65,11 +65,21 @@ def library_path(value: str | None) -> Path:
     return path
 
 
+def display(text: str | None) -> str:
+    """A name or path on one line, whatever it holds (newlines, escape sequences)."""
+    if text is None:
+        return ""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def notice(message: str) -> None:
-    """What the application layer tells the user in passing: one line on stderr."""
+    """What the application layer tells the user in passing: one line on stderr, with
+    the paths and names in it shown literally (a file name can hold escape sequences)."""
     import sys
 
-    sys.stderr.write(f"photosense: {message}\n")
+    sys.stderr.write(f"photosense: {display(message)}\n")
 
 
 def open_library(value: str | None, profile: str | None = None, region: str | None = None):

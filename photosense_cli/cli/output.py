@@ -12,17 +12,8 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from photosense_cli.cli.common import Format
+from photosense_cli.cli.common import Format, display
 from photosense_cli.errors import PhotosenseError
-
-
-def display(text: str | None) -> str:
-    """A name or path on one line, whatever it holds (newlines, escape sequences)."""
-    if text is None:
-        return ""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def literal(text: str | None, style: str = ""):
