@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from photosense_cli.errors import BadImage, ItemFailed, TooSmall, describe
+from photosense_cli.gps import gps_of
 from photosense_cli.records import Box
 
 try:  # iPhone photos; a declared dependency, but keep decoding others if it is broken.
@@ -133,40 +134,6 @@ def taken_at(img: Image.Image) -> str | None:
     if len(offset) == 6 and offset[0] in "+-" and offset[3] == ":":
         return when.isoformat() + offset
     return when.isoformat()
-
-
-def gps_of(img: Image.Image) -> tuple[float, float] | None:
-    """(latitude, longitude) in degrees from the EXIF GPS directory, or None.
-
-    The tags are untrusted: anything that is not three finite rationals within range
-    is no position. 0,0 (a point in the Gulf of Guinea) is what cameras without a fix
-    write, so it is no position either."""
-    try:
-        gps = img.getexif().get_ifd(0x8825)
-        if not gps:
-            return None
-        lat = _degrees(gps.get(2), gps.get(1), "NS", 90)
-        lon = _degrees(gps.get(4), gps.get(3), "EW", 180)
-    except Exception:
-        return None
-    if lat is None or lon is None or (lat == 0 and lon == 0):
-        return None
-    return round(lat, 7), round(lon, 7)  # 1e-7 degree: about a centimetre
-
-
-def _degrees(value, ref, signs: str, limit: float) -> float | None:
-    import math
-
-    if not isinstance(value, tuple) or len(value) != 3:
-        return None
-    d, m, s = (float(v) for v in value)
-    degrees = d + m / 60 + s / 3600
-    if not math.isfinite(degrees) or min(d, m, s) < 0 or degrees > limit:
-        return None
-    ref = str(ref or signs[0]).strip("\x00 ").upper()[:1]
-    if ref not in signs:
-        return None
-    return -degrees if ref == signs[1] else degrees
 
 
 def to_rgb(img: Image.Image) -> Image.Image:

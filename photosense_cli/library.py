@@ -313,7 +313,8 @@ def read_positions(cat: Catalogue, on_notice: Callable[[str], None]) -> dict[str
     cannot be read now is said and tried again next time."""
     from PIL import Image, UnidentifiedImageError
 
-    from photosense_cli.images import gps_of
+    from photosense_cli.gps import gps_of
+    from photosense_cli.xmp import read_metadata
 
     out = {"read": 0, "geotagged": 0, "unreadable": 0}
     tried: set[int] = set()
@@ -323,7 +324,10 @@ def read_positions(cat: Catalogue, on_notice: Callable[[str], None]) -> dict[str
             tried.add(pid)
             try:
                 with Image.open(path) as img:
-                    found.append((pid, gps_of(img)))
+                    where = gps_of(img)
+                if where is None:
+                    where = read_metadata(Path(path))[2]
+                found.append((pid, where))
             except Exception as e:  # any file: gone since, unreadable, not an image now
                 out["unreadable"] += 1
                 why = ("not an image Pillow can read" if isinstance(e, UnidentifiedImageError)

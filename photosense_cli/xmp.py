@@ -38,6 +38,7 @@ from pathlib import Path
 
 from photosense_cli import xmltree
 from photosense_cli.files import ReadRefused, read_limited
+from photosense_cli.gps import position_in
 from photosense_cli.records import Box, name_problem
 from photosense_cli.xmltree import El, Node
 
@@ -173,12 +174,24 @@ def stem_partners(path: Path) -> list[Path]:
 
 def read_names(path: Path, orientation: int = 1, data: bytes | None = None,
                ) -> tuple[list[NamedRegion], list[tuple[str, str]]]:
+    """Named regions and people from the photo's own XMP and its sidecars (read_metadata
+    without the position)."""
+    regions, problems, _ = read_metadata(path, orientation, data)
+    return regions, problems
+
+
+def read_metadata(path: Path, orientation: int = 1, data: bytes | None = None,
+                  ) -> tuple[list[NamedRegion], list[tuple[str, str]],
+                             tuple[float, float] | None]:
     """Named regions and people from the photo's own XMP (JPEG APP1, TIFF, DNG, HEIC: the
-    packet is found in the file's first blocks) and from its sidecars. `data`: the file's
+    packet is found in the file's first blocks) and from its sidecars, and the GPS
+    position they hold (exif:GPSLatitude/GPSLongitude: a sidecar's first, where
+    geotagging tools write for RAW files, else the photo's own). `data`: the file's
     bytes when the caller has them already.
 
-    Returns the regions and the problems: (file, reason), one for each file something was
-    refused in (the photo is imported all the same, with what could be read).
+    Returns the regions, the problems: (file, reason), one for each file something was
+    refused in (the photo is imported all the same, with what could be read), and the
+    position or None.
     """
     found: list[NamedRegion] = []
     problems: list[tuple[str, str]] = []
@@ -209,6 +222,7 @@ def read_names(path: Path, orientation: int = 1, data: bytes | None = None,
             problems.append((str(side), f"belongs to {path.name} and {partners[0].name} "
                              "alike; its names are not read (rename one photo, or give each "
                              "a .jpg.xmp sidecar)"))
+    positions: list[tuple[float, float]] = []
     for data, source in packets:
         try:
             root = xmltree.parse(_packet_xml(data))
@@ -220,7 +234,10 @@ def read_names(path: Path, orientation: int = 1, data: bytes | None = None,
         if issues:
             more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
             problems.append((source, issues[0] + more))
-    return _unique(found), problems
+        if (where := position_in(root)) is not None:
+            positions.append(where)
+    # packets: the photo's own first, then its sidecars; the last sidecar's wins
+    return _unique(found), problems, positions[-1] if positions else None
 
 
 def _packet_xml(data: bytes) -> bytes:

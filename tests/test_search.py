@@ -639,7 +639,7 @@ def test_repair_reads_the_positions_of_photos_imported_before_they_were_kept(cli
 
 
 def test_positions_from_untrusted_tags_are_checked(tmp_path):
-    from photosense_cli.images import gps_of
+    from photosense_cli.gps import gps_of
 
     def tagged(tags):
         exif = Image.Exif()
@@ -681,3 +681,70 @@ def test_repair_names_an_unreadable_file_literally(cli, trips):
     r = cli("repair", code=1)
     line = [ln for ln in r.stderr.splitlines() if "cannot read its position" in ln]
     assert len(line) == 1 and "odd\\x1b[31m\\nname.jpg" in line[0] and "\x1b" not in r.stderr
+
+
+def gps_sidecar(path, lat: str, lon: str, element: bool = False):
+    """An XMP sidecar with a position, as geotagging tools write one for a RAW file."""
+    if element:
+        body = (f'<rdf:Description rdf:about="" xmlns:exif="http://ns.adobe.com/exif/1.0/">'
+                f"<exif:GPSLatitude>{lat}</exif:GPSLatitude>"
+                f"<exif:GPSLongitude>{lon}</exif:GPSLongitude></rdf:Description>")
+    else:
+        body = (f'<rdf:Description rdf:about="" xmlns:exif="http://ns.adobe.com/exif/1.0/" '
+                f'exif:GPSLatitude="{lat}" exif:GPSLongitude="{lon}"/>')
+    path.write_text('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf='
+                    f'"http://www.w3.org/1999/02/22-rdf-syntax-ns#">{body}</rdf:RDF>'
+                    "</x:xmpmeta>")
+
+
+def test_a_position_from_an_xmp_sidecar_when_the_photo_has_none(cli, tmp_path):
+    pics = tmp_path / "geo"
+    photo(pics / "raw-like.jpg")
+    gps_sidecar(pics / "raw-like.xmp", "48,51.504N", "2,17.67E")
+    placed(pics / "camera.jpg", -33.8568, 151.2153)
+    gps_sidecar(pics / "camera.jpg.xmp", "10,0,0N", "10,0,0E")  # the camera's EXIF wins
+    photo(pics / "element.jpg", size=(640, 420))  # other content: not a copy of raw-like
+    gps_sidecar(pics / "element.jpg.xmp", "40.5S", "70.25W", element=True)
+    cli.import_(pics)
+    shown = cli.json("show", pics / "raw-like.jpg")
+    assert (round(shown["latitude"], 4), round(shown["longitude"], 4)) == (48.8584, 2.2945)
+    assert round(cli.json("show", pics / "camera.jpg")["latitude"], 4) == -33.8568
+    shown = cli.json("show", pics / "element.jpg")
+    assert (shown["latitude"], shown["longitude"]) == (-40.5, -70.25)
+    assert names(cli.json("search", "--near", "48.86,2.29")) == ["raw-like.jpg"]
+
+
+def test_no_xmp_reads_no_position_from_sidecars(cli, tmp_path):
+    pics = tmp_path / "geo"
+    photo(pics / "a.jpg")
+    gps_sidecar(pics / "a.xmp", "48,51.504N", "2,17.67E")
+    cli.import_(pics, extra=["--no-xmp"])
+    assert cli.json("show", pics / "a.jpg")["latitude"] is None
+
+
+@pytest.mark.parametrize("lat, lon", [
+    ("91,0N", "2,0E"), ("48,61N", "2,0E"), ("abcN", "2,0E"), ("48.5X", "2,0E"),
+    ("nan,0N", "2,0E"), ("inf,0N", "2,0E"), ("-48,0N", "2,0E"), ("48,0,0,0N", "2,0E"),
+    ("1" * 1000 + "N", "2,0E"), ("0,0N", "0,0E"), ("48,0N", ""), ("48,0N", "181,0E"),
+])
+def test_untrusted_xmp_positions_are_no_position(tmp_path, lat, lon):
+    from photosense_cli import gps, xmltree
+
+    side = tmp_path / "p.xmp"
+    gps_sidecar(side, lat, lon)
+    assert gps.position_in(xmltree.parse(side.read_bytes())) is None
+
+
+def test_repair_reads_a_sidecar_position_too(cli, tmp_path):
+    import sqlite3
+
+    pics = tmp_path / "geo"
+    photo(pics / "a.jpg")
+    gps_sidecar(pics / "a.xmp", "48,51.504N", "2,17.67E")
+    cli.import_(pics)
+    conn = sqlite3.connect(cli.library)
+    with conn:
+        conn.execute("UPDATE photos SET latitude = NULL, longitude = NULL, gps_read = 0")
+    conn.close()
+    assert cli.json("repair")["positions"] == {"read": 1, "geotagged": 1, "unreadable": 0}
+    assert round(cli.json("show", pics / "a.jpg")["longitude"], 4) == 2.2945

@@ -81,7 +81,7 @@ PathOpt = Annotated[Optional[str], typer.Option(
     "of that name), or a glob on the whole path ('*/2019/*.jpg').")]
 NearOpt = Annotated[Optional[str], typer.Option(
     "--near", help="Taken near this position, LAT,LON in decimal degrees (48.8584,2.2945), "
-    "from the photo's EXIF GPS tags.")]
+    "from the photo's EXIF GPS tags (or its XMP's).")]
 WithinOpt = Annotated[Optional[float], typer.Option(
     "--within", help="How far from --near, in km (default 10).", show_default=False)]
 MissingOpt = Annotated[bool, typer.Option(

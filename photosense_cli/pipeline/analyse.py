@@ -126,8 +126,8 @@ class Analyser:
 
             from photosense_cli import xmp
 
-            out.regions, out.metadata_problems = xmp.read_names(Path(c.path),
-                                                                prepared.orientation, data)
+            out.regions, out.metadata_problems, out.xmp_position = xmp.read_metadata(
+                Path(c.path), prepared.orientation, data)
         faces: list[DetectedFace] = []
         try:
             call = partial(self.pacers.call, ticket=ticket)

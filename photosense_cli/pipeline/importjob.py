@@ -243,14 +243,15 @@ class Importer:
         s, c, p = self.summary, o.candidate, o.prepared
         assert p is not None
         taken, source = (p.taken_at, "exif") if p.taken_at else (mtime_iso(c.mtime_ns), "file")
+        where = p.gps or o.xmp_position  # the camera's EXIF first, then XMP's
         before = self.locations.get(c.path)  # this path held other content before: an edit
         dropped: list[str] = []
         with self.cat.transaction():
             photo_id = self.cat.insert_photo({
                 "sha256": o.sha256, "size": c.size, "width": p.width, "height": p.height,
                 "format": p.format, "taken_at": taken, "taken_at_source": source,
-                "engine": self.engine.name, "latitude": p.gps[0] if p.gps else None,
-                "longitude": p.gps[1] if p.gps else None, "gps_read": 1,
+                "engine": self.engine.name, "latitude": where[0] if where else None,
+                "longitude": where[1] if where else None, "gps_read": 1,
             })
             self.cat.record_location(photo_id, c.path, c.size, c.mtime_ns)
             persons = self._persons_from_before(o, before, dropped)

@@ -47,6 +47,7 @@ class Outcome:
     usage: Usage = field(default_factory=Usage)
     reason: str = ""
     regions: list = field(default_factory=list)  # xmp.NamedRegion: names other tools wrote
+    xmp_position: tuple[float, float] | None = None  # when the photo's EXIF has none
     # (file, reason) for each sidecar or region refused as unreadable or out of bounds: the
     # photo is imported all the same, and each file gets its one line
     metadata_problems: list[tuple[str, str]] = field(default_factory=list)
