@@ -40,7 +40,7 @@ def _degrees(value, ref, signs: str, limit: float) -> float | None:
         return None
     d, m, s = (float(v) for v in value)
     degrees = d + m / 60 + s / 3600
-    if not math.isfinite(degrees) or min(d, m, s) < 0 or degrees > limit:
+    if not math.isfinite(degrees) or min(d, m, s) < 0 or max(m, s) >= 60 or degrees > limit:
         return None
     ref = str(ref or signs[0]).strip("\x00 ").upper()[:1]
     if ref not in signs:

@@ -652,6 +652,7 @@ def test_positions_from_untrusted_tags_are_checked(tmp_path):
     assert tagged(good) == (10.5, -20.25)
     assert tagged({**good, 2: (95.0, 0.0, 0.0)}) is None  # no such latitude
     assert tagged({**good, 1: "X"}) is None
+    assert tagged({**good, 4: (20.0, 75.0, 0.0)}) is None  # no such minute
     assert tagged({**good, 2: (10.0, 30.0)}) is None
     assert tagged({1: "N", 2: (0.0, 0.0, 0.0), 3: "E", 4: (0.0, 0.0, 0.0)}) is None  # no fix
     assert tagged({1: "N", 2: (10.0, 30.0, 0.0)}) is None  # no longitude
