@@ -162,12 +162,17 @@ class Library:
                     replace: bool = False) -> tuple[SavedSearch, bool]:
         """Keep a search under a name; (it, whether it replaced one). The query is checked
         now, with the people named exactly: a near miss must not be found at 3 a.m."""
-        from photosense_cli import saved
+        from photosense_cli import saved, search
 
         people = [(role, self.person(ref, exact=True)) for role, refs in
                   (("all", req.people), ("any", req.any_people), ("not", req.not_people))
                   for ref in refs]
-        self._search_filter(req)
+
+        def ids(role: str) -> list[int]:
+            return [p.id for r, p in people if r == role]
+
+        self._search_filter(req, search.PeopleQuery(ids("all"), ids("any"), ids("not"),
+                                                    req.only, req.alone, req.unnamed))
         query = saved.query_of({
             "text": req.text, "from": req.date_from, "to": req.date_to, "on": req.on_day,
             "path": req.path, "only": req.only, "alone": req.alone, "unnamed": req.unnamed,

@@ -90,3 +90,17 @@ def _xmp_degrees(value: str, signs: str, limit: float) -> float | None:
     if degrees > limit:
         return None
     return -degrees if text[-1] == signs[1] else degrees
+
+
+EARTH_KM = 6371.0088  # the mean radius (IUGG)
+KM_PER_DEGREE = EARTH_KM * math.pi / 180  # of latitude, anywhere: 111.2 km
+
+
+def km_between(lat1: float | None, lon1: float | None, lat2: float, lon2: float) -> float | None:
+    """Haversine distance in km; None for a photo with no position."""
+    if lat1 is None or lon1 is None:
+        return None
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    h = (math.sin((p2 - p1) / 2) ** 2
+         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_KM * math.asin(min(1.0, math.sqrt(h)))

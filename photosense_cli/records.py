@@ -98,7 +98,7 @@ class Photo:
     engine: str | None
     paths: list[str] = field(default_factory=list)  # where it is now
     last_path: str | None = None  # where a missing photo was last seen
-    gps: tuple[float, float] | None = None  # (latitude, longitude), from EXIF
+    gps: tuple[float, float] | None = None  # (latitude, longitude): EXIF, else XMP
 
     @property
     def missing(self) -> bool:
@@ -212,7 +212,7 @@ class SearchHit:
     taken_at_source: str | None = None  # exif, or file (the file's mtime: no date inside)
     missing: bool = False  # only with --missing: path is where it was last seen
     marked: list[str] = field(default_factory=list)  # the same lines with match markers
-    gps: tuple[float, float] | None = None  # (latitude, longitude), from EXIF
+    gps: tuple[float, float] | None = None  # (latitude, longitude): EXIF, else XMP
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "path": self.path, "taken_at": self.taken_at,

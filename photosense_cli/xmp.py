@@ -172,14 +172,6 @@ def stem_partners(path: Path) -> list[Path]:
     return out
 
 
-def read_names(path: Path, orientation: int = 1, data: bytes | None = None,
-               ) -> tuple[list[NamedRegion], list[tuple[str, str]]]:
-    """Named regions and people from the photo's own XMP and its sidecars (read_metadata
-    without the position)."""
-    regions, problems, _ = read_metadata(path, orientation, data)
-    return regions, problems
-
-
 def read_metadata(path: Path, orientation: int = 1, data: bytes | None = None,
                   ) -> tuple[list[NamedRegion], list[tuple[str, str]],
                              tuple[float, float] | None]:

@@ -324,7 +324,7 @@ def test_regions_written_by_photosense_read_back_the_same(tmp_path):
     box = Box(0.6, 0.1, 0.3, 0.25)  # upright coordinates of a photo stored turned (6)
     (tmp_path / "r.jpg.xmp").write_bytes(
         xmp.render(None, [xmp.FaceEntry(3, "Rot", box)], width=480, height=640, orientation=6))
-    found, problems = xmp.read_names(src, orientation=6)
+    found, problems, _ = xmp.read_metadata(src, orientation=6)
     assert problems == []
     assert [r.name for r in found] == ["Rot"] and close(found[0].box, box)
 

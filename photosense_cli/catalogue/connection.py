@@ -15,6 +15,7 @@ from photosense_cli.catalogue.opening import _kind, _looks_like_sqlite, current_
 from photosense_cli.catalogue.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, now, split_statements
 from photosense_cli.errors import PhotosenseError
 from photosense_cli.files import make_folder
+from photosense_cli.gps import km_between
 
 # SQLite's default limit on bound parameters was 999 before 3.32; 500 ids a statement
 # stays under it with room for the other parameters of a query.
@@ -24,21 +25,6 @@ BATCH = 500
 def chunks(items: list, size: int = BATCH) -> Iterator[list]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-EARTH_KM = 6371.0088  # the mean radius (IUGG)
-
-
-def km_between(lat1: float | None, lon1: float | None, lat2: float, lon2: float) -> float | None:
-    """Haversine distance in km; None for a photo with no position."""
-    import math
-
-    if lat1 is None or lon1 is None:
-        return None
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    h = (math.sin((p2 - p1) / 2) ** 2
-         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
-    return 2 * EARTH_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
 def requires_transaction(method):

@@ -7,22 +7,20 @@ from collections.abc import Iterable, Sequence
 from photosense_cli.catalogue.connection import Connection, requires_transaction
 from photosense_cli.catalogue.schema import now
 
+_SAVED = ("SELECT s.id, s.name, s.query, s.created_at, s.updated_at, s.last_new_run_at, "
+          "(SELECT count(*) FROM saved_search_seen WHERE search_id = s.id) "
+          "FROM saved_searches s")
+
 
 class SavedRows(Connection):
     """saved_searches, saved_search_people and saved_search_seen."""
 
     def saved_search_row(self, name: str) -> dict | None:
-        row = self.conn.execute(
-            "SELECT s.id, s.name, s.query, s.created_at, s.updated_at, s.last_new_run_at, "
-            "(SELECT count(*) FROM saved_search_seen WHERE search_id = s.id) "
-            "FROM saved_searches s WHERE s.name = ?", (name,)).fetchone()
+        row = self.conn.execute(f"{_SAVED} WHERE s.name = ?", (name,)).fetchone()
         return None if row is None else self._saved(row)
 
     def saved_search_rows(self) -> list[dict]:
-        return [self._saved(r) for r in self.conn.execute(
-            "SELECT s.id, s.name, s.query, s.created_at, s.updated_at, s.last_new_run_at, "
-            "(SELECT count(*) FROM saved_search_seen WHERE search_id = s.id) "
-            "FROM saved_searches s ORDER BY s.name")]
+        return [self._saved(r) for r in self.conn.execute(f"{_SAVED} ORDER BY s.name")]
 
     def _saved(self, row: tuple) -> dict:
         sid, name, query, created, updated, last_new, seen = row

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from photosense_cli.catalogue.photos import PhotoRows
+from photosense_cli.gps import KM_PER_DEGREE
 from photosense_cli.records import (
     Box,
     SearchHit,
@@ -248,9 +249,9 @@ class TextRows(PhotoRows):
             params.append(f.path_glob)
         if f.near is not None:
             lat, lon, km = f.near
-            # a band of latitude first (the partial index of geotagged photos: 1 degree
-            # is 111.2 km everywhere), then the exact distance
-            band = km / 111.19
+            # a band of latitude first (the partial index of geotagged photos: a degree
+            # of latitude is the same distance everywhere), then the exact distance
+            band = km / KM_PER_DEGREE
             where.append("p.latitude BETWEEN ? AND ? AND photosense_km(p.latitude, "
                          "p.longitude, ?, ?) <= ?")
             params += [lat - band, lat + band, lat, lon, km]
