@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # types only: every command imports this module, few need an 
     from photosense_cli.engines.base import Engine, EngineOptions
     from photosense_cli.interop import SidecarReport
     from photosense_cli.library import ForgetPlan
+    from photosense_cli.places import Gazetteer, Named
     from photosense_cli.search import PeopleQuery
 
 Notice = Callable[[str], None]
@@ -66,8 +67,9 @@ class SearchRequest:
     unnamed: bool = False  # someone unnamed in the photo
     has_text: bool | None = None
     on_day: str | None = None  # MM-DD or today: that day of any year
-    near: str | None = None  # LAT,LON
+    near: str | None = None  # LAT,LON, a city or a country
     within: float | None = None  # km around near
+    place: str | None = None  # a city, region or country photos were placed in
 
 
 @dataclass
@@ -91,10 +93,14 @@ class Library:
         self.path = Path(path)
         self.options = options  # made into the engine's only when a command needs one
         self.cat = open_existing(self.path, on_notice=on_notice)
+        self.on_notice = on_notice
+        self._gazetteer: Gazetteer | None = None
         self._engine: Engine | None = None
         self._desk: ReviewDesk | None = None
 
     def close(self) -> None:
+        if self._gazetteer is not None:
+            self._gazetteer.close()
         if self._desk is not None:
             self._desk.close()
         if self._engine is not None:
@@ -150,7 +156,23 @@ class Library:
         return search.search_filter(req.text, (), req.date_from, req.date_to, req.path,
                                     req.limit, req.include_missing, people=people,
                                     has_text=req.has_text, on_day=req.on_day,
-                                    near=req.near, within=req.within)
+                                    near=req.near, within=req.within,
+                                    resolve_place=self.place_named,
+                                    in_places=None if req.place is None else search.place_ids(
+                                        self.cat.library_places(), req.place))
+
+    def place_named(self, name: str) -> Named:
+        """A city or country by name (offline GeoNames), said when others share it."""
+        from photosense_cli import places
+
+        if self._gazetteer is None:
+            self._gazetteer = places.Gazetteer()
+        found, others = self._gazetteer.resolve(name)
+        if others:
+            self.on_notice(f"--near {name}: {found.label()} ({found.population:,} people); "
+                           f"{len(others)} smaller place{'s' * (len(others) != 1)} of that "
+                           "name: add the region or country to choose another")
+        return found
 
     def search_count(self, req: SearchRequest) -> int:
         """How many photos match, exactly (`search --count`): no hits made."""
@@ -177,7 +199,7 @@ class Library:
             "text": req.text, "from": req.date_from, "to": req.date_to, "on": req.on_day,
             "path": req.path, "only": req.only, "alone": req.alone, "unnamed": req.unnamed,
             "has_text": req.has_text, "missing": req.include_missing, "near": req.near,
-            "within": req.within})
+            "within": req.within, "place": req.place})
         return saved.save(self.cat, name, query, people, replace)
 
     def saved_searches(self) -> list[SavedSearch]:
@@ -235,7 +257,8 @@ class Library:
 
         req = SearchRequest(q.get("text"), (), q.get("from"), q.get("to"), q.get("path"),
                             limit, bool(q.get("missing")), has_text=q.get("has_text"),
-                            on_day=q.get("on"), near=q.get("near"), within=q.get("within"))
+                            on_day=q.get("on"), near=q.get("near"), within=q.get("within"),
+                            place=q.get("place"))
         people = search.PeopleQuery(ids("all"), ids("any"), ids("not"), bool(q.get("only")),
                                     bool(q.get("alone")), bool(q.get("unnamed")))
         try:
@@ -465,16 +488,17 @@ def reindex(path: Path, req: ReindexRequest, *,
 
 def repair(path: Path, *, on_notice: Notice = _quiet) -> dict[str, Any]:
     """Rebuild the text index, recount people, read the positions of photos imported
-    before positions were kept, check the file: the damage that remains.
+    before positions were kept and name them, check the file: the damage that remains.
 
     LibraryDamaged when the file cannot even be opened for repair."""
     from photosense_cli.catalogue import Catalogue
-    from photosense_cli.library import read_positions
+    from photosense_cli.library import fill_places, read_positions
 
     cat = Catalogue(path, create=False, repairing=True, on_notice=on_notice)
     try:
         report = cat.repair()
         report["positions"] = read_positions(cat, on_notice)
+        report["places"] = fill_places(cat, on_notice)
         return report
     finally:
         cat.close()

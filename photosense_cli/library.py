@@ -121,6 +121,8 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
                         before_calls=before_calls, on_error=on_error, on_progress=on_progress)
     try:
         summary = importer.run(req.paths)
+        if not req.dry_run:
+            summary.places = fill_places(cat, on_notice)["named"]
         if req.dry_run:
             per_photo, measured = importer.faces_per_photo
             basis = "this library's average" if measured else "assumed: no photo analysed yet"
@@ -338,4 +340,27 @@ def read_positions(cat: Catalogue, on_notice: Callable[[str], None]) -> dict[str
             cat.set_positions(found)
         out["read"] += len(found)
         out["geotagged"] += sum(g is not None for _, g in found)
+    return out
+
+
+def fill_places(cat: Catalogue, on_notice: Callable[[str], None]) -> dict[str, int]:
+    """Name the positions not named yet (places.py, offline): what import and repair do
+    once photos have positions. Without the places extra nothing is named, and the
+    photos wait for a later run; `waiting` counts them."""
+    from photosense_cli import places
+
+    out = {"named": 0, "no_place": 0, "waiting": 0}
+    if not places.available():
+        out["waiting"] = cat.count_unplaced()
+        return out
+    gazetteer = places.Gazetteer()
+    try:
+        while batch := cat.unplaced():
+            found = gazetteer.name_positions([(lat, lon) for _, lat, lon in batch])
+            with cat.transaction():
+                cat.set_places([(pid, place) for (pid, _, _), place in zip(batch, found, strict=True)])
+            out["named"] += sum(p is not None for p in found)
+            out["no_place"] += sum(p is None for p in found)
+    finally:
+        gazetteer.close()
     return out

@@ -85,6 +85,24 @@ def gps_json(gps: tuple[float, float] | None) -> dict[str, float | None]:
     return {"latitude": gps[0] if gps else None, "longitude": gps[1] if gps else None}
 
 
+@dataclass(frozen=True)
+class Place:
+    """A place name, from GeoNames: where a photo was taken, or a name the user typed."""
+
+    city: str | None  # None for a country
+    region: str | None  # the first-level division: a state, a region, England
+    country: str
+    country_code: str  # ISO 3166-1 alpha-2
+
+    def label(self) -> str:
+        parts = [p for p in (self.city, self.region, self.country) if p]
+        return ", ".join(p for i, p in enumerate(parts) if p not in parts[:i])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"city": self.city, "region": self.region, "country": self.country,
+                "country_code": self.country_code}
+
+
 @dataclass
 class Photo:
     id: int
@@ -99,6 +117,7 @@ class Photo:
     paths: list[str] = field(default_factory=list)  # where it is now
     last_path: str | None = None  # where a missing photo was last seen
     gps: tuple[float, float] | None = None  # (latitude, longitude): EXIF, else XMP
+    place: Place | None = None  # the place gps is in, once named (places.py)
 
     @property
     def missing(self) -> bool:
@@ -114,7 +133,7 @@ class Photo:
                 "taken_at": self.taken_at, "taken_at_source": self.taken_at_source,
                 "sha256": self.sha256, "size": self.size, "width": self.width,
                 "height": self.height, "format": self.format, "engine": self.engine,
-                **gps_json(self.gps)}
+                **gps_json(self.gps), "place": self.place.to_json() if self.place else None}
 
 
 @dataclass
@@ -213,13 +232,15 @@ class SearchHit:
     missing: bool = False  # only with --missing: path is where it was last seen
     marked: list[str] = field(default_factory=list)  # the same lines with match markers
     gps: tuple[float, float] | None = None  # (latitude, longitude): EXIF, else XMP
+    place: Place | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "path": self.path, "taken_at": self.taken_at,
                 "taken_at_source": self.taken_at_source,
                 "people": [name for _, name in self.people],
                 "people_ids": [pid for pid, _ in self.people], "text": self.text,
-                "missing": self.missing, **gps_json(self.gps)}
+                "missing": self.missing, **gps_json(self.gps),
+                "place": self.place.to_json() if self.place else None}
 
 
 # A saved search's name: a word for the command line and a cron line, not a sentence.
@@ -228,7 +249,7 @@ MAX_SAVED_NAME_CHARS = 100
 # The query fields of a saved search, in the order a command line gives them: the JSON
 # key, and the option that sets it (text is the positional argument).
 SAVED_FIELDS = (("text", None), ("from", "--from"), ("to", "--to"), ("on", "--on"),
-                ("path", "--path"), ("near", "--near"), ("within", "--within"),
+                ("path", "--path"), ("near", "--near"), ("within", "--within"), ("place", "--place"),
                 ("only", "--only"), ("alone", "--alone"),
                 ("unnamed", "--unnamed"), ("has_text", "--has-text"),
                 ("missing", "--missing"))
@@ -442,6 +463,7 @@ class RunSummary:
     people_created: int = 0
     people_hidden: int = 0  # of those, started hidden: a tiny face in the background
     text_lines: int = 0
+    places: int = 0  # photos whose position was named this run (a city, region, country)
     calls: Counter = field(default_factory=Counter)
     throttles: Counter = field(default_factory=Counter)  # calls refused for rate, sent again
     cost_usd: float = 0.0
@@ -484,6 +506,7 @@ class RunSummary:
             "people_created": self.people_created,
             "people_hidden": self.people_hidden,
             "text_lines": self.text_lines,
+            "places_named": self.places,
             "calls": dict(sorted(self.calls.items())),
             "throttled": dict(sorted(self.throttles.items())),
             "estimated_cost_usd": self.cost_usd,

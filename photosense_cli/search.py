@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from photosense_cli.catalogue import Catalogue, SearchFilter
 from photosense_cli.catalogue.text import WORD, fold
 from photosense_cli.errors import NotFound, PhotosenseError
-from photosense_cli.records import MARK_END, MARK_START, PhotoDetails, SearchHit
+from photosense_cli.records import MARK_END, MARK_START, PhotoDetails, Place, SearchHit
+
+if TYPE_CHECKING:
+    from photosense_cli.places import Named
 
 # bm25 ranks the newest RANKED_LINES matching lines: ranking every line that holds a
 # very common word took 2 to 7 s at 1,000,000 lines (design.md, "Figures").
@@ -145,28 +149,58 @@ DEFAULT_WITHIN_KM = 10.0
 MAX_WITHIN_KM = 20_038.0  # half the Earth's circumference: everywhere
 
 
-def near_of(near: str | None, within: float | None) -> tuple[float, float, float] | None:
-    """--near LAT,LON and --within KM as (latitude, longitude, km)."""
+# Two decimal numbers: a position; anything else given to --near is a place name.
+_POSITION = re.compile(r"\s*([-+]?\d+(?:\.\d*)?)\s*,\s*([-+]?\d+(?:\.\d*)?)\s*")
+
+
+def near_of(near: str | None, within: float | None,
+            resolve: Callable[[str], Named] | None = None,
+            ) -> tuple[tuple[float, float, float] | None, str | None]:
+    """--near and --within as ((latitude, longitude, km), None), or as (None, country
+    code) for a country. `resolve` looks a place name up (places.Gazetteer.resolve)."""
     if near is None:
         if within is not None:
             raise PhotosenseError("--within needs --near: within how far of where?")
-        return None
-    parts = near.replace(" ", "").split(",")
-    try:
-        if len(parts) != 2:
-            raise ValueError
-        lat, lon = float(parts[0]), float(parts[1])
+        return None, None
+    position = _POSITION.fullmatch(near)
+    if position is None:
+        if resolve is None:  # a caller that cannot look names up
+            raise PhotosenseError(f"--near takes a position as LAT,LON, not {near!r}")
+        named = resolve(near)
+        if named.kind == "country":
+            if within is not None:
+                raise PhotosenseError(f"{named.label()} is a country: --near finds the photos "
+                                      "taken in it; --within is for a city or a position")
+            return None, named.place.country_code
+        assert named.latitude is not None and named.longitude is not None
+        lat, lon, km = named.latitude, named.longitude, named.reach
+    else:
+        lat, lon, km = float(position[1]), float(position[2]), DEFAULT_WITHIN_KM
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise ValueError
-    except ValueError:
-        raise PhotosenseError(
-            f"--near takes a position as LAT,LON in decimal degrees (such as 48.8584,2.2945), "
-            f"not {near!r}; place names are not looked up yet") from None
-    km = DEFAULT_WITHIN_KM if within is None else within
+            raise PhotosenseError(
+                f"--near {near}: a latitude is -90 to 90 and a longitude -180 to 180 "
+                "(decimal degrees, such as 48.8584,2.2945)")
+    km = km if within is None else within
     if not 0 < km <= MAX_WITHIN_KM:
         raise PhotosenseError(f"--within is a distance in km, above 0 and at most "
                               f"{MAX_WITHIN_KM:,.0f}: not {km:g}")
-    return lat, lon, km
+    return (lat, lon, km), None
+
+
+def place_ids(known: Sequence[tuple[int, Place]], name: str) -> list[int]:
+    """--place: the library's places called `name` (a city, region or country), each
+    further part after a comma naming its region or country ("Springfield, Illinois")."""
+    from photosense_cli import places
+
+    if len(name) > places.MAX_NAME_CHARS or not places.key(name):
+        raise PhotosenseError(f"--place needs a place name, not {name[:60]!r}")
+    head, *qualifiers = name.split(",")
+    want = places.key(head)
+    code = places.COUNTRY_ALIASES.get(want)
+    return [pid for pid, p in known
+            if (want in (places.key(p.city or ""), places.key(p.region or ""),
+                         places.key(p.country)) or code == p.country_code)
+            and all(places.qualifies(p, q) for q in qualifiers if places.key(q))]
 
 
 def search_filter(text: str | None, person_ids: Sequence[int] = (), date_from: str | None = None,
@@ -174,7 +208,9 @@ def search_filter(text: str | None, person_ids: Sequence[int] = (), date_from: s
                   limit: int | None = 50, include_missing: bool = False, *,
                   people: PeopleQuery | None = None, has_text: bool | None = None,
                   on_day: str | None = None, near: str | None = None,
-                  within: float | None = None) -> SearchFilter:
+                  within: float | None = None,
+                  resolve_place: Callable[[str], Named] | None = None,
+                  in_places: Sequence[int] | None = None) -> SearchFilter:
     """What the user asked, checked and turned into what the Catalogue is given."""
     if text is not None and not text.strip():
         raise PhotosenseError("an empty search: give words to find, or --person, --from, "
@@ -189,12 +225,14 @@ def search_filter(text: str | None, person_ids: Sequence[int] = (), date_from: s
         raise PhotosenseError(f"--from {date_from} is later than --to {date_to}")
     query = fts_query(text) if text else None
     words = [fold(w) for w in WORD.findall(text)] if text else []
+    position, country = near_of(near, within, resolve_place)
     return SearchFilter(
         fts=query,
         substring=text.strip() if text and not query else None,
         person_ids=people.every, any_person_ids=people.any, not_person_ids=people.none,
         only=people.only, alone=people.alone, unnamed=people.unnamed, has_text=has_text,
-        on_day=day_of_year(on_day) if on_day else None, near=near_of(near, within),
+        on_day=day_of_year(on_day) if on_day else None, near=position, country=country,
+        place_ids=in_places,
         taken_from=taken_from,
         taken_before=taken_before,
         path_glob=path_pattern(path_glob) if path_glob else None,

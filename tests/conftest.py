@@ -12,10 +12,17 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"test photos not found at {SHARED}")
 
 
+@pytest.fixture(scope="session")
+def cache_home(tmp_path_factory):
+    """One cache folder for the session: the place-name gazetteer is built once (1 s)."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def isolated_env(monkeypatch, tmp_path):
-    """No test sees the user's library, AWS configuration or engine choice."""
+def isolated_env(monkeypatch, tmp_path, cache_home):
+    """No test sees the user's library, cache, AWS configuration or engine choice."""
     monkeypatch.setenv("PHOTOSENSE_LIBRARY", str(tmp_path / "default-library.db"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache_home))
     for var in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
                 "PHOTOSENSE_ENGINE", "PHOTOSENSE_WORKERS", "PHOTOSENSE_TEXT",
                 "PHOTOSENSE_PREFILTER", "AWS_REGION", "AWS_DEFAULT_REGION"):

@@ -598,7 +598,8 @@ def test_near_a_position_within_a_distance(cli, trips):
     assert cli("search", "--near", "48.86,2.29", "--count").stdout.strip() == "2"
     shown = cli.json("show", trips / "sydney.jpg")
     assert (round(shown["latitude"], 4), round(shown["longitude"], 4)) == (-33.8568, 151.2153)
-    assert "at -33.856800, 151.215300 (GPS)" in cli("show", trips / "sydney.jpg").stdout
+    assert ("in Sydney, New South Wales, Australia, at -33.856800, 151.215300 (GPS)"
+            in cli("show", trips / "sydney.jpg").stdout)
     assert cli.json("show", trips / "nowhere.jpg")["latitude"] is None
     cli("search", "save", "paris", "--near", "48.8584,2.2945", "--within", "5")
     assert "--near 48.8584,2.2945 --within 5" in cli.json("search", "show", "paris")["command"]
@@ -607,10 +608,9 @@ def test_near_a_position_within_a_distance(cli, trips):
 
 @pytest.mark.parametrize("args, says", [
     (["--within", "5"], "--within needs --near"),
-    (["--near", "Paris"], "LAT,LON in decimal degrees"),
-    (["--near", "91,0"], "not '91,0'"),
-    (["--near", "1,2,3"], "not '1,2,3'"),
-    (["--near", "nan,0"], "not 'nan,0'"),
+    (["--near", "91,0"], "a latitude is -90 to 90"),
+    (["--near", "1,2,3"], "no place called '1,2,3'"),
+    (["--near", "nan,0"], "no place called 'nan,0'"),
     (["--near", "1,2", "--within", "0"], "above 0"),
     (["--near", "1,2", "--within", "-3"], "above 0"),
     (["--near", "1,2", "--within", "30000"], "at most 20,038"),

@@ -12,6 +12,7 @@ the rows they are about, one module a family, over one connection:
 - photos.py: photos and their paths, failures, what was forgotten
 - faces.py, people.py: faces; people, names, hides, suggestions
 - text.py: text lines and search
+- places.py: the places photos were taken in (names from places.py)
 - saved.py: saved searches, the people they name, what `--new` printed
 - runs.py: runs, the engine-call log, counts, the history of corrections
 - lock.py: one import at a time
@@ -46,6 +47,7 @@ from photosense_cli.catalogue.opening import (
 )
 from photosense_cli.catalogue.people import PeopleRows
 from photosense_cli.catalogue.photos import PhotoRows
+from photosense_cli.catalogue.places import PlaceRows
 from photosense_cli.catalogue.runs import RunRows
 from photosense_cli.catalogue.saved import SavedRows
 from photosense_cli.catalogue.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, now
@@ -58,7 +60,7 @@ __all__ = ["APPLICATION_ID", "BATCH", "MIGRATIONS", "RESTORE", "SCHEMA_VERSION",
            "now", "open_existing", "requires_transaction"]
 
 
-class Catalogue(SavedRows, RunRows, TextRows, FaceRows, PeopleRows, PhotoRows, Connection):
+class Catalogue(SavedRows, PlaceRows, RunRows, TextRows, FaceRows, PeopleRows, PhotoRows, Connection):
     """A library file: every row family over one connection, and what spans them."""
 
     def repair(self) -> dict:

@@ -10,9 +10,7 @@ from collections.abc import Sequence
 from photosense_cli.catalogue.connection import Connection, chunks, requires_transaction
 from photosense_cli.catalogue.schema import now
 from photosense_cli.files import Protected
-from photosense_cli.records import (
-    Photo,
-)
+from photosense_cli.records import Photo, Place
 
 
 class PhotoRows(Connection):
@@ -176,10 +174,18 @@ class PhotoRows(Connection):
         paths = self.paths_of(photo_ids)
         missing = [i for i in photo_ids if i in rows and not paths.get(i)]
         last = self.last_paths_of(missing) if missing else {}
+        places = self.places_of(photo_ids)
         return [Photo(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
                       paths=paths.get(i, []), last_path=last.get(i),
-                      gps=(r[9], r[10]) if r[9] is not None and r[10] is not None else None)
+                      gps=(r[9], r[10]) if r[9] is not None and r[10] is not None else None,
+                      place=places.get(i))
                 for i in photo_ids if (r := rows.get(i))]
+
+    def places_of(self, photo_ids: Sequence[int]) -> dict[int, Place]:
+        """Where each photo was taken, for those whose position is named."""
+        return {r[0]: Place(r[1] or None, r[2] or None, r[3], r[4]) for r in self._in(
+            "SELECT p.id, pl.city, pl.region, pl.country, pl.country_code FROM photos p "
+            "JOIN places pl ON pl.id = p.place_id WHERE p.id IN ({ids})", photo_ids)}
 
     def unread_positions(self, limit: int = 1000) -> list[tuple[int, str]]:
         """Photos imported before positions were read, with one live path each."""
@@ -191,7 +197,8 @@ class PhotoRows(Connection):
     @requires_transaction
     def set_positions(self, rows: Sequence[tuple[int, tuple[float, float] | None]]) -> None:
         self.conn.executemany(
-            "UPDATE photos SET latitude = ?, longitude = ?, gps_read = 1 WHERE id = ?",
+            "UPDATE photos SET latitude = ?, longitude = ?, gps_read = 1, place_id = NULL, "
+            "place_read = 0 WHERE id = ?",
             [(g[0] if g else None, g[1] if g else None, pid) for pid, g in rows])
 
     def photo_ids_under(self, path: str) -> list[int]:

@@ -348,6 +348,23 @@ MIGRATIONS: list[Migration] = [
     ALTER TABLE photos ADD COLUMN gps_read INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX photos_latitude ON photos(latitude) WHERE latitude IS NOT NULL;
     """,
+    # 15: the place each geotagged photo was taken in (places.py: GeoNames, offline), one
+    # row per place, not per photo. place_read 0: a position not named yet (new, or the
+    # places extra missing); 1 with place_id NULL: no listed place within 50 km.
+    """
+    CREATE TABLE places (
+        id INTEGER PRIMARY KEY,
+        city TEXT,
+        region TEXT,
+        country TEXT NOT NULL,
+        country_code TEXT NOT NULL,
+        UNIQUE (country_code, region, city)
+    );
+    ALTER TABLE photos ADD COLUMN place_id INTEGER REFERENCES places(id);
+    ALTER TABLE photos ADD COLUMN place_read INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX photos_place ON photos(place_id) WHERE place_id IS NOT NULL;
+    CREATE INDEX photos_unplaced ON photos(id) WHERE place_read = 0 AND latitude IS NOT NULL;
+    """,
 ]
 
 

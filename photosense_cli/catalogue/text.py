@@ -42,6 +42,8 @@ class SearchFilter:
     include_missing: bool = False
     unseen_by: int | None = None  # a saved search's id: photos its --new runs never printed
     near: tuple[float, float, float] | None = None  # (latitude, longitude, km): --near
+    country: str | None = None  # --near COUNTRY: taken in it (ISO code)
+    place_ids: Sequence[int] | None = None  # --place: taken in one of these places
     # A one-word query, folded: ranked in Python (_search_one_word), not by FTS5's bm25().
     word: str | None = None
 
@@ -51,7 +53,8 @@ class SearchFilter:
         return bool(self.person_ids or self.any_person_ids or self.not_person_ids
                     or self.only or self.alone or self.unnamed or self.has_text is not None
                     or self.on_day or self.taken_from or self.taken_before or self.path_glob
-                    or self.unseen_by is not None or self.near is not None)
+                    or self.unseen_by is not None or self.near is not None
+                    or self.country is not None or self.place_ids is not None)
 
 
 # Words as FTS5's unicode61 tokenizer cuts them: the one tokenizing of search.
@@ -255,6 +258,12 @@ class TextRows(PhotoRows):
             where.append("p.latitude BETWEEN ? AND ? AND photosense_km(p.latitude, "
                          "p.longitude, ?, ?) <= ?")
             params += [lat - band, lat + band, lat, lon, km]
+        if f.country is not None:
+            where.append("p.place_id IN (SELECT id FROM places WHERE country_code = ?)")
+            params.append(f.country)
+        if f.place_ids is not None:
+            where.append("p.place_id IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(list(f.place_ids)))
         if f.unseen_by is not None:
             where.append("NOT EXISTS (SELECT 1 FROM saved_search_seen s "
                          "WHERE s.search_id = ? AND s.photo_id = p.id)")
@@ -306,5 +315,6 @@ class TextRows(PhotoRows):
         return [SearchHit(pid, photos[pid].path, taken, people.get(pid, []),
                           [texts[i] for i in line_ids.get(pid, []) if i in texts],
                           taken_at_source=photos[pid].taken_at_source,
-                          missing=photos[pid].missing, gps=photos[pid].gps)
+                          missing=photos[pid].missing, gps=photos[pid].gps,
+                          place=photos[pid].place)
                 for pid, taken in rows]

@@ -240,6 +240,9 @@ def describe(r: dict) -> str:
     if not r["dry_run"] and p["new"]:
         lines.append(f"Found {r['faces']} faces ({r['people_created']} new people) and "
                      f"{r['text_lines']} lines of text in {r['seconds']:.1f} s.")
+        if r["places_named"]:
+            n = r["places_named"]
+            lines.append(f"{n} photo{'s' * (n != 1)} placed on the map (city, region, country).")
         if r["people_hidden"]:
             n = r["people_hidden"]
             lines.append(f"{n} of the new people {'is a tiny face' if n == 1 else 'are tiny faces'}"

@@ -237,7 +237,8 @@ def reindex_command(
 
 def repair_command(json_output: JsonOption = False, library: LibraryOption = None):
     """Rebuild the text index, recount people's faces, read the GPS positions of photos
-    imported before positions were kept (their headers only), and check the file.
+    imported before positions were kept (their headers only), name the places of positions
+    not named yet (offline), and check the file.
 
     Exit code 0 when the file is sound afterwards, 1 when damage remains (then restore a
     copy made with 'photosense backup', or import your photos into a new library) or a
@@ -273,6 +274,14 @@ def repair_command(json_output: JsonOption = False, library: LibraryOption = Non
         if pos["read"]:
             say(f"read the GPS position of {pos['read']} photo{'s' * (pos['read'] != 1)} "
                 f"imported before positions were kept: {pos['geotagged']} geotagged")
+        named = r["places"]
+        if named["named"] or named["no_place"]:
+            say(f"named the place of {named['named']} photo{'s' * (named['named'] != 1)}"
+                + (f" ({named['no_place']} far from any listed place)" if named["no_place"]
+                   else ""))
+        if named["waiting"]:
+            say(f"{named['waiting']} geotagged photo{'s' * (named['waiting'] != 1)} wait for "
+                "place names: pip install 'photosense[places]' (offline), then repair again")
         for problem in r["damage"]:
             say(f"photosense: damaged: {problem}")
         if r["damage"]:

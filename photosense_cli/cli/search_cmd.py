@@ -80,10 +80,15 @@ PathOpt = Annotated[Optional[str], typer.Option(
     "--path", help="A folder (everything under it), a file, a folder name (2019: any folder "
     "of that name), or a glob on the whole path ('*/2019/*.jpg').")]
 NearOpt = Annotated[Optional[str], typer.Option(
-    "--near", help="Taken near this position, LAT,LON in decimal degrees (48.8584,2.2945), "
-    "from the photo's EXIF GPS tags (or its XMP's).")]
+    "--near", help="Taken near a city ('Paris', 'Cambridge, Massachusetts'), in a country "
+    "('France'), or near LAT,LON in decimal degrees (48.8584,2.2945); from the photo's "
+    "EXIF GPS tags (or its XMP's).")]
 WithinOpt = Annotated[Optional[float], typer.Option(
-    "--within", help="How far from --near, in km (default 10).", show_default=False)]
+    "--within", help="How far from --near, in km (default: 10 for LAT,LON; for a city, "
+    "5 to 40 by its size).", show_default=False)]
+PlaceOpt = Annotated[Optional[str], typer.Option(
+    "--place", help="Taken in a place of this name: the city, region or country its "
+    "position was named after ('Île-de-France', 'Springfield, Illinois').")]
 MissingOpt = Annotated[bool, typer.Option(
     "--missing", help="Include photos with no file left on disk, marked missing, at their "
     "last known path.")]
@@ -97,14 +102,14 @@ NameArg = Annotated[str, typer.Argument(help="The saved search's name.")]
 
 
 def _request(text, person, any_person, not_person, only, alone, unnamed, has_text, on_day,
-             date_from, date_to, path, near, within, limit, missing):
+             date_from, date_to, path, near, within, place, limit, missing):
     from photosense_cli.app import SearchRequest
 
     return SearchRequest(
         text, person or [], date_from, date_to, path, limit or None, missing,
         any_people=any_person or [], not_people=not_person or [], only=only,
         alone=alone, unnamed=unnamed, has_text=has_text, on_day=on_day, near=near,
-        within=within)
+        within=within, place=place)
 
 
 def _output(json_output, fmt, csv_output, paths_output, print0, count):
@@ -175,6 +180,7 @@ def search_command(
     path: PathOpt = None,
     near: NearOpt = None,
     within: WithinOpt = None,
+    place: PlaceOpt = None,
     limit: LimitOpt = 50,
     json_output: JsonOption = False,
     fmt: FormatOption = None,
@@ -201,13 +207,17 @@ def search_command(
 
       photosense search --near 48.8584,2.2945 --within 2
 
+      photosense search --near "Cambridge, Massachusetts" --person Ada
+
+      photosense search --place Italy --on today
+
       photosense search louvre --paths | xargs open
 
       photosense search find list
     """
     chosen = _output(json_output, fmt, csv_output, paths_output, print0, count)
     request = _request(text, person, any_person, not_person, only, alone, unnamed, has_text,
-                       on_day, date_from, date_to, path, near, within, limit, missing)
+                       on_day, date_from, date_to, path, near, within, place, limit, missing)
     with open_library(library) as lib:
         if count:
             n = lib.search_count(request)
@@ -236,6 +246,7 @@ def save_command(
     path: PathOpt = None,
     near: NearOpt = None,
     within: WithinOpt = None,
+    place: PlaceOpt = None,
     missing: MissingOpt = False,
     replace: Annotated[bool, typer.Option("--replace", help="Change the query of a saved "
                        "search of that name (what its --new runs printed stays printed).")
@@ -255,7 +266,7 @@ def save_command(
       photosense search save whiteboards whiteboard --from 30d --path ~/Pictures/work
     """
     request = _request(text, person, any_person, not_person, only, alone, unnamed, has_text,
-                       on_day, date_from, date_to, path, near, within, 0, missing)
+                       on_day, date_from, date_to, path, near, within, place, 0, missing)
     with open_library(library) as lib:
         saved, existed = lib.save_search(name, request, replace=replace)
     emit(saved.to_json(), choose_format(None, json_output),
@@ -405,7 +416,8 @@ def show_command(photo: Annotated[str, typer.Argument(help="A photo's path or id
         out.print(f"id {p.id}, {p.width}x{p.height} {p.format}, taken "
                   f"{p.taken_at or 'unknown'} ({p.taken_at_source})")
         if p.gps:
-            out.print(f"at {p.gps[0]:.6f}, {p.gps[1]:.6f} (GPS)")
+            where = f"in {p.place.label()}, " if p.place else ""
+            out.print(literal(f"{where}at {p.gps[0]:.6f}, {p.gps[1]:.6f} (GPS)"))
         if d.faces:
             out.print(table(["face", "person", "box (l, t, w, h)", "conf"], [
                 (str(f.id), literal(f"{f.person_id} {f.person}"),
