@@ -70,6 +70,7 @@ class SearchRequest:
     near: str | None = None  # LAT,LON, a city or a country
     within: float | None = None  # km around near
     place: str | None = None  # a city, region or country photos were placed in
+    not_text: Sequence[str] = ()  # words or phrases the text must not hold (--not-text)
 
 
 @dataclass
@@ -124,10 +125,13 @@ class Library:
         return status(self.cat)
 
     def photo(self, ref: str) -> PhotoDetails:
-        """A photo by path or catalogue id."""
+        """A photo by path or catalogue id, its text in reading order."""
         from photosense_cli import search
+        from photosense_cli.geometry import reading_order
 
-        return search.photo_details(self.cat, search.resolve_photo(self.cat, ref))
+        details = search.photo_details(self.cat, search.resolve_photo(self.cat, ref))
+        details.text = reading_order(details.text)
+        return details
 
     def search(self, req: SearchRequest) -> SearchResult:
         """Photos matching every criterion, best first; counted when the listing is cut."""
@@ -159,7 +163,8 @@ class Library:
                                     near=req.near, within=req.within,
                                     resolve_place=self.place_named,
                                     in_places=None if req.place is None else search.place_ids(
-                                        self.cat.library_places(), req.place))
+                                        self.cat.library_places(), req.place),
+                                    not_text=req.not_text)
 
     def place_named(self, name: str) -> Named:
         """A city or country by name (offline GeoNames), said when others share it."""
@@ -184,7 +189,7 @@ class Library:
                     replace: bool = False) -> tuple[SavedSearch, bool]:
         """Keep a search under a name; (it, whether it replaced one). The query is checked
         now, with the people named exactly: a near miss must not be found at 3 a.m."""
-        from photosense_cli import saved, search
+        from photosense_cli import saved, search, textquery
 
         people = [(role, self.person(ref, exact=True)) for role, refs in
                   (("all", req.people), ("any", req.any_people), ("not", req.not_people))
@@ -196,7 +201,8 @@ class Library:
         self._search_filter(req, search.PeopleQuery(ids("all"), ids("any"), ids("not"),
                                                     req.only, req.alone, req.unnamed))
         query = saved.query_of({
-            "text": req.text, "from": req.date_from, "to": req.date_to, "on": req.on_day,
+            "text": textquery.with_negatives(req.text, req.not_text),
+            "from": req.date_from, "to": req.date_to, "on": req.on_day,
             "path": req.path, "only": req.only, "alone": req.alone, "unnamed": req.unnamed,
             "has_text": req.has_text, "missing": req.include_missing, "near": req.near,
             "within": req.within, "place": req.place})

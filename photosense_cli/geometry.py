@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from photosense_cli.records import Box
+from photosense_cli.records import Box, TextLine
 
 # Boxes of one face from two engines overlap far more than this; two different faces of
 # one photo rarely do (the shared group photos: at most 0.05 between neighbours).
@@ -34,3 +34,18 @@ def overlap(face: Box, region: Box) -> float:
     inside = (region.left <= cx <= region.left + region.width
               and region.top <= cy <= region.top + region.height)
     return 0.3 if inside else 0.0
+
+
+def reading_order(lines: list[TextLine]) -> list[TextLine]:
+    """Lines as a sign, a form or a whiteboard is read: rows top to bottom, each left to
+    right. A line joins the row above when its middle lies within the height of that
+    row's first line (OCR boxes of one row differ in top by a few pixels)."""
+    rows: list[list[TextLine]] = []
+    for line in sorted(lines, key=lambda t: (t.box.top, t.box.left)):
+        middle = line.box.top + line.box.height / 2
+        first = rows[-1][0].box if rows else None
+        if first is not None and first.top <= middle <= first.top + first.height:
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    return [line for row in rows for line in sorted(row, key=lambda t: t.box.left)]

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from photosense_cli import textquery
 from photosense_cli.catalogue import Catalogue, SearchFilter
 from photosense_cli.catalogue.text import WORD, fold
 from photosense_cli.errors import NotFound, PhotosenseError
@@ -26,14 +27,6 @@ if TYPE_CHECKING:
 # bm25 ranks the newest RANKED_LINES matching lines: ranking every line that holds a
 # very common word took 2 to 7 s at 1,000,000 lines (design.md, "Figures").
 RANKED_LINES = 2000
-
-
-def fts_query(text: str) -> str | None:
-    """A safe FTS5 query: every word must appear, as a word or a word's prefix."""
-    words = WORD.findall(text)
-    if not words:
-        return None
-    return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
 
 
 DATE_FORMS = ("YYYY, YYYY-MM, YYYY-MM-DD, an ISO timestamp (with an offset if you like), "
@@ -210,25 +203,28 @@ def search_filter(text: str | None, person_ids: Sequence[int] = (), date_from: s
                   on_day: str | None = None, near: str | None = None,
                   within: float | None = None,
                   resolve_place: Callable[[str], Named] | None = None,
-                  in_places: Sequence[int] | None = None) -> SearchFilter:
+                  in_places: Sequence[int] | None = None,
+                  not_text: Sequence[str] = ()) -> SearchFilter:
     """What the user asked, checked and turned into what the Catalogue is given."""
     if text is not None and not text.strip():
         raise PhotosenseError("an empty search: give words to find, or --person, --from, "
                               "--to or --path alone")
     people = people or PeopleQuery(every=person_ids)
     people.check()
-    if text and has_text is False:
+    q = textquery.parse(text, not_text)
+    if has_text is False and ((q is not None and q.groups) or (text and q is None)):
         raise PhotosenseError("--no-text contradicts the words to find")
+    if not_text and q is None:
+        raise PhotosenseError(f"--not-text {not_text[0]!r}: no word to leave out in it")
     taken_from = date_range(date_from, end=False) if date_from else None
     taken_before = date_range(date_to, end=True) if date_to else None
     if taken_from and taken_before and taken_from >= taken_before:
         raise PhotosenseError(f"--from {date_from} is later than --to {date_to}")
-    query = fts_query(text) if text else None
-    words = [fold(w) for w in WORD.findall(text)] if text else []
     position, country = near_of(near, within, resolve_place)
     return SearchFilter(
-        fts=query,
-        substring=text.strip() if text and not query else None,
+        fts=q.fts() if q else None, text=q, trigram=q.trigram() if q else None,
+        not_fts=q.not_fts() if q else None,
+        substring=text.strip() if text and q is None else None,
         person_ids=people.every, any_person_ids=people.any, not_person_ids=people.none,
         only=people.only, alone=people.alone, unnamed=people.unnamed, has_text=has_text,
         on_day=day_of_year(on_day) if on_day else None, near=position, country=country,
@@ -237,22 +233,29 @@ def search_filter(text: str | None, person_ids: Sequence[int] = (), date_from: s
         taken_before=taken_before,
         path_glob=path_pattern(path_glob) if path_glob else None,
         limit=limit, ranked_lines=RANKED_LINES, include_missing=include_missing,
-        word=words[0] if len(words) == 1 else None)
+        word=q.one_word() if q else None)
 
 
 def mark(hits: list[SearchHit], text: str | None) -> list[SearchHit]:
     """Fill each hit's marked lines: the words the query matched, between markers."""
-    words = [fold(w) for w in WORD.findall(text)] if text else []
+    q = textquery.parse(text)
+    words, parts = (q.words, q.parts) if q else ([], [])
     for hit in hits:
-        hit.marked = [highlight(t, words) for t in hit.text] if words else list(hit.text)
+        hit.marked = ([highlight(t, words, parts) for t in hit.text] if words
+                      else list(hit.text))
     return hits
 
 
-def highlight(line: str, words: list[str]) -> str:
-    """Mark each word of the line that a query word is a prefix of, as the search matched it."""
-    return WORD.sub(
-        lambda m: f"{MARK_START}{m.group()}{MARK_END}"
-        if any(fold(m.group()).startswith(w) for w in words) else m.group(), line)
+def highlight(line: str, words: list[str], parts: Sequence[str] = ()) -> str:
+    """Mark each word of the line that a query word is a prefix of, or that holds a part
+    of a word asked for (casefolded), as the search matched it."""
+    def found(token: str) -> bool:
+        folded = fold(token)
+        return (any(folded.startswith(w) for w in words)
+                or any(p in token.casefold() for p in parts))
+
+    return WORD.sub(lambda m: f"{MARK_START}{m.group()}{MARK_END}" if found(m.group())
+                    else m.group(), line)
 
 
 def resolve_photo(cat: Catalogue, ref: str) -> int:

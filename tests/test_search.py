@@ -8,7 +8,7 @@ import os
 import pytest
 from PIL import Image
 
-from photosense_cli.search import fts_query
+from photosense_cli.textquery import parse
 from tests.conftest import BOX, BOX2, TEXT_BOX, photo
 
 
@@ -62,9 +62,11 @@ def test_hostile_text_searches_for_what_it_says_and_never_raises(cli, shelf, que
         assert "board.jpg" in r.stdout
 
 
-def test_fts_query_quotes_every_word():
-    assert fts_query('white" OR board*') == '"white"* "OR"* "board"*'
-    assert fts_query("😀 !!") is None
+def test_the_text_query_quotes_every_term():
+    assert parse('white" OR board*').fts() == '("white"* OR "board"*)'
+    assert parse('"grand hotel').fts() == '("grand hotel"*)'  # a quote left open
+    assert parse("white OR board* NEAR(x)").fts() == '("white"* OR "board"*) AND ("near x"*)'
+    assert parse("😀 !!") is None
 
 
 def test_emoji_text_is_found_by_substring(cli, fake, tmp_path):
@@ -142,7 +144,9 @@ def test_ranking_is_bounded_but_filters_still_reach_older_lines(cli, shelf, monk
 
     monkeypatch.setattr(search, "RANKED_LINES", 1)  # as if "whiteboard" were on every photo
     # the shelf imports in path order with one writer: 2020/team.jpg holds the newest lines
-    assert names(cli.json("search", "whiteboard")) == ["team.jpg"]
+    # the newest line ranked; the older photo comes after it, newest first, as the
+    # part-of-word pass finds every photo that holds the letters
+    assert names(cli.json("search", "whiteboard")) == ["team.jpg", "board.jpg"]
     assert names(cli.json("search", "whiteboard", "--to", "2019")) == ["board.jpg"]
     assert names(cli.json("search", "whiteboard", "--from", "2020")) == ["team.jpg"]
     assert len(cli.json("search", "whiteboard", "--limit", "0")) == 2  # all: no bound
@@ -226,7 +230,6 @@ def _lines_catalogue(path, lines_by_photo):
 def test_one_word_is_ranked_as_fts5s_bm25_ranks_it(tmp_path):
     """The one-word path scores lines in Python (no doclist scan for the IDF); its order
     is the order of FTS5's bm25() over the same lines, ties by photo id alike."""
-    import dataclasses
     import random
 
     from photosense_cli import search
@@ -244,10 +247,14 @@ def test_one_word_is_ranked_as_fts5s_bm25_ranks_it(tmp_path):
     cat = _lines_catalogue(tmp_path / "lib.db", photos)
     one = search.search_filter("gamma", limit=60)
     assert one.word == "gamma"
-    fts5 = dataclasses.replace(one, word=None)
 
-    fast, reference = cat.search(one), cat.search(fts5)
-    assert [h.id for h in fast] == [h.id for h in reference]
+    fast = cat.search(one)
+    reference = [r[0] for r in cat.conn.execute(  # FTS5's own bm25 over the lines
+        "WITH lines AS MATERIALIZED (SELECT t.photo_id, bm25(text_lines_fts) AS r FROM "
+        "text_lines_fts f JOIN text_lines t ON t.id = f.rowid WHERE text_lines_fts "
+        "MATCH '\"gamma\"*') SELECT photo_id FROM lines GROUP BY photo_id "
+        "ORDER BY min(r), photo_id")]
+    assert [h.id for h in fast] == reference
     assert len(fast) == 60 and len({len(p[0].split()) for p in photos}) > 5
 
 
@@ -262,8 +269,10 @@ def test_a_word_common_enough_ranks_its_exact_lines_first(tmp_path):
 
     import dataclasses
 
-    capped = cat.search(dataclasses.replace(query, ranked_lines=20))
+    capped = cat.search(dataclasses.replace(query, ranked_lines=20, trigram=None))
     assert len(capped) == 20 and all(h.text == ["sign here"] for h in capped)
+    filled = cat.search(dataclasses.replace(query, ranked_lines=20))  # the rest after them
+    assert len(filled) == 35 and [h.text for h in filled[:20]] == [["sign here"]] * 20
 
 
 def test_a_cut_listing_of_a_very_common_word_says_at_least(cli, shelf, monkeypatch):

@@ -50,7 +50,15 @@ from photosense_cli.catalogue.photos import PhotoRows
 from photosense_cli.catalogue.places import PlaceRows
 from photosense_cli.catalogue.runs import RunRows
 from photosense_cli.catalogue.saved import SavedRows
-from photosense_cli.catalogue.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, now
+from photosense_cli.catalogue.schema import (
+    APPLICATION_ID,
+    MIGRATIONS,
+    PHOTO_TEXT,
+    PHOTO_TEXT_OBJECTS,
+    SCHEMA_VERSION,
+    now,
+    split_statements,
+)
 from photosense_cli.catalogue.text import SearchFilter, TextRows
 from photosense_cli.errors import PhotosenseError
 from photosense_cli.records import Box, Face, Person, PersonDetails, PhotoDetails, TextLine
@@ -68,6 +76,11 @@ class Catalogue(SavedRows, PlaceRows, RunRows, TextRows, FaceRows, PeopleRows, P
         then check the whole file."""
         with self.transaction():
             self.conn.execute("INSERT INTO text_lines_fts(text_lines_fts) VALUES ('rebuild')")
+            # each photo's text again from its lines, and the two indexes over it
+            for kind, name in (o.split() for o in PHOTO_TEXT_OBJECTS):
+                self.conn.execute(f"DROP {kind} IF EXISTS {name}")
+            for statement in split_statements(PHOTO_TEXT):
+                self.conn.execute(statement)
             drift = self.count_drift()
             self.conn.execute(
                 "UPDATE people SET face_count = (SELECT count(*) FROM faces f "

@@ -30,6 +30,57 @@ def _fix_blob_boxes(conn: sqlite3.Connection) -> None:
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
 
 
+# Migration 16, and what `repair` runs again (after dropping them) to rebuild a photo's
+# text and its indexes from the lines: FTS5 'delete' of a row an index lost is an error.
+PHOTO_TEXT = """
+    CREATE TABLE photo_text (
+        photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+        text TEXT NOT NULL
+    );
+    CREATE VIRTUAL TABLE photo_text_fts USING fts5(
+        text, content='photo_text', content_rowid='photo_id',
+        tokenize='unicode61 remove_diacritics 2'
+    );
+    CREATE VIRTUAL TABLE photo_text_tri USING fts5(
+        text, content='photo_text', content_rowid='photo_id', tokenize='trigram'
+    );
+    CREATE TRIGGER photo_text_ai AFTER INSERT ON photo_text BEGIN
+        INSERT INTO photo_text_fts(rowid, text) VALUES (new.photo_id, new.text);
+        INSERT INTO photo_text_tri(rowid, text) VALUES (new.photo_id, new.text);
+    END;
+    CREATE TRIGGER photo_text_ad AFTER DELETE ON photo_text BEGIN
+        INSERT INTO photo_text_fts(photo_text_fts, rowid, text)
+            VALUES ('delete', old.photo_id, old.text);
+        INSERT INTO photo_text_tri(photo_text_tri, rowid, text)
+            VALUES ('delete', old.photo_id, old.text);
+    END;
+    CREATE TRIGGER text_lines_photo_ai AFTER INSERT ON text_lines BEGIN
+        DELETE FROM photo_text WHERE photo_id = new.photo_id;
+        INSERT INTO photo_text(photo_id, text) SELECT new.photo_id, group_concat(text, char(10, 57344, 10))
+            FROM (SELECT text FROM text_lines WHERE photo_id = new.photo_id ORDER BY id);
+    END;
+    CREATE TRIGGER text_lines_photo_ad AFTER DELETE ON text_lines BEGIN
+        DELETE FROM photo_text WHERE photo_id = old.photo_id;
+        INSERT INTO photo_text(photo_id, text) SELECT old.photo_id, group_concat(text, char(10, 57344, 10))
+            FROM (SELECT text FROM text_lines WHERE photo_id = old.photo_id ORDER BY id)
+            WHERE EXISTS (SELECT 1 FROM photos WHERE id = old.photo_id)
+            HAVING count(*) > 0;
+    END;
+    CREATE TRIGGER text_lines_photo_au AFTER UPDATE OF text, photo_id ON text_lines BEGIN
+        DELETE FROM photo_text WHERE photo_id IN (old.photo_id, new.photo_id);
+        INSERT INTO photo_text(photo_id, text) SELECT photo_id, group_concat(text, char(10, 57344, 10))
+            FROM (SELECT photo_id, text FROM text_lines
+                  WHERE photo_id IN (old.photo_id, new.photo_id) ORDER BY id)
+            GROUP BY photo_id;
+    END;
+    INSERT INTO photo_text(photo_id, text) SELECT photo_id, group_concat(text, char(10, 57344, 10))
+        FROM (SELECT photo_id, text FROM text_lines ORDER BY photo_id, id) GROUP BY photo_id;
+"""
+PHOTO_TEXT_OBJECTS = ("TRIGGER text_lines_photo_ai", "TRIGGER text_lines_photo_ad",
+                      "TRIGGER text_lines_photo_au", "TRIGGER photo_text_ai",
+                      "TRIGGER photo_text_ad", "TABLE photo_text_fts", "TABLE photo_text_tri",
+                      "TABLE photo_text")
+
 # Each migration brings the schema from version i to i+1; PRAGMA user_version
 # records where a file stands. Never edit a released migration: append one.
 MIGRATIONS: list[Migration] = [
@@ -365,6 +416,14 @@ MIGRATIONS: list[Migration] = [
     CREATE INDEX photos_place ON photos(place_id) WHERE place_id IS NOT NULL;
     CREATE INDEX photos_unplaced ON photos(id) WHERE place_read = 0 AND latitude IS NOT NULL;
     """,
+    # 16: a photo's text as one document, so the words of a query may be on different
+    # lines (OCR lines are an artefact: "louvre mairie" found nothing on the street sign
+    # whose two words are on two lines). photo_text holds each photo's lines joined by
+    # textquery.LINE_BREAK (a token no query holds: phrases stay within a line), kept by
+    # triggers on text_lines; two indexes read it as external content:
+    # photo_text_fts, words as text_lines_fts cuts them, and photo_text_tri, trigrams,
+    # for parts of words ("ouvr" finds LOUVRE). Both store only their index.
+    PHOTO_TEXT,
 ]
 
 

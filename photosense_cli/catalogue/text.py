@@ -4,8 +4,6 @@ place the search strategy lives (one word ranked in Python, FTS for the rest).""
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,14 +16,22 @@ from photosense_cli.records import (
     SearchHit,
     TextLine,
 )
+from photosense_cli.textquery import WORD, TextQuery, fold
+
+__all__ = ["WORD", "SearchFilter", "TextRows", "bm25_of", "fold"]
 
 
 @dataclass
 class SearchFilter:
     """What search.py asks of the catalogue; every value is bound, never spliced."""
 
-    fts: str | None = None  # an FTS5 query built by search.fts_query
+    fts: str | None = None  # the photo-level FTS5 query (textquery.TextQuery.fts)
     substring: str | None = None  # a query with no word characters
+    # The words asked for (textquery.TextQuery): ranks photos whose words share a line,
+    # and picks the lines shown.
+    text: TextQuery | None = None
+    trigram: str | None = None  # the part-of-word query, for photos the words miss
+    not_fts: str | None = None  # -word: photos with none of these
     person_ids: Sequence[int] = ()  # all of them in the photo
     any_person_ids: Sequence[int] = ()  # at least one of them
     not_person_ids: Sequence[int] = ()  # none of them
@@ -54,19 +60,8 @@ class SearchFilter:
                     or self.only or self.alone or self.unnamed or self.has_text is not None
                     or self.on_day or self.taken_from or self.taken_before or self.path_glob
                     or self.unseen_by is not None or self.near is not None
-                    or self.country is not None or self.place_ids is not None)
-
-
-# Words as FTS5's unicode61 tokenizer cuts them: the one tokenizing of search.
-WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def fold(word: str) -> str:
-    """Case and accents away, as the FTS5 tokenizer (unicode61, remove_diacritics 2) does."""
-    if word.isascii():  # most text: 10x faster than decomposing it character by character
-        return word.lower()
-    decomposed = unicodedata.normalize("NFKD", word)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+                    or self.country is not None or self.place_ids is not None
+                    or self.not_fts is not None)
 
 
 # FTS5's bm25() defaults.
@@ -125,22 +120,11 @@ class TextRows(PhotoRows):
                     if f.word and f.limit and not f.narrowed else None)
         if one_word is not None:
             rows, line_ids = one_word
+            if f.trigram and len(rows) < (f.limit or 0):  # and parts of longer words after them
+                more, more_lines = self._search_parts(f, filters, params, rows)
+                rows, line_ids = rows + more, {**line_ids, **more_lines}
         elif f.fts:
-            # Rank the newest ranked_lines matching lines (all of them when fewer match, or
-            # with no limit): bm25 of every line that holds a very common word costs seconds.
-            cap = f.ranked_lines if f.limit else -1
-            rows = self.conn.execute(f"""
-                WITH lines AS MATERIALIZED (
-                    SELECT f.rowid AS id, t.photo_id, bm25(text_lines_fts) AS rank
-                    FROM text_lines_fts f JOIN text_lines t ON t.id = f.rowid
-                    JOIN photos p ON p.id = t.photo_id
-                    WHERE text_lines_fts MATCH ? {filters}
-                    ORDER BY f.rowid DESC LIMIT ?)
-                SELECT l.photo_id, p.taken_at, json_group_array(l.id) FROM lines l
-                JOIN photos p ON p.id = l.photo_id
-                GROUP BY l.photo_id ORDER BY min(l.rank), l.photo_id {limit_sql}""",
-                [f.fts, *params, cap, *tail]).fetchall()
-            line_ids = {pid: json.loads(ids) for pid, _, ids in rows}
+            rows, line_ids = self._search_photo_text(f, filters, params)
         elif f.substring:
             rows = self.conn.execute(f"""
                 SELECT p.id, p.taken_at, NULL FROM photos p
@@ -156,6 +140,63 @@ class TextRows(PhotoRows):
                 ORDER BY p.taken_at DESC, p.id {limit_sql}""", [*params, *tail]).fetchall()
             line_ids = {}
         return self._hits([(pid, taken) for pid, taken, _ in rows], line_ids)
+
+    def _search_photo_text(self, f: SearchFilter, filters: str, params: list[Any]):
+        """Photos holding every word, anywhere in them: whole words and prefixes first
+        (bm25 over the photo's text, photos whose words share a line before the rest),
+        then photos where a term is part of a longer token (the trigram index).
+
+        bm25 ranks the newest ranked_lines matching photos (as the line path did: ranking
+        every photo that holds a very common word costs seconds), 3 times the limit of
+        them are read back, and those whose words share a line go first."""
+        assert f.fts is not None and f.text is not None
+        q = f.text
+        cap = f.ranked_lines if f.limit else -1
+        ranked = self.conn.execute(f"""
+            WITH hits AS MATERIALIZED (
+                SELECT f.rowid AS id, bm25(photo_text_fts) AS rank FROM photo_text_fts f
+                JOIN photos p ON p.id = f.rowid
+                WHERE photo_text_fts MATCH ? {filters} ORDER BY f.rowid DESC LIMIT ?)
+            SELECT h.id, p.taken_at FROM hits h JOIN photos p ON p.id = h.id
+            ORDER BY h.rank, h.id LIMIT ?""",
+            [f.fts, *params, cap, max(3 * f.limit, 150) if f.limit else -1]).fetchall()
+        texts = self._line_texts([pid for pid, _ in ranked])
+        shared = {pid for pid, _ in ranked if any(q.line_has_all(t) for _, t in texts[pid])}
+        rows = [(pid, taken, None) for pid, taken in
+                sorted(ranked, key=lambda r: r[0] not in shared)[: f.limit or None]]
+        line_ids = {pid: [i for i, t in texts[pid] if q.line_has_any(t)] for pid, *_ in rows}
+        if f.trigram and (not f.limit or len(rows) < f.limit):
+            more, more_lines = self._search_parts(f, filters, params, ranked)
+            rows, line_ids = rows + more, {**line_ids, **more_lines}
+        return rows, line_ids
+
+    def _search_parts(self, f: SearchFilter, filters: str, params: list[Any],
+                      seen: Sequence[tuple]) -> tuple[list, dict[int, list[int]]]:
+        """Photos where the terms are parts of longer tokens and that the word search did
+        not find (`seen`), newest first, up to the room the limit leaves."""
+        assert f.trigram is not None and f.text is not None
+        have = {r[0] for r in seen}
+        room = f.limit - min(len(seen), f.limit) if f.limit else -1
+        negative, values = ((" AND p.id NOT IN (SELECT rowid FROM photo_text_fts WHERE "
+                             "photo_text_fts MATCH ?)", [f.not_fts]) if f.not_fts else ("", []))
+        found = self.conn.execute(f"""
+            SELECT f.rowid, p.taken_at FROM photo_text_tri f JOIN photos p ON p.id = f.rowid
+            WHERE photo_text_tri MATCH ? {filters}{negative} ORDER BY f.rowid DESC LIMIT ?""",
+            [f.trigram, *params, *values, room + len(have) if f.limit else -1]).fetchall()
+        more = [(pid, taken, None) for pid, taken in found if pid not in have]
+        more = more[:room] if f.limit else more
+        texts = self._line_texts([pid for pid, *_ in more])
+        return more, {pid: [i for i, t in texts[pid] if f.text.line_has_any(t)]
+                      for pid, *_ in more}
+
+    def _line_texts(self, photo_ids: Sequence[int]) -> dict[int, list[tuple[int, str]]]:
+        """Each photo's lines (id, text), top to bottom."""
+        out: dict[int, list[tuple[int, str]]] = defaultdict(list)
+        for pid, line_id, text in self._in(
+                'SELECT photo_id, id, text FROM text_lines WHERE photo_id IN ({ids}) '
+                'ORDER BY photo_id, top, "left", id', photo_ids):
+            out[pid].append((line_id, text))
+        return out
 
     def _search_one_word(self, f: SearchFilter, filters: str, params: list[Any]):
         """One word, ranked in Python instead of by FTS5's bm25(); None: use the SQL path.
@@ -211,12 +252,19 @@ class TextRows(PhotoRows):
         1,000,000 took 2.1 s, 5,000 lines take ~20 ms. lines=None: exact (--count)."""
         filters, params = self._filters(f)
         if f.fts:
-            photos, seen = self.conn.execute(
-                "SELECT count(DISTINCT photo_id), count(*) FROM (SELECT t.photo_id "
-                "FROM text_lines_fts f JOIN text_lines t ON t.id = f.rowid "
-                f"JOIN photos p ON p.id = t.photo_id WHERE text_lines_fts MATCH ? {filters} "
-                "LIMIT ?)", [f.fts, *params, -1 if lines is None else lines]).fetchone()
-            return photos, lines is None or seen < lines
+            cap = -1 if lines is None else lines
+            found = [f"SELECT id FROM (SELECT f.rowid AS id FROM photo_text_fts f JOIN photos p "
+                     f"ON p.id = f.rowid WHERE photo_text_fts MATCH ? {filters} LIMIT ?)"]
+            values: list[Any] = [f.fts, *params, cap]
+            if f.trigram:
+                negative = (" AND p.id NOT IN (SELECT rowid FROM photo_text_fts WHERE "
+                            "photo_text_fts MATCH ?)" if f.not_fts else "")
+                found.append(f"SELECT id FROM (SELECT f.rowid AS id FROM photo_text_tri f JOIN "
+                             f"photos p ON p.id = f.rowid WHERE photo_text_tri MATCH ? "
+                             f"{filters}{negative} LIMIT ?)")
+                values += [f.trigram, *params, *([f.not_fts] if f.not_fts else []), cap]
+            photos = self.scalar(f"SELECT count(*) FROM ({' UNION '.join(found)})", values)
+            return photos, lines is None or photos < lines
         if f.substring:
             return self.scalar(
                 "SELECT count(*) FROM photos p WHERE p.id IN (SELECT photo_id FROM text_lines "
@@ -258,6 +306,10 @@ class TextRows(PhotoRows):
             where.append("p.latitude BETWEEN ? AND ? AND photosense_km(p.latitude, "
                          "p.longitude, ?, ?) <= ?")
             params += [lat - band, lat + band, lat, lon, km]
+        if f.not_fts and not f.fts:  # -word alone: photos without it (with text or none)
+            where.append("p.id NOT IN (SELECT rowid FROM photo_text_fts WHERE "
+                         "photo_text_fts MATCH ?)")
+            params.append(f.not_fts)
         if f.country is not None:
             where.append("p.place_id IN (SELECT id FROM places WHERE country_code = ?)")
             params.append(f.country)

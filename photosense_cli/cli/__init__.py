@@ -171,6 +171,7 @@ def _command_names(group, prefix: str = ""):
 app.command("import")(import_cmd.import_command)
 app.add_typer(search_cmd.app, name="search")
 app.command("show")(search_cmd.show_command)
+app.command("text")(search_cmd.text_command)
 app.add_typer(people_cmd.app, name="people")
 app.command("status")(library_cmd.status_command)
 app.command("forget")(library_cmd.forget_command)

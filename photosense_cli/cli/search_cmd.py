@@ -24,6 +24,7 @@ from photosense_cli.cli.output import (
     face_rows,
     literal,
     out_console,
+    print_json,
     print_paths,
     say,
     table,
@@ -65,6 +66,9 @@ OnlyOpt = Annotated[bool, typer.Option(
 AloneOpt = Annotated[bool, typer.Option("--alone", help="Exactly one face in the photo.")]
 UnnamedOpt = Annotated[bool, typer.Option(
     "--unnamed", help="Someone not named yet in the photo: where to name people next.")]
+NotTextOpt = Annotated[Optional[List[str]], typer.Option(
+    "--not-text", help="A word or phrase the photo's text must not hold; repeat for "
+    "several (the same as -WORD in the text, which needs -- before it).")]
 HasTextOpt = Annotated[Optional[bool], typer.Option(
     "--has-text/--no-text", help="Only photos with text in them, or only photos without.",
     show_default=False)]
@@ -101,15 +105,15 @@ CountOpt = Annotated[bool, typer.Option(
 NameArg = Annotated[str, typer.Argument(help="The saved search's name.")]
 
 
-def _request(text, person, any_person, not_person, only, alone, unnamed, has_text, on_day,
-             date_from, date_to, path, near, within, place, limit, missing):
+def _request(text, person, any_person, not_person, only, alone, unnamed, has_text, not_text,
+             on_day, date_from, date_to, path, near, within, place, limit, missing):
     from photosense_cli.app import SearchRequest
 
     return SearchRequest(
         text, person or [], date_from, date_to, path, limit or None, missing,
         any_people=any_person or [], not_people=not_person or [], only=only,
         alone=alone, unnamed=unnamed, has_text=has_text, on_day=on_day, near=near,
-        within=within, place=place)
+        within=within, place=place, not_text=not_text or [])
 
 
 def _output(json_output, fmt, csv_output, paths_output, print0, count):
@@ -174,6 +178,7 @@ def search_command(
     alone: AloneOpt = False,
     unnamed: UnnamedOpt = False,
     has_text: HasTextOpt = None,
+    not_text: NotTextOpt = None,
     on_day: OnOpt = None,
     date_from: FromOpt = None,
     date_to: ToOpt = None,
@@ -201,6 +206,10 @@ def search_command(
 
       photosense search whiteboard
 
+      photosense search louvre mairie            (both words, anywhere in the photo)
+
+      photosense search '"grand hotel" OR motel' --not-text closed
+
       photosense search --person Ada --from 2019 --to 2019-06
 
       photosense search --person Ada --not-person Carl --on today
@@ -217,7 +226,7 @@ def search_command(
     """
     chosen = _output(json_output, fmt, csv_output, paths_output, print0, count)
     request = _request(text, person, any_person, not_person, only, alone, unnamed, has_text,
-                       on_day, date_from, date_to, path, near, within, place, limit, missing)
+                       not_text, on_day, date_from, date_to, path, near, within, place, limit, missing)
     with open_library(library) as lib:
         if count:
             n = lib.search_count(request)
@@ -240,6 +249,7 @@ def save_command(
     alone: AloneOpt = False,
     unnamed: UnnamedOpt = False,
     has_text: HasTextOpt = None,
+    not_text: NotTextOpt = None,
     on_day: OnOpt = None,
     date_from: FromOpt = None,
     date_to: ToOpt = None,
@@ -266,7 +276,7 @@ def save_command(
       photosense search save whiteboards whiteboard --from 30d --path ~/Pictures/work
     """
     request = _request(text, person, any_person, not_person, only, alone, unnamed, has_text,
-                       on_day, date_from, date_to, path, near, within, place, 0, missing)
+                       not_text, on_day, date_from, date_to, path, near, within, place, 0, missing)
     with open_library(library) as lib:
         saved, existed = lib.save_search(name, request, replace=replace)
     emit(saved.to_json(), choose_format(None, json_output),
@@ -392,6 +402,29 @@ def _highlight(lines: list[str]):
         for j, part in enumerate(parts):
             out.append(display(part), style="bold yellow" if j % 2 else "")
     return out
+
+
+def text_command(photo: Annotated[str, typer.Argument(help="A photo's path or id.")],
+                 json_output: JsonOption = False, library: LibraryOption = None):
+    """Only the text read in a photo, a line each, in reading order (rows top to bottom,
+    each left to right). Exit code 1 when no text was read in it.
+
+    Examples:
+
+      photosense text ~/Pictures/whiteboard.jpg | pbcopy
+
+      photosense text 42 | grep -i invoice
+    """
+    with open_library(library) as lib:
+        d = lib.photo(photo)
+    lines = [t.text for t in d.text]
+    if json_output:
+        print_json({"id": d.photo.id, "path": d.photo.path, "text": lines})
+    else:
+        # plain lines, never wrapped or styled; control characters shown escaped
+        sys.stdout.write("".join(display(line) + "\n" for line in lines))
+        sys.stdout.flush()
+    raise typer.Exit(0 if lines else 1)
 
 
 def show_command(photo: Annotated[str, typer.Argument(help="A photo's path or id.")],
