@@ -222,7 +222,7 @@ def search_filter(text: str | None, person_ids: Sequence[int] = (), date_from: s
         raise PhotosenseError(f"--from {date_from} is later than --to {date_to}")
     position, country = near_of(near, within, resolve_place)
     return SearchFilter(
-        fts=q.fts() if q else None, text=q, trigram=q.trigram() if q else None,
+        fts=q.fts() if q else None, text=q, parts=bool(q and q.has_parts()),
         not_fts=q.not_fts() if q else None,
         substring=text.strip() if text and q is None else None,
         person_ids=people.every, any_person_ids=people.any, not_person_ids=people.none,
@@ -251,8 +251,7 @@ def highlight(line: str, words: list[str], parts: Sequence[str] = ()) -> str:
     of a word asked for (casefolded), as the search matched it."""
     def found(token: str) -> bool:
         folded = fold(token)
-        return (any(folded.startswith(w) for w in words)
-                or any(p in token.casefold() for p in parts))
+        return any(folded.startswith(w) for w in words) or any(p in folded for p in parts)
 
     return WORD.sub(lambda m: f"{MARK_START}{m.group()}{MARK_END}" if found(m.group())
                     else m.group(), line)

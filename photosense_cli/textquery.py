@@ -6,9 +6,11 @@ artefact): the catalogue searches each photo's lines as one document (photo_text
 migration 16), its lines joined by LINE_BREAK, a token no query can hold, so a phrase
 never runs from one line into the next. Every word is a prefix ("whiteb" finds
 WHITEBOARD); a term of 3 or more characters is also found inside longer tokens
-("ouvr" finds LOUVRE) by the trigram index, ranked after the whole-word and prefix
-hits. Nothing the user types reaches FTS5's parser raw: each term is quoted, so
-quotes, AND, NEAR, *, ^, parentheses and colons search for what they say.
+("ouvr" finds LOUVRE, "1234" the 0012345 of INV-0012345), ranked after the whole-word
+and prefix hits: the catalogue finds the words holding the part (a trigram index over
+the distinct words, not the whole text) and searches for them. Nothing the user
+types reaches FTS5's parser raw: each term is quoted, so quotes, AND, NEAR, *, ^,
+parentheses and colons search for what they say.
 
 Syntax: words (all of them), "a phrase" (its words in order, within one line),
 a OR b (either), -word or -"a phrase" (none of them; or --not-text WORD, since a
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 # Words as FTS5's unicode61 tokenizer cuts them: the one tokenizing of search.
@@ -57,7 +59,7 @@ class Term:
     """A word, or a phrase (several words in order, within one line), as typed."""
 
     words: tuple[str, ...]  # folded, as the index holds them
-    raw: str  # as typed (without quotes or a leading -), for the trigram index
+    raw: str  # as typed (without quotes or a leading -)
 
     def fts(self) -> str:
         """Whole words, the last a prefix: "grand hot"* finds GRAND HOTEL."""
@@ -70,9 +72,11 @@ class Term:
         return any(list(tokens[i:i + n - 1]) == whole and tokens[i + n - 1].startswith(last)
                    for i in range(len(tokens) - n + 1))
 
-    def in_text(self, text: str) -> bool:
-        """Whether a line holds it as a part of a word (the trigram index)."""
-        return self.raw.casefold() in text.casefold()
+    @property
+    def part(self) -> str | None:
+        """The word to find inside longer words too: a single word long enough."""
+        return self.words[0] if len(self.words) == 1 and len(self.words[0]) >= MIN_PART \
+            else None
 
 
 @dataclass
@@ -92,13 +96,25 @@ class TextQuery:
     def not_fts(self) -> str | None:
         return " OR ".join(t.fts() for t in self.negatives) or None
 
-    def trigram(self) -> str | None:
-        """The part-of-word query: only when every term is long enough for trigrams."""
-        terms = [t for g in self.groups for t in g]
-        if not terms or any(len(t.raw) < MIN_PART for t in terms):
+    def has_parts(self) -> bool:
+        return any(t.part for g in self.groups for t in g)
+
+    def parts_fts(self, containing: Callable[[str], list[str]]) -> str | None:
+        """The query with each long enough word also standing for the words that hold it
+        (`containing` lists them); None when no word holds any (the word query is all).
+        It finds what fts() finds and more: the photos fts() found are left out."""
+        grown = False
+
+        def term(t: Term) -> str:
+            nonlocal grown
+            holders = containing(t.part) if t.part else []
+            grown = grown or bool(holders)
+            return " OR ".join([t.fts(), *map(_quote, holders)])
+
+        found = " AND ".join("(" + " OR ".join(term(t) for t in g) + ")" for g in self.groups)
+        if not grown:
             return None
-        return " AND ".join("(" + " OR ".join(_quote(t.raw) for t in g) + ")"
-                            for g in self.groups)
+        return f"({found}) NOT ({self.not_fts()})" if self.negatives else found
 
     def one_word(self) -> str | None:
         """The single word, when that is all the query is (the fast ranked path)."""
@@ -114,8 +130,24 @@ class TextQuery:
 
     @property
     def parts(self) -> list[str]:
-        """The terms as typed that may match inside tokens (casefolded)."""
-        return [t.raw.casefold() for g in self.groups for t in g if len(t.raw) >= MIN_PART]
+        """The words that may be found inside longer words, folded."""
+        return [t.part for g in self.groups for t in g if t.part]
+
+    def matches(self, lines: Sequence[str], parts: bool = True) -> int:
+        """How a photo's lines match, as the indexes would: 0 not at all (a group with no
+        term in any line, or a word left out in one), 1 every group within one line,
+        2 across lines, 3 only with a word inside a longer word (parts)."""
+        tokens = [[fold(w) for w in WORD.findall(text)] for text in lines]
+        if any(t.in_tokens(line) for t in self.negatives for line in tokens):
+            return 0
+        if any(all(any(t.in_tokens(line) for t in g) for g in self.groups) for line in tokens):
+            return 1
+        if all(any(t.in_tokens(line) for t in g for line in tokens) for g in self.groups):
+            return 2
+        if parts and all(any(t.in_tokens(line) or (t.part and any(t.part in w for w in line))
+                             for t in g for line in tokens) for g in self.groups):
+            return 3
+        return 0
 
     def line_has_all(self, text: str) -> bool:
         """Every group matched within this one line: ranked first."""
@@ -125,7 +157,7 @@ class TextQuery:
     def line_has_any(self, text: str) -> bool:
         """Some term of the query in this line, whole, as a prefix or as a part: shown."""
         tokens = [fold(w) for w in WORD.findall(text)]
-        return any(t.in_tokens(tokens) or (len(t.raw) >= MIN_PART and t.in_text(text))
+        return any(t.in_tokens(tokens) or (t.part and any(t.part in w for w in tokens))
                    for g in self.groups for t in g)
 
 

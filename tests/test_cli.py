@@ -153,7 +153,7 @@ def test_repair_rebuilds_a_text_index_that_lost_its_lines(cli, fake, tmp_path):
     photo(tmp_path / "pics" / "a.jpg", texts=[(0, (0.3, 0.65, 0.4, 0.2))])
     cli.import_(tmp_path / "pics")
     c = Catalogue(cli.library)
-    for index in ("text_lines_fts", "photo_text_fts", "photo_text_tri"):
+    for index in ("text_lines_fts", "photo_text_fts"):
         c.conn.execute(f"INSERT INTO {index}({index}) VALUES ('delete-all')")
     assert cli.json("search", "whiteboard", code=1) == []
     assert cli.json("search", "whiteboard board", code=1) == []

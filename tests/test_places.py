@@ -12,7 +12,7 @@ import pytest
 from photosense_cli import places
 from photosense_cli.errors import NotFound, PhotosenseError
 from photosense_cli.records import Place
-from tests.conftest import photo
+from tests.conftest import TEXT_BOX, photo
 from tests.test_search import names, placed
 
 needs_places = pytest.mark.skipif(not places.available(),
@@ -106,10 +106,11 @@ def test_the_gazetteer_is_built_once_and_its_data_never_fetched(tmp_path, monkey
 
 
 @pytest.fixture
-def trips(cli, tmp_path):
+def trips(cli, fake, tmp_path):
+    fake.texts[0] = ["MUSÉE DU LOUVRE", "entrée"]
     pics = tmp_path / "trips"
     placed(pics / "eiffel.jpg", 48.8584, 2.2945)
-    placed(pics / "louvre.jpg", 48.8606, 2.3376)
+    placed(pics / "louvre.jpg", 48.8606, 2.3376, texts=[(0, TEXT_BOX)])
     placed(pics / "versailles.jpg", 48.8049, 2.1204)
     placed(pics / "sydney.jpg", -33.8568, 151.2153)
     placed(pics / "at-sea.jpg", 0.0, -30.0)
@@ -133,6 +134,12 @@ def test_import_names_each_position_and_show_says_it(cli, tmp_path):
     assert "in Paris, Île-de-France, France, at 48.8584" in cli("show", pics / "eiffel.jpg").stdout
     hit = cli.json("search", "--near", "48.86,2.29")[0]
     assert hit["place"]["city"] == "Paris"
+    from tests.test_json import valid
+
+    valid("import", summary)
+    valid("show", shown)
+    valid("search", cli.json("search", "--near", "48.86,2.29"))
+    valid("repair", cli.json("repair"))
 
 
 @needs_places
@@ -180,6 +187,10 @@ def test_place_matches_a_city_region_or_country_as_typed(cli, trips):
     assert found("AUSTRALIA") == ["sydney.jpg"]
     assert found("Atlantis", code=1) == "[]\n"
     assert found("Versailles") == ["versailles.jpg"]
+    # text within a place's few photos (matched in Python) and within a country's
+    assert names(cli.json("search", "musee entree", "--place", "Paris")) == ["louvre.jpg"]
+    assert names(cli.json("search", "ouvr", "--near", "France")) == ["louvre.jpg"]
+    assert cli("search", "louvre", "--place", "Australia", code=1).stdout == ""
     assert names(cli.json("search", "--place", "France", "--near", "48.8606,2.3376",
                           "--within", "1")) == ["louvre.jpg"]  # with every other filter
     cli("search", "save", "idf", "--place", "Île-de-France", "--near", "Paris")

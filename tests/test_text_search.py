@@ -115,7 +115,7 @@ def test_the_photo_text_follows_lines_deleted_and_photos_forgotten(cat):
         cat.conn.execute("DELETE FROM photos WHERE id = 7")
     assert found(cat, "louvre") == [1]
     assert found(cat, "ouvr") == [1]
-    for index in ("photo_text_fts", "photo_text_tri"):
+    for index in ("photo_text_fts", "text_words_tri"):
         cat.conn.execute(f"INSERT INTO {index}({index}) VALUES ('integrity-check')")
     assert cat.conn.execute("SELECT count(*) FROM photo_text").fetchone()[0] == len(PHOTOS) - 2
 
@@ -130,10 +130,12 @@ def test_an_older_library_gets_the_photo_text_from_its_lines(tmp_path):
     conn = sqlite3.connect(path)
     with conn:  # as a schema-15 library left it: no photo text yet
         for trigger in ("text_lines_photo_ai", "text_lines_photo_ad", "text_lines_photo_au",
-                        "photo_text_ai", "photo_text_ad"):
+                        "photo_text_ai", "photo_text_ad", "text_words_ai", "text_words_ad"):
             conn.execute(f"DROP TRIGGER {trigger}")
-        for table in ("photo_text_fts", "photo_text_tri", "photo_text"):
+        for table in ("photo_text_vocab", "photo_text_fts", "text_words_tri", "text_words",
+                      "photo_text"):
             conn.execute(f"DROP TABLE {table}")
+        conn.execute("DROP INDEX photos_day")  # migration 17's
         conn.execute("PRAGMA user_version = 15")
     conn.close()
     reopened = Catalogue(path)
@@ -198,3 +200,35 @@ def test_show_and_text_give_the_lines_in_reading_order(cli, fake, tmp_path):
     valid("text", cli.json("text", pics / "board.jpg"))
     assert [t["text"] for t in cli.json("show", pics / "board.jpg")["text"]] == [
         "first \x1b[31m line", "second line"]
+
+
+@pytest.mark.parametrize("text", [
+    "louvre mairie", "louvre", "ouvr", "1234", "RE16", "hotel -closed", "motel OR hotel",
+    '"grand hotel"', '"du louvre"', "grand hotel", "otel", "du", "hi AND", "nothing here"])
+def test_a_few_peoples_photos_are_matched_in_python_as_the_index_matches(cat, text):
+    """With a --person in few photos the text is matched in Python (textquery.matches):
+    the photos it keeps are the ones the index finds, in every case of the syntax."""
+    f = search.search_filter(text, limit=None)
+    by_index = {h.id for h in cat.search(f)}
+    filters, params = cat._filters(f)
+    in_python = {pid for pid, *_ in cat._search_photos_of_people(f, filters, params)[0]}
+    assert in_python == by_index
+
+
+def test_search_by_person_and_text_through_the_cli(cli, fake, tmp_path):
+    from tests.conftest import BOX
+
+    fake.texts[0] = ["RUE DU LOUVRE", "MAIRIE"]
+    fake.texts[1] = ["Palais du Louvre"]
+    pics = tmp_path / "pics"
+    photo(pics / "sign.jpg", faces=[(0, BOX)], texts=[(0, TEXT_BOX)])
+    photo(pics / "palais.jpg", faces=[(0, BOX)], texts=[(1, TEXT_BOX)])
+    photo(pics / "nobody.jpg", texts=[(0, TEXT_BOX)])
+    cli.json("import", pics, "--engine", "fake", "--workers", "1")
+    ann = cli.json("show", pics / "sign.jpg")["faces"][0]["person_id"]
+    assert names(cli.json("search", "louvre mairie", "--person", ann)) == ["sign.jpg"]
+    assert sorted(names(cli.json("search", "ouvr", "--person", ann))) == ["palais.jpg",
+                                                                        "sign.jpg"]
+    assert cli("search", "louvre", "--person", ann, "--count").stdout.strip() == "2"
+    assert cli("search", "louvre", "--person", ann, "--not-text", "palais",
+               "--count").stdout.strip() == "1"
