@@ -73,7 +73,7 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
     name = engines.choose_engine_name(recorded, req.engine)
     cls = engines.engine_class(name)
     workers = resolve_workers(cls, req.workers)
-    options = EngineOptions(workers, req.profile, req.region)
+    options = EngineOptions(workers, req.profile, req.region, text_tiles=req.max_text_tiles)
     uploader = None
     if req.s3_bucket:
         from photosense_cli.storage import S3Copy
@@ -110,9 +110,12 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
         if not new_files:
             return
         question = _question(engine, new_files, offline_text, prefilter)
+        note = _tiles_note(engine, offline_text, req.max_text_tiles)
         if req.consent is None:
             (req.told or on_notice)(question)
-        elif not req.consent(question + ".\nGo on?"):
+            if note:
+                (req.told or on_notice)(note)
+        elif not req.consent(question + "." + (f"\n{note}." if note else "") + "\nGo on?"):
             raise Cancelled("nothing was sent, and no library was made")
 
     importer = Importer(cat, engine, req, threads=importer_threads(cls, workers),
@@ -127,6 +130,8 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
             per_photo, measured = importer.faces_per_photo
             basis = "this library's average" if measured else "assumed: no photo analysed yet"
             on_notice(f"SearchFaces estimated at {per_photo:.2f} faces a photo ({basis})")
+            if note := _tiles_note(engine, offline_text, req.max_text_tiles):
+                on_notice(note)
             if prefilter:
                 on_notice("--prefilter local: IndexFaces and SearchFaces only for the photos "
                           "the offline detector sees a face in (not run in a dry run; the "
@@ -174,6 +179,15 @@ def _question(engine: Engine, photos: int, offline_text: bool, prefilter: bool) 
     return (f"{photos} photo{'s' * (photos != 1)} will be sent to {engine.where()} for {what}, "
             f"for {'at most' if prefilter else 'about'} ${photos * per_photo:.2f} "
             f"({ASSUMED_FACES:.0f} face a photo assumed)")
+
+
+def _tiles_note(engine: Engine, offline_text: bool, tiles: int) -> str:
+    """The extra DetectText calls a dense page may take, said with every estimate."""
+    price = getattr(engine, "prices_usd", {}).get("DetectText", 0)
+    if offline_text or not tiles or not price:
+        return ""
+    return (f"A photo holding 100 words or more (a page, a whiteboard) is read again in up "
+            f"to {tiles} bands, ${tiles * price:.3f} more each (--max-text-tiles)")
 
 
 class _Estimator:

@@ -33,6 +33,9 @@ class ImportRequest:
     # "local": the offline face detector looks first, and only photos where it sees a
     # face (or is unsure) go to IndexFaces: landscapes and documents cost nothing for faces.
     prefilter: str = "none"
+    # Bands a photo is read again in when its text reaches the engine's word limit
+    # (engines/tiles.py): each is one more DetectText call on Rekognition.
+    max_text_tiles: int = 4
     # Asked before the first billed call of a new library's first cloud import; False
     # cancels. None: the question is only told (scripts), not asked.
     consent: Callable[[str], bool] | None = None

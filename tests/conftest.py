@@ -40,6 +40,8 @@ def register(monkeypatch, name: str, engine, seen_options: list | None = None) -
         def create(cls, options):
             if seen_options is not None:
                 seen_options.append(options)
+            if hasattr(engine, "text_tiles"):
+                engine.text_tiles = options.text_tiles
             return engine
 
     Registered.name = name

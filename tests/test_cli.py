@@ -233,7 +233,7 @@ def test_settings_come_from_flag_then_environment_then_config_then_default(fake,
     r = run("status")
     assert r.exit_code == 2 and r.stderr == (
         f"photosense: {config}: unknown setting 'engin' (known: engine, exclude, library, "
-        "prefilter, profile, region, text, workers)\n")
+        "max_text_tiles, prefilter, profile, region, text, workers)\n")
 
 
 def test_help_shows_defaults_envvars_and_examples(monkeypatch):

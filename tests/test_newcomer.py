@@ -59,7 +59,8 @@ def test_the_consent_question_is_seen_in_a_terminal_and_no_means_nothing_is_left
     lines = [line.strip() for line in screen.replace("\r", "").split("\n")]
     assert lines[0] == ("3 photos will be sent to Amazon Rekognition in eu-west-2 for faces "
                         "and text, for about $0.01 (1 face a photo assumed).")
-    assert lines[1].startswith("Go on? [y/N]")
+    assert lines[1].startswith("A photo holding 100 words or more")  # the dense pages' cost
+    assert lines[2].startswith("Go on? [y/N]")
     assert "importing" not in screen  # no progress bar was drawn over the question
     assert "photosense: nothing was sent, and no library was made" in screen
     assert code == 1
@@ -444,7 +445,9 @@ def test_a_script_is_told_what_goes_to_the_cloud_even_when_quiet(tmp_path, monke
     r = cli("import", tmp_path / "pics", "--engine", "rekognition", "--quiet")
     stubs[0].assert_no_pending_responses()
     assert r.stderr == ("photosense: 1 photo will be sent to Amazon Rekognition in eu-west-2 "
-                        "for faces and text, for about $0.00 (1 face a photo assumed)\n")
+                        "for faces and text, for about $0.00 (1 face a photo assumed)\n"
+                        "photosense: A photo holding 100 words or more (a page, a whiteboard) "
+                        "is read again in up to 4 bands, $0.004 more each (--max-text-tiles)\n")
     other = Cli(tmp_path / "lib2.db")
     stub_new_library(monkeypatch, other, p, None, detect_texts=1)
     assert other("import", tmp_path / "pics", "--engine", "rekognition", "--quiet",

@@ -313,7 +313,9 @@ def test_the_first_cloud_import_asks_before_sending_anything(aws_in_env, tmp_pat
     # the question on lines of its own, before anything else is said
     assert r.stderr.startswith(
         "3 photos will be sent to Amazon Rekognition in eu-west-2 for faces and text, for "
-        "about $0.01 (1 face a photo assumed).\nGo on? [y/N]")
+        "about $0.01 (1 face a photo assumed).\nA photo holding 100 words or more (a page, a "
+        "whiteboard) is read again in up to 4 bands, $0.004 more each (--max-text-tiles)."
+        "\nGo on? [y/N]")
     assert r.stderr.endswith("photosense: nothing was sent, and no library was made\n")
     assert aws_in_env["region"] == "eu-west-2"
     # nothing is left of the library the user declined, lock included
@@ -358,6 +360,8 @@ def test_a_dry_run_estimates_the_cloud_without_credentials(tmp_path):
                                  "--dry-run")
     assert r.stderr.splitlines() == [
         "SearchFaces estimated at 1.00 faces a photo (assumed: no photo analysed yet)",
+        "A photo holding 100 words or more (a page, a whiteboard) is read again in up to 4 "
+        "bands, $0.004 more each (--max-text-tiles)",
         "Would analyse 4 new photos; 0 failed.",
         "rekognition calls (estimated): DetectText 4, IndexFaces 4, SearchFaces 4 ≈ $0.012."]
     assert not (tmp_path / "lib.db").exists()

@@ -105,10 +105,11 @@ CONFIG_KEYS = {
     "exclude": {"import": "exclude"},
     "text": {"import": "text"},
     "prefilter": {"import": "prefilter"},
+    "max_text_tiles": {"import": "max_text_tiles"},
     "library": {"*": "library"},
 }
 CONFIG_TYPES = {"engine": str, "workers": int, "region": str, "profile": str, "exclude": list,
-                "text": str, "prefilter": str, "library": str}
+                "text": str, "prefilter": str, "max_text_tiles": int, "library": str}
 
 
 def config_path() -> Path:

@@ -77,6 +77,11 @@ def import_command(
         "offline face detector looks first, and only photos in which it sees a face (or is "
         "unsure) go to the engine's IndexFaces; landscapes and documents cost nothing for "
         "faces.")] = Prefilter.none,
+    max_text_tiles: Annotated[int, typer.Option(
+        "--max-text-tiles", min=0, max=16, help="A photo whose text reaches the engine's "
+        "limit (Rekognition's DetectText: 100 words) is read again in up to this many "
+        "overlapping bands, each one more DetectText call ($0.001): a whiteboard or a "
+        "page keeps all its words. 0: never.")] = 4,
     no_xmp: Annotated[bool, typer.Option(
         "--no-xmp", help="Do not read names other tools wrote into the photos or their "
         "sidecars (MWG and Microsoft regions, PersonInImage).")] = False,
@@ -106,6 +111,7 @@ def import_command(
                         s3_prefix=s3_prefix, wait=wait, exclude=tuple(exclude or ()),
                         retry_failed=retry_failed, read_xmp=not no_xmp, max_cost=max_cost,
                         text=text.value, prefilter=prefilter.value,
+                        max_text_tiles=max_text_tiles,
                         consent=None if yes or not interactive() else ask,
                         # a script's cloud import is told on stderr even with --quiet
                         told=None if yes else (lambda m: say(f"photosense: {m}")),

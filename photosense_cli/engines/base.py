@@ -69,6 +69,9 @@ class EngineOptions:
     region: str | None = None  # AWS
     text_only: bool = False  # made to read text for another engine (import --text local)
     faces_only: bool = False  # made to look for faces for another (import --prefilter local)
+    # A photo whose text answer holds a reader's word limit is read again in up to this
+    # many bands (tiles.py; --max-text-tiles; 0: never).
+    text_tiles: int = 4
 
 
 class Engine(Protocol):

@@ -61,6 +61,7 @@ class FakeEngine:
     def __init__(self, texts: dict[int, list[str]] | None = None, latency: float = 0.0,
                  cap: float | None = None, burst: float | None = None):
         self.texts = texts or {}
+        self.text_tiles = 4  # EngineOptions.text_tiles: bands for a photo at the word cap
         self.latency = latency
         # A quota like Rekognition's: `cap` calls a second per operation, from a token
         # bucket holding `burst` calls (default a fifth of a second's worth, at least 2);
@@ -116,14 +117,34 @@ class FakeEngine:
             return any(colour < len(FACE_COLOURS) for colour, _ in self._squares(image))
 
     def detect_text(self, image: bytes, usage: Usage) -> list[TextLine]:
+        """As DetectText answers: a block's lines stacked evenly in its square, at most
+        WORD_CAP words a call, and a photo that reaches the cap read again in bands."""
+        from photosense_cli.engines import tiles
+
+        lines, words = self._read_text(image, usage)
+        if words >= tiles.WORD_CAP and self.text_tiles > 0:
+            lines = tiles.read_in_bands(image, lambda band: self._read_text(band, usage)[0],
+                                        lines, self.text_tiles)
+        return lines
+
+    def _read_text(self, image: bytes, usage: Usage) -> tuple[list[TextLine], int]:
+        from photosense_cli.engines.tiles import WORD_CAP
+
         with timed(usage, "DetectText"):
             self._call("DetectText")
-            lines = []
-            for colour, box in self._squares(image):
+            lines: list[TextLine] = []
+            words = 0
+            for colour, (left, top, width, height) in self._squares(image):
                 block = colour - len(FACE_COLOURS)
-                for text in self.texts.get(block, []) if block >= 0 else []:
-                    lines.append(TextLine(text, 99.0, Box(*box)))
-            return [ln for ln in lines if ln.confidence > TEXT_MIN_CONFIDENCE]
+                texts = self.texts.get(block, []) if block >= 0 else []
+                for i, text in enumerate(texts):
+                    n = len(text.split())
+                    if words + n > WORD_CAP:
+                        return lines, WORD_CAP  # the service stops at its limit
+                    words += n
+                    lines.append(TextLine(text, 99.0, Box(left, top + i * height / len(texts),
+                                                          width, height / len(texts))))
+            return [ln for ln in lines if ln.confidence > TEXT_MIN_CONFIDENCE], words
 
     def search_faces(self, face_id: str, threshold: float, usage: Usage) -> list[Match]:
         with timed(usage, "SearchFaces"):

@@ -86,15 +86,17 @@ class RekognitionEngine:
     # are mostly different people; the user confirms each suggestion anyway.
     suggest_threshold = 80.0
 
-    def __init__(self, client, collection_id: str | None = None):
+    def __init__(self, client, collection_id: str | None = None, text_tiles: int = 4):
         self.client = client
         self.collection_id = collection_id
+        self.text_tiles = text_tiles  # bands for a photo that holds 100 words (tiles.py)
         # the pace of calls outside a photo's (collections, ListFaces, DeleteFaces)
         self.housekeeping = Pacers()
 
     @classmethod
     def create(cls, options: EngineOptions) -> RekognitionEngine:
-        return cls(make_client(options.profile, options.region, options.workers))
+        return cls(make_client(options.profile, options.region, options.workers),
+                   text_tiles=options.text_tiles)
 
     def open_collection(self, collection_id: str, known: Iterable[KnownFace], *,
                         create: bool = True) -> None:
@@ -130,12 +132,25 @@ class RekognitionEngine:
         ]
 
     def detect_text(self, image: bytes, usage: Usage) -> list[TextLine]:
+        """LINE detections above TEXT_MIN_CONFIDENCE; a photo whose answer holds the
+        service's 100 words is read again in bands (tiles.py), each band one more call."""
+        from photosense_cli.engines import tiles
+
+        lines, words = self._read_text(image, usage)
+        if words >= tiles.WORD_CAP and self.text_tiles > 0:
+            lines = tiles.read_in_bands(image, lambda band: self._read_text(band, usage)[0],
+                                        lines, self.text_tiles)
+        return lines
+
+    def _read_text(self, image: bytes, usage: Usage) -> tuple[list[TextLine], int]:
+        """One DetectText: its lines, and how many words it found (the limit's sign)."""
         resp = self._call(usage, "DetectText", self.client.detect_text, Image={"Bytes": image})
+        found = resp.get("TextDetections", [])
         return [
             TextLine(d["DetectedText"], d["Confidence"], _box(d["Geometry"]["BoundingBox"]))
-            for d in resp.get("TextDetections", [])
+            for d in found
             if d["Type"] == "LINE" and d["Confidence"] > TEXT_MIN_CONFIDENCE
-        ]
+        ], sum(d["Type"] == "WORD" for d in found)
 
     def search_faces(self, face_id: str, threshold: float, usage: Usage) -> list[Match]:
         resp = self._call(usage, "SearchFaces", self.client.search_faces,
