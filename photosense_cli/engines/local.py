@@ -13,6 +13,7 @@ import concurrent.futures as cf
 import math
 import multiprocessing
 import os
+import statistics
 import threading
 import uuid
 from concurrent.futures.process import BrokenProcessPool
@@ -243,8 +244,64 @@ def _for_detection(pixels: np.ndarray) -> tuple[np.ndarray, float]:
     return np.asarray(Image.fromarray(pixels).resize((round(w * scale), round(h * scale)))), scale
 
 
+# A photo read as only unsure lines is read again turned half a turn: PP-OCR turns a
+# vertical line a quarter turn one way only, so text turned 90 or 180 degrees read as
+# garbage at 60-84 (benchmarks/ocr_bench.py: 0 of 45 words), and 45 of 45 turned back.
+# Upright text reads at 95-100; a read whose median confidence is below UNSURE takes
+# the second pass. A photo with no text region at all takes none.
+UNSURE = 90.0
+
+
 def _lines_in(pixels: np.ndarray) -> list[FoundLine]:
-    """Lines with confidence on 0-100, boxes normalised to the image."""
+    """Lines with confidence on 0-100, boxes normalised to the image; a photo read as
+    unsure lines only is read again turned 180 degrees, and the surer reading kept."""
+    lines = _read_once(pixels)
+    if not lines or statistics.median(c for _, c, _ in lines) >= UNSURE:
+        return lines
+    turned = [(t, c, (1 - x - w, 1 - y - h, w, h))  # boxes back in the photo as it is
+              for t, c, (x, y, w, h) in _read_once(np.ascontiguousarray(pixels[::-1, ::-1]))]
+    # the turned reading only when it is sure itself and holds more sure text
+    sure = turned and statistics.median(c for _, c, _ in turned) >= UNSURE
+    return turned if sure and _sureness(turned) > _sureness(lines) else lines
+
+
+def _sureness(lines: list[FoundLine]) -> float:
+    """How much confident text a reading holds: its word characters by confidence."""
+    return sum(c * sum(ch.isalnum() for ch in t) for t, c, _ in lines if c > TEXT_MIN_CONFIDENCE)
+
+
+# A line of one character is noise the OCR reads in textures (the shared portraits: "V"
+# at 91 on a suit, "M" at 87 in a crowd, both under 3 % of the photo's height) unless it
+# shares a row with a real line (a word the OCR cut) or is a sign: at least LONE_HEIGHT
+# of the photo's height and LONE_CONFIDENCE sure (the shared photos' real fragments "T",
+# "H" are 8-11 % high at 97-100; a generated "P" sign 42 % at 99).
+LONE_HEIGHT = 0.05
+LONE_CONFIDENCE = 95.0
+
+
+def keep_real_lines(lines: list[FoundLine]) -> list[FoundLine]:
+    """The lines without the one-character noise (see LONE_HEIGHT)."""
+    real = [ln for ln in lines if not _lone(ln[0])]
+    return [ln for ln in lines if not _lone(ln[0])
+            or (ln[2][3] >= LONE_HEIGHT and ln[1] >= LONE_CONFIDENCE)
+            or any(_same_row(ln[2], r[2]) for r in real)]
+
+
+def _lone(text: str) -> bool:
+    return sum(ch.isalnum() for ch in text) <= 1
+
+
+def _same_row(a: tuple, b: tuple) -> bool:
+    """Boxes on one line of text: half the smaller height shared, at most two heights
+    apart across."""
+    (ax, ay, aw, ah), (bx, by, bw, bh) = a, b
+    shared = min(ay + ah, by + bh) - max(ay, by)
+    gap = max(bx - (ax + aw), ax - (bx + bw), 0.0)
+    return shared >= 0.5 * min(ah, bh) and gap <= 2 * max(ah, bh)
+
+
+def _read_once(pixels: np.ndarray) -> list[FoundLine]:
+    """One PP-OCR read: lines with confidence on 0-100, boxes normalised."""
     h, w = pixels.shape[:2]
     result = _load_ocr()(pixels[:, :, ::-1])  # rapidocr takes OpenCV's BGR order
     if result.txts is None:
@@ -377,7 +434,8 @@ class LocalEngine:
                 lines = ready[1]
             else:  # no IndexFaces before (a text-only helper), or other bytes
                 lines = self._run(_lines_in, image)
-        return [TextLine(t, c, Box(*b)) for t, c, b in lines if c > TEXT_MIN_CONFIDENCE]
+        return [TextLine(t, c, Box(*b)) for t, c, b in
+                keep_real_lines([ln for ln in lines if ln[1] > TEXT_MIN_CONFIDENCE])]
 
     def search_faces(self, face_id: str, threshold: float, usage: Usage) -> list[Match]:
         with timed(usage, "SearchFaces"), self._lock:
@@ -429,3 +487,4 @@ class LocalEngine:
             self._rows[face_id] = self._used
             self._ids.append(face_id)
             self._used += 1
+
