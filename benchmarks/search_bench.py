@@ -155,7 +155,13 @@ def main() -> None:
     from photosense_cli.places import Gazetteer
 
     known = cat.library_places()
-    countries = sorted({p.country for _, p in known})
+    # by how many photos each holds, the biggest last
+    held = {p.country for _, p in known}
+    sizes = dict(cat.conn.execute("SELECT pl.country, count(*) FROM photos p JOIN places pl "
+                                  "ON pl.id = p.place_id GROUP BY pl.country").fetchall())
+    countries = sorted(held, key=lambda c: (sizes.get(c, 0), c))
+    print(f"{len(countries)} countries; the biggest, {countries[-1]}, holds "
+          f"{sizes.get(countries[-1], 0):,} photos")
     cities = ["Paris", "Tokyo", "Lagos", "Lima", "Sydney", "Toronto", "Cairo", "Mumbai"]
     start = time.perf_counter()
     gazetteer = Gazetteer()
@@ -202,6 +208,8 @@ def main() -> None:
         "search TEXT --place COUNTRY": lambda: search.search(
             cat, rng.choice(words), in_places=search.place_ids(
                 known, rng.choice(countries))),
+        "search TEXT (common) --place (biggest country)": lambda: search.search(
+            cat, rng.choice(words[:200]), in_places=search.place_ids(known, countries[-1])),
         "search TEXT --person P --place COUNTRY --from": lambda: search.search(
             cat, rng.choice(words), person_ids=[rng.randint(1, PEOPLE)],
             date_from="2010", in_places=search.place_ids(known, rng.choice(countries))),

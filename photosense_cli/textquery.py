@@ -67,6 +67,8 @@ class Term:
 
     def in_tokens(self, tokens: Sequence[str]) -> bool:
         """Whether a line's folded tokens hold this term as the word index finds it."""
+        if len(self.words) == 1:
+            return any(t.startswith(self.words[0]) for t in tokens)
         n = len(self.words)
         *whole, last = self.words
         return any(list(tokens[i:i + n - 1]) == whole and tokens[i + n - 1].startswith(last)
@@ -137,6 +139,11 @@ class TextQuery:
         """How a photo's lines match, as the indexes would: 0 not at all (a group with no
         term in any line, or a word left out in one), 1 every group within one line,
         2 across lines, 3 only with a word inside a longer word (parts)."""
+        # most photos hold none of the words: a folded word that is not even a substring
+        # of the folded text is in no token (1 us, where cutting the tokens takes 50)
+        whole = fold(" ".join(lines))
+        if not all(any(t.words[0] in whole for t in g) for g in self.groups):
+            return 0
         tokens = [[fold(w) for w in WORD.findall(text)] for text in lines]
         if any(t.in_tokens(line) for t in self.negatives for line in tokens):
             return 0

@@ -232,3 +232,28 @@ def test_search_by_person_and_text_through_the_cli(cli, fake, tmp_path):
     assert cli("search", "louvre", "--person", ann, "--count").stdout.strip() == "2"
     assert cli("search", "louvre", "--person", ann, "--not-text", "palais",
                "--count").stdout.strip() == "1"
+
+
+def test_each_rule_through_the_cli(cli, fake, tmp_path):
+    fake.texts[0] = ["GRAND HOTEL", "RE16TGK"]
+    fake.texts[1] = ["Grand", "Hotel de Ville"]
+    fake.texts[2] = ['say "hi" NEAR(x) col:umn', "Motel Paradise"]
+    pics = tmp_path / "pics"
+    photo(pics / "a.jpg", texts=[(0, TEXT_BOX)])
+    photo(pics / "b.jpg", texts=[(1, TEXT_BOX)])
+    photo(pics / "c.jpg", texts=[(2, TEXT_BOX)])
+    cli.json("import", pics, "--engine", "fake", "--workers", "1")
+
+    def found(*args, code=0):
+        r = cli("search", *args, "--json", code=code)
+        return sorted(names(json.loads(r.stdout))) if r.stdout.strip() else []
+
+    assert found('"grand hotel"') == ["a.jpg"]  # a phrase: one line
+    assert found("grand hotel") == ["a.jpg", "b.jpg"]  # words: anywhere
+    assert found("motel OR ville") == ["b.jpg", "c.jpg"]
+    assert found("RE16") == ["a.jpg"]  # inside a longer token
+    assert found("16", code=1) == []  # two characters: a prefix only
+    assert found("NEAR(x)") == ["c.jpg"] and found("col:umn") == ["c.jpg"]
+    assert found('"hi"') == ["c.jpg"]
+    assert found("hotel", "--not-text", "ville") == ["a.jpg"]
+    assert found("-", code=1) == []  # a lone dash is text to find (no line holds it)

@@ -16,7 +16,7 @@ from photosense_cli.records import (
     SearchHit,
     TextLine,
 )
-from photosense_cli.textquery import WORD, TextQuery, fold
+from photosense_cli.textquery import LINE_BREAK, WORD, TextQuery, fold
 
 __all__ = ["WORD", "SearchFilter", "TextRows", "bm25_of", "fold"]
 
@@ -179,22 +179,28 @@ class TextRows(PhotoRows):
             rows, line_ids = rows + more, {**line_ids, **more_lines}
         return rows, line_ids
 
-    # A person (--person) or place (--place, --near COUNTRY) in at most this many photos:
-    # their photos' text is matched in Python (textquery) rather than FTS5 yielding every
-    # photo that holds the words and the filter dropping nearly all: one of the 200
-    # commonest words with --person P --only took 192 ms at p95 at 1,000,000 photos
-    # that way, 0.7 ms this way.
-    FEW_PHOTOS = 2000
+    # Text within a person's (--person) or a place's (--place, --near COUNTRY) photos:
+    # FTS5 walks every photo that holds the words, newest first, and the filter drops
+    # nearly all of them (one of the 200 commonest words with --person P --only: 192 ms
+    # at p95 at 1,000,000 photos; with a country of 2,180 photos, 200 ms). Matching the
+    # filter's photos in Python (textquery) costs 10-30 us a photo (28-63 ms for those
+    # 2,180), so it is chosen for up to FEW_PHOTOS photos always, and up to
+    # SOME_PHOTOS when the words are common (COMMON photos or more hold them: the walk
+    # is then the slow part; a rare word's walk takes a few ms).
+    FEW_PHOTOS = 500
+    SOME_PHOTOS = 5000
+    COMMON = 20_000
 
     def _few_photos_of_people(self, f: SearchFilter) -> bool:
-        """Whether a person or a place asked for narrows the search to FEW_PHOTOS or
-        fewer photos (people's counts are kept; places' are counted, up to that)."""
-        if f.text is None:
+        """Whether to match the text in Python within the photos a person or a place
+        narrows the search to (see FEW_PHOTOS)."""
+        if f.text is None or f.fts is None:
             return False
-        if f.person_ids and min((r[0] for r in self._in(
+        n: int | None = None
+        if f.person_ids:
+            n = min((r[0] for r in self._in(
                 "SELECT photo_count FROM people WHERE id IN ({ids})", f.person_ids)),
-                default=0) <= self.FEW_PHOTOS:
-            return True
+                default=0)
         where, values = [], []
         if f.country is not None:
             where.append("place_id IN (SELECT id FROM places WHERE country_code = ?)")
@@ -202,30 +208,38 @@ class TextRows(PhotoRows):
         if f.place_ids is not None:
             where.append("place_id IN (SELECT value FROM json_each(?))")
             values.append(json.dumps(list(f.place_ids)))
-        return bool(where) and self.scalar(
-            f"SELECT count(*) FROM (SELECT 1 FROM photos WHERE {' AND '.join(where)} "
-            "LIMIT ?)", [*values, self.FEW_PHOTOS + 1]) <= self.FEW_PHOTOS
+        if where:
+            in_places = self.scalar(
+                f"SELECT count(*) FROM (SELECT 1 FROM photos WHERE {' AND '.join(where)} "
+                "LIMIT ?)", [*values, self.SOME_PHOTOS + 1])
+            n = in_places if n is None else min(n, in_places)
+        if n is None or n > self.SOME_PHOTOS:
+            return False
+        return n <= self.FEW_PHOTOS or self.scalar(
+            "SELECT count(*) FROM (SELECT rowid FROM photo_text_fts WHERE photo_text_fts "
+            "MATCH ? LIMIT ?)", (f.fts, self.COMMON)) >= self.COMMON
 
     def _search_photos_of_people(self, f: SearchFilter, filters: str, params: list[Any]):
-        """Text search within a few people's photos: every photo the filters keep, its
-        lines matched in Python as the index would match them. Photos whose words share
-        a line first, then those holding the words elsewhere, then those holding them
-        inside longer words; newest first within each."""
+        """Text search within a few people's or places' photos: every photo the filters
+        keep, its text (photo_text: one row a photo) matched in Python as the index would
+        match it. Photos whose words share a line first, then those holding the words
+        elsewhere, then those holding them inside longer words; newest first within each.
+        All the photos matched, and the lines to show of the first `limit`."""
         assert f.text is not None
         q = f.text
-        kept = self.conn.execute(f"SELECT p.id, p.taken_at FROM photos p WHERE 1 {filters} "
-                                 "ORDER BY p.taken_at DESC, p.id", params).fetchall()
-        texts = self._line_texts([pid for pid, _ in kept])
         ranked: list[tuple[int, int, str | None]] = []
-        for pid, taken in kept:
-            lines = [t for _, t in texts.get(pid, [])]
-            how = q.matches(lines, parts=f.parts)
+        for pid, taken, text in self.conn.execute(
+                f"SELECT p.id, p.taken_at, t.text FROM photos p JOIN photo_text t ON "
+                f"t.photo_id = p.id WHERE 1 {filters} ORDER BY p.taken_at DESC, p.id", params):
+            how = q.matches(text.split(LINE_BREAK), parts=f.parts)
             if how:
                 ranked.append((how, pid, taken))
         ranked.sort(key=lambda r: r[0])  # stable: newest first within each kind
         rows = [(pid, taken, None) for _, pid, taken in ranked]
+        shown = rows[: f.limit or None]
+        texts = self._line_texts([pid for pid, *_ in shown])
         return rows, {pid: [i for i, t in texts[pid] if q.line_has_any(t)]
-                      for pid, *_ in rows}
+                      for pid, *_ in shown}
 
     def _search_parts(self, f: SearchFilter, filters: str, params: list[Any],
                       seen: Sequence[tuple]) -> tuple[list, dict[int, list[int]]]:
