@@ -364,17 +364,21 @@ def fill_places(cat: Catalogue, on_notice: Callable[[str], None]) -> dict[str, i
     from photosense_cli import places
 
     out = {"named": 0, "no_place": 0, "waiting": 0}
+    batch = cat.unplaced()
+    if not batch:  # nothing to name: the gazetteer is not even opened (or built)
+        return out
     if not places.available():
         out["waiting"] = cat.count_unplaced()
         return out
     gazetteer = places.Gazetteer()
     try:
-        while batch := cat.unplaced():
+        while batch:
             found = gazetteer.name_positions([(lat, lon) for _, lat, lon in batch])
             with cat.transaction():
                 cat.set_places([(pid, place) for (pid, _, _), place in zip(batch, found, strict=True)])
             out["named"] += sum(p is not None for p in found)
             out["no_place"] += sum(p is None for p in found)
+            batch = cat.unplaced()
     finally:
         gazetteer.close()
     return out

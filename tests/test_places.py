@@ -223,3 +223,11 @@ def test_without_the_places_extra_positions_wait_and_names_are_refused(cli, tmp_
     r = cli("search", "--near", "Paris", code=2)
     assert "pip install 'photosense[places]'" in r.stderr
     assert names(cli.json("search", "--near", "48.86,2.29")) == ["eiffel.jpg"]  # still works
+
+
+def test_a_library_without_positions_never_opens_the_gazetteer(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    photo(tmp_path / "pics" / "plain.jpg")
+    assert cli.json("import", tmp_path / "pics", "--engine", "fake")["places_named"] == 0
+    assert cli.json("repair")["places"] == {"named": 0, "no_place": 0, "waiting": 0}
+    assert not list((tmp_path / "cache").glob("**/gazetteer-*"))  # nothing built, 1 s saved
