@@ -564,7 +564,8 @@ def _splice(data: bytes, entries: list[FaceEntry], width: int, height: int, orie
     desc = descs[0]
     stored_w, stored_h = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
     if entries:
-        _add_regions(edit, descs, entries, stored_w, stored_h, orientation)
+        theirs = _their_regions(root, orientation)
+        _add_regions(edit, descs, entries, stored_w, stored_h, orientation, theirs)
     names = sorted({e.name for e in entries if e.name})
     tags = names if keywords else []
     added: dict[str, list[str]] = {}
@@ -613,28 +614,64 @@ def _add_values(edit: _Splice, descs: list[Node], tag: str, values: list[str],
     return new
 
 
+# A region another tool wrote over the same face under the same name (box overlap by
+# intersection over union, as when faces are paired): the face is recorded already.
+SAME_FACE_IOU = 0.3
+
+
+def _their_regions(root: Node, orientation: int) -> dict[str, list[tuple[str, Box]]]:
+    """The named regions other tools wrote, by kind (mwg, mp): (name, upright box)."""
+    out: dict[str, list[tuple[str, Box]]] = {"mwg": [], "mp": []}
+    for kind, (holder_tag, list_tag) in zip(("mwg", "mp"), REGION_HOLDERS, strict=True):
+        for holder in root.iter(holder_tag):
+            for lst in holder.findall(list_tag):
+                for li in list(lst.iter(q("rdf", "li")))[:MAX_REGIONS]:
+                    desc = _struct(li)
+                    if desc is None or _is_ours(li):
+                        continue
+                    found = _region(desc, orientation, lambda n, ours: n.strip() if n else None,
+                                    [])
+                    if found is not None:
+                        out[kind].append(found)
+    return out
+
+
 def _add_regions(edit: _Splice, descs: list[Node], entries: list[FaceEntry], stored_w: int,
-                 stored_h: int, orientation: int) -> None:
+                 stored_h: int, orientation: int,
+                 theirs: dict[str, list[tuple[str, Box]]] | None = None) -> None:
+    """photosense's regions, MWG and Microsoft, for each face; of a kind another tool
+    already wrote for the face under the same name, none (no face twice in digiKam)."""
+    theirs = theirs or {"mwg": [], "mp": []}
+
+    def recorded(kind: str, e: FaceEntry) -> bool:
+        return bool(e.name) and any(name == e.name and box.iou(e.box) >= SAME_FACE_IOU
+                                    for name, box in theirs[kind])
+
     mwg, mp = [], []
     for e in entries:
         b = to_stored(e.box, orientation)
         named = [(NS["mwg-rs"], "Name", e.name)] if e.name else []
-        mwg.append(El(NS["rdf"], "li", children=[El(NS["rdf"], "Description", [
-            *named, (NS["mwg-rs"], "Type", "Face"), (NS["photosense"], "FaceId", str(e.face_id))],
-            children=[El(NS["mwg-rs"], "Area", [
-                (NS["stArea"], "x", _num(b.left + b.width / 2)),
-                (NS["stArea"], "y", _num(b.top + b.height / 2)),
-                (NS["stArea"], "w", _num(b.width)), (NS["stArea"], "h", _num(b.height)),
-                (NS["stArea"], "unit", "normalized")])])]))
+        if not recorded("mwg", e):
+            mwg.append(El(NS["rdf"], "li", children=[El(NS["rdf"], "Description", [
+                *named, (NS["mwg-rs"], "Type", "Face"),
+                (NS["photosense"], "FaceId", str(e.face_id))],
+                children=[El(NS["mwg-rs"], "Area", [
+                    (NS["stArea"], "x", _num(b.left + b.width / 2)),
+                    (NS["stArea"], "y", _num(b.top + b.height / 2)),
+                    (NS["stArea"], "w", _num(b.width)), (NS["stArea"], "h", _num(b.height)),
+                    (NS["stArea"], "unit", "normalized")])])]))
         mp_named = [(NS["MPReg"], "PersonDisplayName", e.name)] if e.name else []
-        mp.append(El(NS["rdf"], "li", children=[El(NS["rdf"], "Description", [
-            *mp_named, (NS["MPReg"], "Rectangle", ", ".join(_num(v) for v in b.as_tuple())),
-            (NS["photosense"], "FaceId", str(e.face_id))])]))
+        if not recorded("mp", e):
+            mp.append(El(NS["rdf"], "li", children=[El(NS["rdf"], "Description", [
+                *mp_named, (NS["MPReg"], "Rectangle", ", ".join(_num(v) for v in b.as_tuple())),
+                (NS["photosense"], "FaceId", str(e.face_id))])]))
     dims = El(NS["mwg-rs"], "AppliedToDimensions", [
         (NS["stDim"], "w", str(stored_w)), (NS["stDim"], "h", str(stored_h)),
         (NS["stDim"], "unit", "pixel")])
     for (holder_tag, list_tag), items, extra in (
             (REGION_HOLDERS[0], mwg, [dims]), (REGION_HOLDERS[1], mp, [])):
+        if not items:
+            continue
         holder = _first_alive(edit, descs, holder_tag)
         uri, local = holder_tag[1:].split("}")
         list_uri, list_local = list_tag[1:].split("}")

@@ -359,3 +359,30 @@ def test_write_for_chosen_people_only(cli, named, tmp_path):
     assert sorted(os.path.basename(w) for w in r["written"]) == ["IMG_0042.jpg.xmp", "b.jpg.xmp"]
     r = cli.json("xmp", "write", tmp_path / "more")
     assert r["unchanged"] == [str(tmp_path / "more" / "b.jpg.xmp")] and r["written"] == []
+
+
+def test_a_face_another_tool_named_is_not_written_twice(cli, fake, tmp_path):
+    """digiKam drew Ann's region; photosense knows her face there by that name: writing
+    adds no second MWG region for it (digiKam would show two), only what is missing."""
+    pics = tmp_path / "pics"
+    p = photo(pics / "a.jpg", faces=[(0, BOX), (1, BOX2)])
+    with_regions(p, [("Ann Lee", Box(0.09, 0.09, 0.27, 0.32))])  # theirs, MWG only
+    side = p.with_name("a.jpg.xmp")
+    cli.import_(pics)  # their name names the person
+    bob = next(x for x in cli.json("people", "--all") if x["name"] is None)["id"]
+    cli("people", "rename", bob, "Bob")
+    before = side.read_bytes()
+
+    cli.json("xmp", "write")
+
+    names = [n for n, _ in all_regions(read(side))]
+    assert sorted(names) == ["Ann Lee", "Bob"]  # Ann once (theirs), Bob added (ours)
+    data = read(side)
+    mp = [data.get(f"Xmp.MP.RegionInfo/MPRI:Regions[{i}]/MPReg:PersonDisplayName")
+          for i in (1, 2, 3)]
+    assert sorted(n for n in mp if n) == ["Ann Lee", "Bob"]  # no MP region of theirs: ours
+    cli("people", "rename", bob, "Robert")
+    cli.json("xmp", "write")
+    assert sorted(n for n, _ in all_regions(read(side))) == ["Ann Lee", "Robert"]
+    assert before.decode().split("<mwg-rs:RegionList>")[1].split("</rdf:li>")[0] in \
+        side.read_text()  # their region, byte for byte
