@@ -200,11 +200,16 @@ class Library:
 
         self._search_filter(req, search.PeopleQuery(ids("all"), ids("any"), ids("not"),
                                                     req.only, req.alone, req.unnamed))
+        near = req.near
+        if near is not None and not search.is_position(near):
+            # the place chosen now, written out in full: a cron run is neither ambiguous
+            # nor told on stderr, at every run, which of the places of that name it took
+            near = self.place_named(near).label()
         query = saved.query_of({
             "text": textquery.with_negatives(req.text, req.not_text),
             "from": req.date_from, "to": req.date_to, "on": req.on_day,
             "path": req.path, "only": req.only, "alone": req.alone, "unnamed": req.unnamed,
-            "has_text": req.has_text, "missing": req.include_missing, "near": req.near,
+            "has_text": req.has_text, "missing": req.include_missing, "near": near,
             "within": req.within, "place": req.place})
         return saved.save(self.cat, name, query, people, replace)
 

@@ -146,6 +146,11 @@ MAX_WITHIN_KM = 20_038.0  # half the Earth's circumference: everywhere
 _POSITION = re.compile(r"\s*([-+]?\d+(?:\.\d*)?)\s*,\s*([-+]?\d+(?:\.\d*)?)\s*")
 
 
+def is_position(near: str) -> bool:
+    """Whether --near was given as LAT,LON (anything else is a place name)."""
+    return _POSITION.fullmatch(near) is not None
+
+
 def near_of(near: str | None, within: float | None,
             resolve: Callable[[str], Named] | None = None,
             ) -> tuple[tuple[float, float, float] | None, str | None]:

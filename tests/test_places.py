@@ -193,9 +193,12 @@ def test_place_matches_a_city_region_or_country_as_typed(cli, trips):
     assert cli("search", "louvre", "--place", "Australia", code=1).stdout == ""
     assert names(cli.json("search", "--place", "France", "--near", "48.8606,2.3376",
                           "--within", "1")) == ["louvre.jpg"]  # with every other filter
-    cli("search", "save", "idf", "--place", "Île-de-France", "--near", "Paris")
-    assert "--near Paris --place 'Île-de-France'" in cli.json("search", "show", "idf")["command"]
-    assert len(cli.json("search", "run", "idf")) == 3
+    saved = cli("search", "save", "idf", "--place", "Île-de-France", "--near", "Paris")
+    assert "smaller places of that name" in saved.stderr  # said once, when saved
+    assert ("--near 'Paris, Île-de-France, France' --place 'Île-de-France'"
+            in cli.json("search", "show", "idf")["command"])  # the place chosen, in full
+    run = cli("search", "run", "idf", "--json")
+    assert len(json.loads(run.stdout)) == 3 and run.stderr == ""  # cron hears nothing
 
 
 @needs_places
