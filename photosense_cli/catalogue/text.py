@@ -201,16 +201,12 @@ class TextRows(PhotoRows):
             n = min((r[0] for r in self._in(
                 "SELECT photo_count FROM people WHERE id IN ({ids})", f.person_ids)),
                 default=0)
-        where, values = [], []
-        if f.country is not None:
-            where.append("place_id IN (SELECT id FROM places WHERE country_code = ?)")
-            values.append(f.country)
-        if f.place_ids is not None:
-            where.append("place_id IN (SELECT value FROM json_each(?))")
-            values.append(json.dumps(list(f.place_ids)))
+        places = self._place_filters(f)
+        where = [w for w, _ in places]
+        values = [v for _, vs in places for v in vs]
         if where:
             in_places = self.scalar(
-                f"SELECT count(*) FROM (SELECT 1 FROM photos WHERE {' AND '.join(where)} "
+                f"SELECT count(*) FROM (SELECT 1 FROM photos p WHERE {' AND '.join(where)} "
                 "LIMIT ?)", [*values, self.SOME_PHOTOS + 1])
             n = in_places if n is None else min(n, in_places)
         if n is None or n > self.SOME_PHOTOS:
@@ -394,12 +390,9 @@ class TextRows(PhotoRows):
             where.append("p.id NOT IN (SELECT rowid FROM photo_text_fts WHERE "
                          "photo_text_fts MATCH ?)")
             params.append(f.not_fts)
-        if f.country is not None:
-            where.append("p.place_id IN (SELECT id FROM places WHERE country_code = ?)")
-            params.append(f.country)
-        if f.place_ids is not None:
-            where.append("p.place_id IN (SELECT value FROM json_each(?))")
-            params.append(json.dumps(list(f.place_ids)))
+        for sql, values in self._place_filters(f):
+            where.append(sql)
+            params += values
         if f.unseen_by is not None:
             where.append("NOT EXISTS (SELECT 1 FROM saved_search_seen s "
                          "WHERE s.search_id = ? AND s.photo_id = p.id)")
@@ -408,6 +401,18 @@ class TextRows(PhotoRows):
             where.append("EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = p.id "
                          "AND l.gone_at IS NULL)")
         return "".join(" AND " + w for w in where), params
+
+    @staticmethod
+    def _place_filters(f: SearchFilter) -> list[tuple[str, list[Any]]]:
+        """--near COUNTRY and --place as SQL over photos p (the photos_place index)."""
+        out: list[tuple[str, list[Any]]] = []
+        if f.country is not None:
+            out.append(("p.place_id IN (SELECT id FROM places WHERE country_code = ?)",
+                        [f.country]))
+        if f.place_ids is not None:
+            out.append(("p.place_id IN (SELECT value FROM json_each(?))",
+                        [json.dumps(list(f.place_ids))]))
+        return out
 
     def _person_filter(self, person_id: int, counting: bool = False) -> str:
         """A person in the photo, in the form that is fast for their size. A person in

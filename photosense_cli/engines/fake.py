@@ -121,11 +121,8 @@ class FakeEngine:
         WORD_CAP words a call, and a photo that reaches the cap read again in bands."""
         from photosense_cli.engines import tiles
 
-        lines, words = self._read_text(image, usage)
-        if words >= tiles.WORD_CAP and self.text_tiles > 0:
-            lines = tiles.read_in_bands(image, lambda band: self._read_text(band, usage)[0],
-                                        lines, self.text_tiles)
-        return lines
+        return tiles.read_all(image, lambda photo: self._read_text(photo, usage),
+                              self.text_tiles)
 
     def _read_text(self, image: bytes, usage: Usage) -> tuple[list[TextLine], int]:
         from photosense_cli.engines.tiles import WORD_CAP

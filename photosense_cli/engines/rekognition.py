@@ -136,11 +136,8 @@ class RekognitionEngine:
         service's 100 words is read again in bands (tiles.py), each band one more call."""
         from photosense_cli.engines import tiles
 
-        lines, words = self._read_text(image, usage)
-        if words >= tiles.WORD_CAP and self.text_tiles > 0:
-            lines = tiles.read_in_bands(image, lambda band: self._read_text(band, usage)[0],
-                                        lines, self.text_tiles)
-        return lines
+        return tiles.read_all(image, lambda photo: self._read_text(photo, usage),
+                              self.text_tiles)
 
     def _read_text(self, image: bytes, usage: Usage) -> tuple[list[TextLine], int]:
         """One DetectText: its lines, and how many words it found (the limit's sign)."""

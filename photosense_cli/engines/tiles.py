@@ -34,6 +34,16 @@ def bands(n: int) -> list[tuple[float, float]]:
                                                      6)) for i in range(n)]
 
 
+def read_all(image: bytes, read: Callable[[bytes], tuple[list[TextLine], int]],
+             tiles: int) -> list[TextLine]:
+    """An engine's text: `read` (one call: its lines, and the words it found) on the
+    photo, and, when that reached WORD_CAP, on up to `tiles` bands too."""
+    lines, words = read(image)
+    if words >= WORD_CAP and tiles > 0:
+        lines = read_in_bands(image, lambda band: read(band)[0], lines, tiles)
+    return lines
+
+
 def read_in_bands(image: bytes, read: Callable[[bytes], list[TextLine]],
                   first: list[TextLine], tiles: int) -> list[TextLine]:
     """The first answer's lines and those of `tiles` bands read with `read`, merged."""
