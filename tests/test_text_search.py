@@ -153,6 +153,9 @@ def test_through_the_cli(cli, fake, tmp_path):
     photo(pics / "poster.jpg", texts=[(1, TEXT_BOX)])
     cli.json("import", pics, "--engine", "fake", "--workers", "1")
     assert names(cli.json("search", "louvre mairie")) == ["sign.jpg"]
+    assert names(cli.json("search", "louvre", "mairie")) == ["sign.jpg"]  # as typed in a shell
+    cli("search", "save", "two", "louvre", "mairie")
+    assert cli.json("search", "show", "two")["query"]["text"] == "louvre mairie"
     assert names(cli.json("search", "louvre", "--not-text", "closed")) == ["sign.jpg"]
     def after_dashes(*words):  # -- ends the options: --library goes before it
         r = cli.runner.invoke(app, ["search", "--library", str(cli.library), "--json", "--",

@@ -51,8 +51,9 @@ app = typer.Typer(cls=SearchGroup, help="Find photos; keep searches under a name
                   "them again (cron: 'search run NAME --new').")
 
 # The query, shared by `find` and `save`.
-TextArg = Annotated[Optional[str], typer.Argument(
-    help="Words in the photo (prefixes match; case and accents do not matter).")]
+TextArg = Annotated[Optional[List[str]], typer.Argument(
+    help="Words in the photo, anywhere in it (prefixes match; case and accents do not "
+    "matter); '\"a phrase\"', A OR B, -WORD after --.", show_default=False)]
 PersonOpt = Annotated[Optional[List[str]], typer.Option(
     "--person", "-p", help="A person in the photo; repeat for photos with all of them.")]
 AnyPersonOpt = Annotated[Optional[List[str]], typer.Option(
@@ -110,7 +111,8 @@ def _request(text, person, any_person, not_person, only, alone, unnamed, has_tex
     from photosense_cli.app import SearchRequest
 
     return SearchRequest(
-        text, person or [], date_from, date_to, path, limit or None, missing,
+        " ".join(text) if text else None, person or [], date_from, date_to, path,
+        limit or None, missing,
         any_people=any_person or [], not_people=not_person or [], only=only,
         alone=alone, unnamed=unnamed, has_text=has_text, on_day=on_day, near=near,
         within=within, place=place, not_text=not_text or [])
