@@ -121,9 +121,10 @@ def write_sidecars(cat: Catalogue, *, under: Sequence[str] = (), person_ids: Seq
                     others = [p for p in xmp.stem_partners(Path(path))
                               if str(p) not in photo.paths]
                     if others:
-                        failed(sidecar, f"would belong to {Path(path).name} and "
-                               f"{others[0].name} alike; not written (use --sidecar-name "
-                               "dotted, or rename one of them)")
+                        # named in sorted order: which photo came first is the import's
+                        one, two = sorted([Path(path).name, others[0].name])
+                        failed(sidecar, f"would belong to {one} and {two} alike; not "
+                               "written (use --sidecar-name dotted, or rename one of them)")
                         continue
                 try:
                     mode = _sidecar_mode(path, sidecar)

@@ -211,9 +211,9 @@ def read_metadata(path: Path, orientation: int = 1, data: bytes | None = None,
             continue
         if side == stem and (partners := stem_partners(path)):
             packets.pop()
-            problems.append((str(side), f"belongs to {path.name} and {partners[0].name} "
-                             "alike; its names are not read (rename one photo, or give each "
-                             "a .jpg.xmp sidecar)"))
+            one, two = sorted([path.name, partners[0].name])  # whichever photo is read
+            problems.append((str(side), f"belongs to {one} and {two} alike; its names are "
+                             "not read (rename one photo, or give each a .jpg.xmp sidecar)"))
     positions: list[tuple[float, float]] = []
     for data, source in packets:
         try:
