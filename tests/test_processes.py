@@ -78,8 +78,11 @@ def test_merging_people_while_an_import_writes_fails_neither(tmp_path, trial):
 def test_ctrl_c_starts_no_new_engine_call_and_exits_at_once(pics, tmp_path):
     log = tmp_path / "calls.log"
     lib = tmp_path / "library.db"
+    # Ctrl-C as a terminal delivers it: a runner started in the background (nohup, &)
+    # has SIGINT ignored, and a child would inherit that and never stop
     proc = spawn("import", pics, "--engine", "fake", "--workers", "4", "--library", lib,
-                 env={"FAKE_LATENCY": "0.5", "FAKE_CALL_LOG": str(log)})
+                 env={"FAKE_LATENCY": "0.5", "FAKE_CALL_LOG": str(log)},
+                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and (not log.exists() or len(log.read_text().split("\n")) < 5):
         time.sleep(0.05)
