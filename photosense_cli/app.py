@@ -13,6 +13,7 @@ else of photosense: the catalogue and the engines stay behind this door.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -198,13 +199,14 @@ class Library:
         def ids(role: str) -> list[int]:
             return [p.id for r, p in people if r == role]
 
-        self._search_filter(req, search.PeopleQuery(ids("all"), ids("any"), ids("not"),
-                                                    req.only, req.alone, req.unnamed))
         near = req.near
         if near is not None and not search.is_position(near):
             # the place chosen now, written out in full: a cron run is neither ambiguous
-            # nor told on stderr, at every run, which of the places of that name it took
+            # nor told on stderr, at every run, which of the places of that name it took;
+            # the query is checked with it, so the choice is looked up and said once
             near = self.place_named(near).label()
+        self._search_filter(dataclasses.replace(req, near=near), search.PeopleQuery(
+            ids("all"), ids("any"), ids("not"), req.only, req.alone, req.unnamed))
         query = saved.query_of({
             "text": textquery.with_negatives(req.text, req.not_text),
             "from": req.date_from, "to": req.date_to, "on": req.on_day,
