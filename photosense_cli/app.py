@@ -141,10 +141,8 @@ class Library:
     def _run_search(self, query: SearchFilter, text: str | None) -> SearchResult:
         from photosense_cli import search
 
-        hits = search.mark(self.cat.search(query), text)
-        total, exact = len(hits), True
-        if query.limit and len(hits) == query.limit:
-            total, exact = self.cat.search_count(query)
+        found, total, exact = self.cat.search_counted(query)
+        hits = search.mark(found, text)
         return SearchResult(hits, max(total, len(hits)), exact)
 
     def _search_filter(self, req: SearchRequest,

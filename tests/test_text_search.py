@@ -218,7 +218,7 @@ def test_a_few_peoples_photos_are_matched_in_python_as_the_index_matches(cat, te
     assert in_python == by_index
 
 
-def test_search_by_person_and_text_through_the_cli(cli, fake, tmp_path):
+def test_search_by_person_and_text_through_the_cli(cli, fake, tmp_path, monkeypatch):
     from tests.conftest import BOX
 
     fake.texts[0] = ["RUE DU LOUVRE", "MAIRIE"]
@@ -233,6 +233,18 @@ def test_search_by_person_and_text_through_the_cli(cli, fake, tmp_path):
     assert sorted(names(cli.json("search", "ouvr", "--person", ann))) == ["palais.jpg",
                                                                         "sign.jpg"]
     assert cli("search", "louvre", "--person", ann, "--count").stdout.strip() == "2"
+    from photosense_cli.catalogue.text import TextRows
+
+    runs = []
+    matching = TextRows._search_photos_of_people
+
+    def counted(self, *args):
+        runs.append(1)
+        return matching(self, *args)
+
+    monkeypatch.setattr(TextRows, "_search_photos_of_people", counted)
+    cut = cli("search", "louvre", "--person", ann, "--limit", "1")
+    assert "1 of 2 shown" in cut.stderr and len(runs) == 1  # matched once, counted from it
     assert cli("search", "louvre", "--person", ann, "--not-text", "palais",
                "--count").stdout.strip() == "1"
 

@@ -118,7 +118,16 @@ class TextRows(PhotoRows):
 
     def search(self, f: SearchFilter) -> list[SearchHit]:
         """Photos matching every criterion: by text rank (bm25), else newest first."""
+        return self.search_counted(f, count=False)[0]
+
+    def search_counted(self, f: SearchFilter,
+                       count: bool = True) -> tuple[list[SearchHit], int, bool]:
+        """The hits, and how many photos match in all with whether that is exact
+        (search_count's answer), counted only when the listing is cut at the limit. Text
+        matched in Python within a few photos is counted from that match, not matched
+        again."""
         filters, params = self._filters(f)
+        matched: int | None = None
         limit_sql, tail = ("LIMIT ?", [f.limit]) if f.limit else ("", [])
         # One word and no filter but missing photos': the ranked path below filters before
         # it ranks, which people, dates and paths make cheap and the one-word path cannot.
@@ -126,6 +135,7 @@ class TextRows(PhotoRows):
                     if f.word and f.limit and not f.narrowed else None)
         if f.fts and self._few_photos_of_people(f):
             rows, line_ids = self._search_photos_of_people(f, filters, params)
+            matched = len(rows)
             rows = rows[: f.limit or None]
         elif one_word is not None:
             rows, line_ids = one_word
@@ -148,7 +158,12 @@ class TextRows(PhotoRows):
             rows = self.conn.execute(f"""SELECT p.id, p.taken_at, NULL FROM photos p WHERE 1 {filters}
                 ORDER BY p.taken_at DESC, p.id {limit_sql}""", [*params, *tail]).fetchall()
             line_ids = {}
-        return self._hits([(pid, taken) for pid, taken, _ in rows], line_ids)
+        hits = self._hits([(pid, taken) for pid, taken, _ in rows], line_ids)
+        if not (count and f.limit and len(hits) == f.limit):
+            return hits, len(hits), True
+        if matched is not None:
+            return hits, matched, True
+        return hits, *self.search_count(f)
 
     def _search_photo_text(self, f: SearchFilter, filters: str, params: list[Any]):
         """Photos holding every word, anywhere in them: whole words and prefixes first
