@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -370,7 +371,14 @@ def fill_places(cat: Catalogue, on_notice: Callable[[str], None]) -> dict[str, i
     if not places.available():
         out["waiting"] = cat.count_unplaced()
         return out
-    gazetteer = places.Gazetteer()
+    try:
+        gazetteer = places.Gazetteer()
+    except (OSError, sqlite3.Error, PhotosenseError) as e:
+        # the photos and their positions are stored; only their names wait (one line)
+        why = e.strerror or describe(e) if isinstance(e, OSError) else str(e)
+        on_notice(f"place names not given: the gazetteer could not be opened: {why}")
+        out["waiting"] = cat.count_unplaced()
+        return out
     try:
         while batch:
             found = gazetteer.name_positions([(lat, lon) for _, lat, lon in batch])

@@ -234,3 +234,16 @@ def test_a_library_without_positions_never_opens_the_gazetteer(cli, tmp_path, mo
     assert cli.json("import", tmp_path / "pics", "--engine", "fake")["places_named"] == 0
     assert cli.json("repair")["places"] == {"named": 0, "no_place": 0, "waiting": 0}
     assert not list((tmp_path / "cache").glob("**/gazetteer-*"))  # nothing built, 1 s saved
+
+
+@needs_places
+def test_a_gazetteer_that_cannot_be_built_leaves_the_import_whole(cli, tmp_path, monkeypatch):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    pics = tmp_path / "pics"
+    placed(pics / "eiffel.jpg", 48.8584, 2.2945)
+    r = cli("import", pics, "--engine", "fake", "--json")
+    assert json.loads(r.stdout)["files"]["new"] == 1  # the photo is stored, exit 0
+    assert r.stderr.count("place names not given") == 1
+    assert cli.json("repair", code=None)["places"]["waiting"] == 1  # named when it can be
