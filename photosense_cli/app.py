@@ -27,11 +27,13 @@ from photosense_cli.records import (
     Change,
     Person,
     PersonDetails,
+    PersonForgetReport,
     PhotoDetails,
     RunSummary,
     SavedSearch,
     SearchHit,
     Suggestion,
+    SuppressionTemplate,
 )
 from photosense_cli.requests import ImportRequest, ReindexRequest
 
@@ -42,6 +44,8 @@ if TYPE_CHECKING:  # types only: every command imports this module, few need an 
     from photosense_cli.interop import SidecarReport
     from photosense_cli.library import ForgetPlan
     from photosense_cli.places import Gazetteer, Named
+    from photosense_cli.policy import FolderRules
+    from photosense_cli.privacy import PersonForgetPlan
     from photosense_cli.search import PeopleQuery
 
 Notice = Callable[[str], None]
@@ -462,6 +466,43 @@ class Library:
         return forget(self.cat, plan, engine=engine, options=self.options or engine_options())
 
 
+    # -- biometric privacy ---------------------------------------------------------
+
+    def forget_person_plan(self, ref: str) -> PersonForgetPlan:
+        from photosense_cli import privacy
+
+        return privacy.plan(self.cat, self.person(ref))
+
+    def forget_person(self, plan: PersonForgetPlan, *, never_again: bool = False,
+                      label: str | None = None, wait: float = 0.0) -> PersonForgetReport:
+        """Erase a person everywhere (privacy.py). Holds the import lock: an import running
+        beside it would store a face of theirs for a person who is gone."""
+        from photosense_cli import privacy
+        from photosense_cli.catalogue import import_lock
+
+        with import_lock(self.cat.path, wait):
+            return privacy.forget_person(self.cat, plan, self._cloud_engine(),
+                                         never_again=never_again, label=label)
+
+    def suppression_templates(self) -> list[SuppressionTemplate]:
+        return self.cat.templates()
+
+    def remove_template(self, template_id: int) -> str:
+        from photosense_cli import privacy
+
+        return privacy.remove_template(self.cat, template_id, self._cloud_engine())
+
+    def _cloud_engine(self) -> Callable[[], Engine] | None:
+        """How to reach the library's cloud collection; None when its faces live only in
+        the catalogue (the local engine) or it has no engine yet."""
+        from photosense_cli import engines
+
+        name = self.cat.get_meta("engine")
+        if name is None or name not in engines.REGISTRY:
+            return None
+        return self.engine if engines.engine_class(name).remote_faces else None
+
+
 @contextlib.contextmanager
 def open_library(path: Path, *, options: EngineOptions | None = None,
                  on_notice: Notice = _quiet) -> Iterator[Library]:
@@ -513,6 +554,13 @@ def repair(path: Path, *, on_notice: Notice = _quiet) -> dict[str, Any]:
         return report
     finally:
         cat.close()
+
+
+def folder_rules(raw: object, where: str) -> FolderRules:
+    """The [[folders]] rules of a config file, checked (policy.py)."""
+    from photosense_cli import policy
+
+    return policy.parse(raw, where)
 
 
 def reindex_request(target: str, *, profile: str | None = None, region: str | None = None,

@@ -84,6 +84,76 @@ def _sidecar_mode(photo: str, sidecar: Path) -> int:
     return mode & st.st_mode
 
 
+def _update(path: str, sidecar: Path, entries: list[xmp.FaceEntry], width: int, height: int,
+            keywords: bool, protected) -> bool:
+    """Write photosense's part of one sidecar as `entries`; False when it already says that.
+    Raises _Skip (read-only), SidecarError, XmlError, WriteRefused or OSError."""
+    mode = _sidecar_mode(path, sidecar)
+    try:
+        existing: bytes | None = xmp.read_bounded(sidecar)
+    except FileNotFoundError:
+        existing = None
+    data = xmp.render(existing, entries, width=width, height=height,
+                      orientation=orientation_of(path), keywords=keywords)
+    if data == existing:
+        return False
+    write_file(sidecar, partial(_write_bytes, data), mode=mode, protected=protected)
+    return True
+
+
+def our_face_ids(data: bytes) -> set[int]:
+    """The catalogue face ids of the regions photosense wrote into a sidecar."""
+    fid = xmp.q("photosense", "FaceId")
+    out: set[int] = set()
+    for _, attrib, children in xmp.ours(data)[0]:
+        values = [v for k, v in attrib if k == fid] + [t for k, _, t in children if k == fid]
+        out.update(int(v) for v in values if v.strip().isdigit())
+    return out
+
+
+def _wrote_keywords(data: bytes) -> bool:
+    """Whether photosense added names to the keyword lists (xmp write --keywords)."""
+    records = dict(xmp.ours(data)[2])
+    return bool(records.get(xmp.OWNED_BY[xmp.SUBJECT]) or records.get(xmp.LEGACY_KEYWORDS))
+
+
+def existing_sidecars(paths: Sequence[str]) -> list[tuple[str, Path]]:
+    """(photo path, sidecar) for each sidecar beside these paths, either naming style."""
+    return [(path, sidecar) for path in paths for sidecar in xmp.sidecars(Path(path))
+            if os.path.lexists(sidecar)]
+
+
+def take_out_faces(cat: Catalogue, photo_ids: Sequence[int], gone: set[int]) -> SidecarReport:
+    """Sidecars beside these photos lose photosense's regions of the faces `gone` (erased
+    from the catalogue already); the rest of photosense's part stays as it was written
+    (the other faces it named, its keywords or not), and other tools' bytes stay as they
+    are. A sidecar with none of those faces is not touched."""
+    report = SidecarReport()
+    protected = cat.protected()
+    people = cat.people_on(list(photo_ids))
+    for photo in cat.photos(list(photo_ids)):
+        for path, sidecar in existing_sidecars(photo.paths):
+            try:
+                data = xmp.read_bounded(sidecar)
+                written = our_face_ids(data)
+                if not written & gone:
+                    continue
+                entries = [xmp.FaceEntry(face.id, person.name if person.named else None,
+                                         face.box)
+                           for face, person in people.get(photo.id, []) if face.id in written]
+                _update(path, sidecar, entries, photo.width or 0, photo.height or 0,
+                        _wrote_keywords(data), protected)
+            except _Skip as e:
+                report.skipped.append({"path": str(sidecar), "reason": str(e)})
+                continue
+            except Exception as e:  # each sidecar on its own: said, and left for the report
+                report.failed.append({"path": str(sidecar), "reason": describe(e)})
+                continue
+            report.written.append(str(sidecar))
+    report.written.sort()
+    return report
+
+
 def write_sidecars(cat: Catalogue, *, under: Sequence[str] = (), person_ids: Sequence[int] = (),
                    style: str = "dotted", include_unnamed: bool = False, keywords: bool = False,
                    on_error: Callable[[str, str], None] = lambda path, reason: None,
@@ -127,19 +197,10 @@ def write_sidecars(cat: Catalogue, *, under: Sequence[str] = (), person_ids: Seq
                                "written (use --sidecar-name dotted, or rename one of them)")
                         continue
                 try:
-                    mode = _sidecar_mode(path, sidecar)
-                    try:
-                        existing: bytes | None = xmp.read_bounded(sidecar)
-                    except FileNotFoundError:
-                        existing = None
-                    data = xmp.render(existing, entries, width=photo.width or 0,
-                                      height=photo.height or 0,
-                                      orientation=orientation_of(path), keywords=keywords)
-                    if data == existing:
+                    if not _update(path, sidecar, entries, photo.width or 0, photo.height or 0,
+                                   keywords, protected):
                         report.unchanged.append(str(sidecar))
                         continue
-                    write_file(sidecar, partial(_write_bytes, data), mode=mode,
-                               protected=protected)
                 except _Skip as e:
                     report.skipped.append({"path": str(sidecar), "reason": str(e)})
                     on_skip(str(sidecar), str(e))

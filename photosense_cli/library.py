@@ -119,7 +119,13 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
         elif not req.consent(question + "." + (f"\n{note}." if note else "") + "\nGo on?"):
             raise Cancelled("nothing was sent, and no library was made")
 
+    # photos a cloud = false rule keeps here still get their text read, by the offline OCR
+    local_text = None
+    if (req.folders and not req.dry_run and engine.remote_faces and text_engine is None
+            and any(not r.cloud for r in req.folders.rules)):
+        local_text = engines.offline_reader()
     importer = Importer(cat, engine, req, threads=importer_threads(cls, workers),
+                        local_text=local_text,
                         uploader=uploader, text_engine=text_engine,
                         prefilter=helper if prefilter else None,  # type: ignore[arg-type]
                         before_calls=before_calls, on_error=on_error, on_progress=on_progress)
@@ -140,8 +146,9 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
         return summary
     finally:
         engine.close()
-        if helper is not None:
-            helper.close()
+        for other in (helper, local_text):
+            if other is not None:
+                other.close()
         if recorded is None and not req.dry_run and not cat.counts()["photos"]:
             # nothing stored: the library is not bound to this engine yet
             with cat.transaction():

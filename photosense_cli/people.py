@@ -346,6 +346,10 @@ def _undoable(cat: Catalogue, only: int | None) -> tuple[Change, ChangeKind, dic
     if kind is ChangeKind.REINDEX:
         raise NothingToUndo("the last change is a reindex: the corrections before it "
                             "were carried into the new faces and cannot be undone")
+    if kind is ChangeKind.FORGET_PERSON or u.get("sealed"):
+        raise NothingToUndo("the last change forgot a person, or corrected one forgotten "
+                            "since: forgetting cannot be undone, and the corrections "
+                            "before it stay as they are")
     return change, kind, u
 
 
@@ -382,8 +386,8 @@ def _undo(cat: Catalogue, kind: ChangeKind, u: dict, lost: list[str]) -> None:
         case ChangeKind.REVIEW:
             for step in reversed(u["steps"]):  # the last step saw the state the others made
                 _undo(cat, ChangeKind(step["kind"]), step["undo"], lost)
-        case ChangeKind.REINDEX:
-            raise NothingToUndo("a reindex cannot be undone")
+        case ChangeKind.REINDEX | ChangeKind.FORGET_PERSON:
+            raise NothingToUndo(f"a {kind.value} cannot be undone")
         case _:
             assert_never(kind)
 

@@ -416,6 +416,55 @@ class ChangeKind(StrEnum):
     FORGET = "forget"
     REINDEX = "reindex"  # not undoable: the faces before it are gone
     REVIEW = "review"  # a review file applied: its steps, undone together, last first
+    FORGET_PERSON = "forget-person"  # not undoable: forgetting means the data is gone
+
+
+@dataclass
+class PersonForgetReport:
+    """What `people forget` erased, counted again afterwards; `left` says what remains."""
+
+    person: int
+    name: str
+    faces: int
+    photos: int
+    engine: str
+    engine_deleted: int = 0  # faces deleted from a cloud collection
+    engine_left: int = 0  # of the person's faces, still in the collection when counted again
+    kept_in_engine: int = 0  # kept as the suppression template (--never-again)
+    catalogue: dict[str, int] = field(default_factory=dict)  # rows erased, by kind
+    catalogue_left: int = 0
+    log_emptied: bool = False  # the write-ahead log was checkpointed and truncated
+    sidecars_rewritten: list[str] = field(default_factory=list)
+    template: int | None = None
+    left: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"person": {"id": self.person, "name": self.name}, "faces": self.faces,
+                "photos": self.photos,
+                "engine": {"name": self.engine, "faces_deleted": self.engine_deleted,
+                           "faces_left": self.engine_left, "kept_for_template": self.kept_in_engine},
+                "catalogue": {**self.catalogue, "faces_left": self.catalogue_left,
+                              "log_emptied": self.log_emptied},
+                "sidecars_rewritten": self.sidecars_rewritten,
+                "suppression_template": self.template, "left": self.left,
+                "complete": not self.left}
+
+
+@dataclass
+class SuppressionTemplate:
+    """`people forget --never-again`: what a later face is checked against, and dropped
+    when it matches. No name unless the user gave one (--label)."""
+
+    id: int
+    label: str | None
+    engine: str
+    faces: int  # the forgotten person's faces it was made from
+    kept_in_engine: int  # faces kept in a cloud collection for it (0: a local descriptor)
+    created_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "label": self.label, "engine": self.engine, "faces": self.faces,
+                "kept_in_engine": self.kept_in_engine, "created_at": self.created_at}
 
 
 @dataclass
@@ -471,11 +520,26 @@ class RunSummary:
     added: list[str] = field(default_factory=list)  # new photos' paths, the first ADDED_LISTED
     recovered_faces: int = 0
     seconds: float = 0.0
+    # biometric privacy (privacy.py, policy.py)
+    faces_forgotten: int = 0  # found where the user forgot a face: deleted, not stored
+    faces_suppressed: int = 0  # matched a suppression template: deleted, not stored
+    kept_back: Counter = field(default_factory=Counter)  # photos each folder rule changed
+    text_not_read: int = 0  # cloud = false photos whose text no offline OCR could read
+    faces_removed_by_rule: int = 0  # stored faces of photos now under a folder rule
     # reindex only
     previous_engine: str | None = None
     faces_kept_person: int = 0
     people_removed: int = 0
     old_engine_cleaned: bool = True
+
+    def count_privacy(self, verdict, forgotten: int, suppressed: int,
+                      text_skipped: bool) -> None:
+        """What the folder rules and the forgotten faces changed in one photo's analysis."""
+        if verdict is not None and verdict.kept_back:
+            self.kept_back[verdict.kept_back] += 1
+        self.faces_forgotten += forgotten
+        self.faces_suppressed += suppressed
+        self.text_not_read += text_skipped
 
     def note_added(self, path: str) -> None:
         if len(self.added) < ADDED_LISTED:
@@ -512,6 +576,12 @@ class RunSummary:
             "estimated_cost_usd": self.cost_usd,
             "max_cost_reached": self.max_cost_reached,
             "recovered_faces": self.recovered_faces,
+            "privacy": {"faces_forgotten": self.faces_forgotten,
+                        "faces_suppressed": self.faces_suppressed,
+                        "no_faces": self.kept_back["no-faces"],
+                        "no_cloud": self.kept_back["no-cloud"],
+                        "text_not_read": self.text_not_read,
+                        "faces_removed_by_rule": self.faces_removed_by_rule},
             "seconds": round(self.seconds, 3),
             "errors": self.errors,
         }

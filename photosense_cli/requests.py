@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # types only: a request is built by every import, most need no engine yet
     from photosense_cli.engines.base import EngineOptions
+    from photosense_cli.policy import FolderRules
 
 
 @dataclass
@@ -36,6 +37,8 @@ class ImportRequest:
     # Bands a photo is read again in when its text reaches the engine's word limit
     # (engines/tiles.py): each is one more DetectText call on Rekognition.
     max_text_tiles: int = 4
+    # [[folders]] of config.toml: photos kept from the cloud, or from face analysis
+    folders: FolderRules | None = None
     # Asked before the first billed call of a new library's first cloud import; False
     # cancels. None: the question is only told (scripts), not asked.
     consent: Callable[[str], bool] | None = None
@@ -56,5 +59,6 @@ class ReindexRequest:
     workers: int | None = None
     dry_run: bool = False  # say what it would send and cost; change and call nothing
     max_cost: float | None = None  # USD: no photo starts that would take the run past it
+    folders: FolderRules | None = None  # as ImportRequest's
     consent: Callable[[str], bool] | None = None  # asked before photos go to a cloud engine
     told: Callable[[str], None] = lambda message: None  # the question, when not asked

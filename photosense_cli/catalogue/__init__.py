@@ -14,6 +14,7 @@ the rows they are about, one module a family, over one connection:
 - text.py: text lines and search
 - places.py: the places photos were taken in (names from places.py)
 - saved.py: saved searches, the people they name, what `--new` printed
+- privacy.py: forgotten faces, suppression templates, protected photos
 - runs.py: runs, the engine-call log, counts, the history of corrections
 - lock.py: one import at a time
 
@@ -48,6 +49,7 @@ from photosense_cli.catalogue.opening import (
 from photosense_cli.catalogue.people import PeopleRows
 from photosense_cli.catalogue.photos import PhotoRows
 from photosense_cli.catalogue.places import PlaceRows
+from photosense_cli.catalogue.privacy import PrivacyRows
 from photosense_cli.catalogue.runs import RunRows
 from photosense_cli.catalogue.saved import SavedRows
 from photosense_cli.catalogue.schema import (
@@ -68,7 +70,8 @@ __all__ = ["APPLICATION_ID", "BATCH", "MIGRATIONS", "RESTORE", "SCHEMA_VERSION",
            "now", "open_existing", "requires_transaction"]
 
 
-class Catalogue(SavedRows, PlaceRows, RunRows, TextRows, FaceRows, PeopleRows, PhotoRows, Connection):
+class Catalogue(PrivacyRows, SavedRows, PlaceRows, RunRows, TextRows, FaceRows, PeopleRows,
+                PhotoRows, Connection):
     """A library file: every row family over one connection, and what spans them."""
 
     def repair(self) -> dict:

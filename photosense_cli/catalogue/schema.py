@@ -437,6 +437,35 @@ MIGRATIONS: list[Migration] = [
     """
     CREATE INDEX photos_day ON photos(substr(taken_at, 6, 5), taken_at);
     """,
+    # 18: biometric privacy (privacy.py). forgotten_faces: the faces `people forget` erased,
+    # as the photo's content hash and the box only (no template), so no import or reindex
+    # stores them again. suppression_templates: `--never-again`, one per forgotten person:
+    # a descriptor (the local engine's mean) or faces kept in a cloud collection
+    # (suppression_faces); a new face that matches one is deleted, never stored. A photo
+    # under a folder rule ([[folders]] in config.toml) records it in photos.protection:
+    # 'no-faces' (no face analysis) or 'no-cloud' (nothing sent to a cloud engine).
+    """
+    CREATE TABLE forgotten_faces (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL,
+        "left" REAL NOT NULL, top REAL NOT NULL, width REAL NOT NULL, height REAL NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX forgotten_faces_sha ON forgotten_faces(sha256);
+    CREATE TABLE suppression_templates (
+        id INTEGER PRIMARY KEY,
+        label TEXT,
+        engine TEXT NOT NULL,
+        descriptor BLOB,
+        faces INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE suppression_faces (
+        engine_face_id TEXT PRIMARY KEY,
+        template_id INTEGER NOT NULL REFERENCES suppression_templates(id) ON DELETE CASCADE
+    );
+    ALTER TABLE photos ADD COLUMN protection TEXT;
+    """,
 ]
 
 

@@ -121,8 +121,8 @@ def config_path() -> Path:
     return Path(user_config_dir("photosense")) / "config.toml"
 
 
-def load_config(commands: list[str]) -> dict:
-    """click's default_map for these commands from config.toml; {} when there is none."""
+def _read_config() -> tuple[Path, dict]:
+    """The config file as TOML, {} when there is none; PhotosenseError when it is bad."""
     from photosense_cli.errors import PhotosenseError
 
     path = config_path()
@@ -133,20 +133,40 @@ def load_config(commands: list[str]) -> dict:
             # named on purpose: ignoring it would silently drop the user's settings
             raise PhotosenseError(f"{path}: no such config file (named by ${ENV_CONFIG}); "
                                   "create it, or unset the variable") from None
-        return {}
+        return path, {}
     except OSError as e:
         raise PhotosenseError(f"{path}: cannot read the config file: {e.strerror or e}") from None
     import tomllib
 
     try:
-        config = tomllib.loads(raw.decode("utf-8"))
+        return path, tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise PhotosenseError(f"{path}: not valid TOML: {e}") from None
+
+
+def folder_rules():
+    """The [[folders]] rules of config.toml (policy.py): what may leave the machine."""
+    from photosense_cli import app
+
+    path, config = _read_config()
+    return app.folder_rules(config.get("folders", []), str(path))
+
+
+def load_config(commands: list[str]) -> dict:
+    """click's default_map for these commands from config.toml; {} when there is none."""
+    from photosense_cli.errors import PhotosenseError
+
+    path, config = _read_config()
     out: dict = {}
     for key, value in config.items():
+        if key == "folders":  # rules by path, read by the commands they concern
+            from photosense_cli import app
+
+            app.folder_rules(value, str(path))  # a bad rule is said at once, by any command
+            continue
         if key not in CONFIG_KEYS:
             raise PhotosenseError(f"{path}: unknown setting {key!r} (known: "
-                                  f"{', '.join(sorted(CONFIG_KEYS))})")
+                                  f"{', '.join(sorted([*CONFIG_KEYS, 'folders']))})")
         if not isinstance(value, CONFIG_TYPES[key]) or isinstance(value, bool):
             raise PhotosenseError(f"{path}: {key} must be a "
                                   f"{CONFIG_TYPES[key].__name__}, not {value!r}")

@@ -15,6 +15,7 @@ from photosense_cli.cli.common import (
     QuietOption,
     RegionOption,
     WorkersOption,
+    folder_rules,
     library_path,
     region_from_env,
 )
@@ -111,7 +112,7 @@ def import_command(
                         s3_prefix=s3_prefix, wait=wait, exclude=tuple(exclude or ()),
                         retry_failed=retry_failed, read_xmp=not no_xmp, max_cost=max_cost,
                         text=text.value, prefilter=prefilter.value,
-                        max_text_tiles=max_text_tiles,
+                        max_text_tiles=max_text_tiles, folders=folder_rules(),
                         consent=None if yes or not interactive() else ask,
                         # a script's cloud import is told on stderr even with --quiet
                         told=None if yes else (lambda m: say(f"photosense: {m}")),
@@ -264,4 +265,29 @@ def describe(r: dict) -> str:
                      "(not billed).")
     if r["recovered_faces"]:
         lines.append(f"Removed {r['recovered_faces']} faces an interrupted run had left in the engine.")
+    lines += privacy_lines(r)
     return "\n".join(lines)
+
+
+def privacy_lines(r: dict) -> list[str]:
+    """What the folder rules, the forgotten faces and the templates changed in a run."""
+    v, lines = r["privacy"], []
+    kept = [f"{n} in folders with {rule}" for n, rule in (
+        (v["no_faces"], "faces = false: text only"),
+        (v["no_cloud"], "cloud = false: nothing sent")) if n]
+    if kept:
+        lines.append(f"Folder rules: {'; '.join(kept)} (faces not analysed"
+                     f"{', text read on this machine' if v['no_cloud'] else ''}).")
+    if v["text_not_read"]:
+        lines.append(f"{v['text_not_read']} photos under cloud = false had their text left "
+                     "unread: the offline OCR is not installed (pip install "
+                     "'photosense-cli[local]').")
+    if v["faces_removed_by_rule"]:
+        lines.append(f"Deleted {v['faces_removed_by_rule']} faces of photos now under a folder "
+                     "rule, here and in the engine.")
+    if v["faces_forgotten"]:
+        lines.append(f"Dropped {v['faces_forgotten']} faces of forgotten people (not stored).")
+    if v["faces_suppressed"]:
+        lines.append(f"Dropped {v['faces_suppressed']} faces that matched a suppression "
+                     "template (not stored; 'photosense people suppressed').")
+    return lines

@@ -16,6 +16,7 @@ from photosense_cli.cli.common import (
     QuietOption,
     RegionOption,
     WorkersOption,
+    folder_rules,
     library_path,
     notice,
     open_library,
@@ -208,6 +209,7 @@ def reindex_command(
 
     req = app.reindex_request(engine, profile=profile, region=region_from_env(region),
                               workers=workers, dry_run=dry_run, max_cost=max_cost,
+                              folders=folder_rules(),
                               consent=None if yes or not interactive() else ask,
                               told=(lambda m: None) if yes else notice)
     s = app.reindex(library_path(library), req,

@@ -29,6 +29,7 @@ from photosense_cli.cli.output import (
     interactive,
     literal,
     out_console,
+    print_json,
     print_paths,
     say,
     table,
@@ -361,3 +362,110 @@ def suggest(ctx: typer.Context,
              f"photosense people merge {r['a']['id']} {r['b']['id']}") for r in rows]))
 
     emit(rows, choose_format(fmt, json_output), render)
+
+
+# -- biometric privacy -----------------------------------------------------------------
+
+
+@app.command()
+def forget(ctx: typer.Context, person: PersonArg,
+           yes: Annotated[bool, typer.Option("--yes", "-y", help="Erase without asking. On a "
+                          "terminal forget says what it erases and asks; without one it "
+                          "refuses unless given --yes.")] = False,
+           never_again: Annotated[bool, typer.Option(
+               "--never-again", help="Also keep one suppression template (their faces' "
+               "mean, or a few faces in a cloud collection): later faces that match it are "
+               "deleted at once, never stored. 'people suppressed' lists them.")] = False,
+           label: Annotated[Optional[str], typer.Option(
+               "--label", help="A label for the template, shown by 'people suppressed' "
+               "(none by default: the template names no one).")] = None,
+           wait: Annotated[float, typer.Option(min=0, help="If an import is running, wait "
+                           "up to this many seconds instead of refusing.")] = 0.0,
+           json_output: JsonOption = False, profile: ProfileOption = None,
+           region: RegionOption = None, library: LibraryOption = None):
+    """Erase a person everywhere: faces, boxes and descriptors, the engine's copies,
+    their regions in sidecars, the history's copies. Not undoable.
+
+    The photos stay, with their text and their other people. Importing them again, or a
+    reindex, does not bring the faces back. The report is counted again after the
+    erasing; anything left is named, and the exit code is 1 (run it again to finish).
+
+    Examples:
+
+      photosense people forget "Ex Partner"
+
+      photosense people forget 12 --never-again --yes --json
+    """
+    with _open(ctx, library, profile, region) as lib:
+        plan = lib.forget_person_plan(person)
+        p = plan.person
+        n, m = len(plan.faces), len(plan.photo_ids)
+        what = (f"{n} face{'s' * (n != 1)} of {display(p.name)!r} (id {p.id}) in {m} "
+                f"photo{'s' * (m != 1)}")
+        if not yes and not interactive():
+            raise PhotosenseError(f"forget would erase {what}; without a terminal to ask "
+                                  "on, pass --yes to do it")
+        if not yes and not ask(f"Erase {what}, here, in the engine and in the sidecars "
+                               "photosense wrote? This cannot be undone."):
+            raise typer.Exit(1)
+        report = lib.forget_person(plan, never_again=never_again, label=label, wait=wait)
+    r = report.to_json()
+    if json_output:
+        print_json(r)
+    else:
+        _say_forgotten(r)
+    for line in r["left"]:
+        error_line(f"person {r['person']['id']}", f"left: {line}")
+    if r["left"]:
+        raise typer.Exit(1)
+
+
+def _say_forgotten(r: dict) -> None:
+    c, e = r["catalogue"], r["engine"]
+    say(f"forgot {display(r['person']['name'])!r}: {c.get('faces', 0)} faces in {r['photos']} "
+        f"photos erased from the catalogue ({c.get('faces_left', 0)} left when counted "
+        f"again), with {c.get('suggestions', 0)} suggestions, {c.get('rejections', 0)} "
+        f"rejections and {c.get('history', 0)} history records")
+    if e["faces_deleted"] or e["faces_left"]:
+        say(f"{e['name']}: deleted {e['faces_deleted']} faces from the collection; "
+            f"{e['faces_left']} left when counted again")
+    if r["sidecars_rewritten"]:
+        say(f"took their regions out of {len(r['sidecars_rewritten'])} sidecars")
+    if r["suppression_template"] is not None:
+        kept = (f", {e['kept_for_template']} faces kept in the collection for it"
+                if e["kept_for_template"] else "")
+        say(f"kept suppression template {r['suppression_template']}{kept}: later faces that "
+            "match it are dropped")
+
+
+@app.command()
+def suppressed(ctx: typer.Context,
+               remove: Annotated[Optional[int], typer.Option(
+                   "--remove", metavar="ID", help="Drop this template (and the faces it "
+                   "kept in a cloud collection): matching faces are kept again.")] = None,
+               json_output: JsonOption = False, profile: ProfileOption = None,
+               region: RegionOption = None, library: LibraryOption = None):
+    """Suppression templates made by 'people forget --never-again': faces that match one
+    are deleted at import, never stored. No names, unless given with --label.
+
+    Examples:
+
+      photosense people suppressed
+
+      photosense people suppressed --remove 2
+    """
+    with _open(ctx, library, profile, region) as lib:
+        if remove is not None:
+            say(lib.remove_template(remove))
+            return
+        templates = lib.suppression_templates()
+    if json_output:
+        print_json([t.to_json() for t in templates])
+        return
+    if not templates:
+        say("no suppression templates")
+        return
+    out_console().print(table(
+        ["id", "label", "engine", "made from", "kept in engine", "created"],
+        [[str(t.id), t.label or "", t.engine, f"{t.faces} faces", str(t.kept_in_engine),
+          t.created_at] for t in templates]))

@@ -75,3 +75,14 @@ def choose_engine_name(recorded: str | None, requested: str | None) -> str:
             )
         return recorded
     return requested or DEFAULT_ENGINE
+
+
+def offline_reader() -> Engine | None:
+    """The offline OCR alone, for the text of photos a folder rule keeps from a cloud
+    engine; None when the local extra is not installed (their text is then not read)."""
+    if not local_available():
+        return None
+    from photosense_cli.engines.base import resolve_workers
+
+    local = engine_class("local")
+    return make_engine("local", EngineOptions(resolve_workers(local, None), text_only=True))

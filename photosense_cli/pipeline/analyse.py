@@ -26,6 +26,8 @@ from photosense_cli.pipeline.budget import Budget
 from photosense_cli.pipeline.content import ContentIndex
 from photosense_cli.pipeline.scan import not_an_image, read_image
 from photosense_cli.pipeline.state import Candidate, Outcome, OutcomeKind
+from photosense_cli.policy import NO_CLOUD, FolderRules, Verdict
+from photosense_cli.privacy import Screen, is_forgotten
 from photosense_cli.records import Photo
 
 T = TypeVar("T")
@@ -45,8 +47,15 @@ class Analyser:
     def __init__(self, engine: Engine, index: ContentIndex | None = None, *,
                  dry_run: bool = False, uploader=None, stop: threading.Event | None = None,
                  read_xmp: bool = False, call_threads: int = 0, budget: Budget | None = None,
-                 text_engine: Engine | None = None, prefilter: FaceProbe | None = None):
+                 text_engine: Engine | None = None, prefilter: FaceProbe | None = None,
+                 screen: Screen | None = None, rules: FolderRules | None = None,
+                 local_text: Engine | None = None, marks: dict[int, str] | None = None):
         self.engine = engine
+        # faces the user forgot (by box) and suppression templates: dropped at once
+        self.screen = screen or Screen({}, set())
+        self.rules = rules or FolderRules()  # [[folders]]: no faces, or nothing to the cloud
+        self.local_text = local_text  # reads the text of cloud = false photos here
+        self.marks = marks or {}  # reindex: each photo's protection as marked before
         self.text_engine = text_engine  # import --text local: the offline OCR reads the text
         self.prefilter = prefilter  # import --prefilter local: IndexFaces only where it may pay
         self.text_operation = text_operation(text_engine)
@@ -95,13 +104,15 @@ class Analyser:
                     reason = "the file has changed since it was imported"
                     continue
                 return self.analyse(Candidate(path, 0, 0), photo.sha256, data,
-                                    photo_id=photo.id, ticket=ticket)
+                                    photo_id=photo.id, ticket=ticket, paths=photo.paths)
         where = photo.path or f"photo {photo.id}"
         return Outcome(OutcomeKind.FAILED, Candidate(where, 0, 0), photo.sha256, photo_id=photo.id,
                        reason=reason)
 
     def analyse(self, c: Candidate, sha: str, data: bytes, photo_id: int | None = None,
-                ticket: Ticket | None = None) -> Outcome:
+                ticket: Ticket | None = None, paths: list[str] | None = None) -> Outcome:
+        verdict = self.rules.verdict(paths or [c.path], self.engine.remote_faces,
+                                     self.marks.get(photo_id) if photo_id else None)
         try:
             prepared = images.prepare(data, min_side=self.engine.min_side, name=c.path,
                                       as_is=self.engine.decodes_images)
@@ -112,15 +123,16 @@ class Analyser:
         # for it hold no image (with 32 workers, 41-44 photos were in memory, not 32).
         header = replace(prepared, data=b"")
         if self.dry_run:
-            return Outcome(OutcomeKind.WOULD_ANALYSE, c, sha, prepared=header)
+            return Outcome(OutcomeKind.WOULD_ANALYSE, c, sha, prepared=header, verdict=verdict)
         if self.budget is not None and not self.budget.reserve():
             return Outcome(OutcomeKind.OVER_BUDGET, c, sha, photo_id=photo_id)
-        if self.uploader:
+        if self.uploader and NO_CLOUD not in verdict.protection:
             try:
                 self.uploader.put(sha, prepared.format, data)
             except Exception as e:  # storage is optional; the photo is retried next run
                 return Outcome(OutcomeKind.FAILED, c, sha, reason=f"S3 copy failed: {e}", permanent=False)
-        out = Outcome(OutcomeKind.ANALYSED, c, sha, photo_id=photo_id, prepared=header)
+        out = Outcome(OutcomeKind.ANALYSED, c, sha, photo_id=photo_id, prepared=header,
+                      verdict=verdict)
         if self.read_xmp:
             from pathlib import Path
 
@@ -129,19 +141,22 @@ class Analyser:
             out.regions, out.metadata_problems, out.xmp_position = xmp.read_metadata(
                 Path(c.path), prepared.orientation, data)
         faces: list[DetectedFace] = []
+        operation, read_text = self._text_reader(verdict, out)
         try:
             call = partial(self.pacers.call, ticket=ticket)
             if self.calls is None:
-                faces = self._index(prepared.data, sha, out.usage, ticket)
-                out.lines = call(self.text_operation, self._read_text, prepared.data, out.usage)
+                faces = self._index(prepared.data, sha, out.usage, ticket) if verdict.faces else []
+                out.lines = call(operation, read_text, prepared.data, out.usage)
+                faces = self._unforgotten(sha, faces, out)
                 for face in faces:
                     out.faces.append((face, call("SearchFaces", self.engine.search_faces,
                                                  face.face_id, FACE_MATCH_THRESHOLD, out.usage)))
             else:
-                indexed: cf.Future[list[DetectedFace]] = self.calls.submit(
-                    self._index, prepared.data, sha, out.usage, ticket)
+                indexed: cf.Future[list[DetectedFace]] = (self.calls.submit(
+                    self._index, prepared.data, sha, out.usage, ticket) if verdict.faces
+                    else _done([]))
                 text: cf.Future[list[TextLine]] = self.calls.submit(
-                    call, self.text_operation, self._read_text, prepared.data, out.usage)
+                    call, operation, read_text, prepared.data, out.usage)
                 both: list[cf.Future] = [indexed, text]
                 cf.wait(both)
                 if indexed.exception() is None:
@@ -150,10 +165,12 @@ class Analyser:
                 if error is not None:
                     raise error
                 out.lines = text.result()
+                faces = self._unforgotten(sha, faces, out)
                 searches = [self.calls.submit(call, "SearchFaces", self.engine.search_faces,
                                               face.face_id, FACE_MATCH_THRESHOLD, out.usage)
                             for face in faces]
                 out.faces = [(face, s.result()) for face, s in zip(faces, searches, strict=True)]
+            self._suppress(out)
         except ItemFailed as e:
             out.kind, out.reason, out.permanent = OutcomeKind.FAILED, e.reason, e.permanent
             out.orphans_left = not self._delete_quietly([f.face_id for f in faces])
@@ -161,6 +178,44 @@ class Analyser:
             self._delete_quietly([f.face_id for f in faces])
             raise
         return out
+
+    def _text_reader(self, verdict: Verdict, out: Outcome) -> tuple[str, Callable]:
+        """Who reads this photo's text: the engine, or here when a rule keeps it from the
+        cloud (nobody, said in the summary, when the offline OCR is not installed)."""
+        if not verdict.text_here or self.text_engine is not None:
+            return self.text_operation, self._read_text
+        if self.local_text is None:
+            out.text_skipped = True
+            return OFFLINE_TEXT, lambda image, usage: []
+        local = self.local_text
+        return OFFLINE_TEXT, lambda image, usage: _logged_as(OFFLINE_TEXT, usage,
+                                                             local.detect_text, image)
+
+    def _unforgotten(self, sha: str, faces: list[DetectedFace],
+                     out: Outcome) -> list[DetectedFace]:
+        """Faces where the user forgot one in this photo are deleted from the engine at
+        once, before any search: never stored, never clustered."""
+        boxes = self.screen.forgotten.get(sha)
+        if not boxes or not faces:
+            return faces
+        gone = [f for f in faces if is_forgotten(f.box, boxes)]
+        if gone:
+            out.forgotten_faces = len(gone)
+            out.orphans_left |= not self._delete_quietly([f.face_id for f in gone])
+        return [f for f in faces if f not in gone]
+
+    def _suppress(self, out: Outcome) -> None:
+        """A face that matches a suppression template (--never-again) at the clustering's
+        90 % is deleted from the engine at once; the templates are no one's matches."""
+        ids = self.screen.suppress
+        if not ids or not out.faces:
+            return
+        gone = [f for f, matches in out.faces if any(m.face_id in ids for m in matches)]
+        out.faces = [(f, [m for m in matches if m.face_id not in ids])
+                     for f, matches in out.faces if f not in gone]
+        if gone:
+            out.suppressed_faces = len(gone)
+            out.orphans_left |= not self._delete_quietly([f.face_id for f in gone])
 
     def _index(self, image: bytes, sha: str, usage: Usage,
                ticket: Ticket | None = None) -> list[DetectedFace]:
@@ -190,6 +245,12 @@ class Analyser:
             return True
         except Exception:
             return False
+
+
+def _done(value: T) -> cf.Future[T]:
+    future: cf.Future[T] = cf.Future()
+    future.set_result(value)
+    return future
 
 
 def _logged_as(operation: str, usage: Usage, method: Callable[..., T], image: bytes) -> T:

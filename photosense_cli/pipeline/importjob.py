@@ -16,12 +16,14 @@ from photosense_cli.engines.base import (
 )
 from photosense_cli.geometry import overlap, pair_faces
 from photosense_cli.people import Clusterer
-from photosense_cli.pipeline.analyse import FACE_PROBE, Analyser, text_operation
+from photosense_cli.pipeline.analyse import FACE_PROBE, OFFLINE_TEXT, Analyser, text_operation
 from photosense_cli.pipeline.budget import ASSUMED_FACES, Budget, photo_cost
 from photosense_cli.pipeline.content import ContentIndex
-from photosense_cli.pipeline.runner import Pipeline
+from photosense_cli.pipeline.runner import Pipeline, protect
 from photosense_cli.pipeline.scan import Scanner, developed_sibling, is_image_file, mtime_iso
 from photosense_cli.pipeline.state import Candidate, Outcome, OutcomeKind, text_path
+from photosense_cli.policy import FolderRules, stored
+from photosense_cli.privacy import Screen
 from photosense_cli.records import Box, ChangeKind, Face, RunSummary
 from photosense_cli.requests import ImportRequest
 
@@ -29,7 +31,7 @@ from photosense_cli.requests import ImportRequest
 class Importer:
     def __init__(self, cat: Catalogue, engine: Engine, req: ImportRequest | None = None, *,
                  threads: int | None = None, uploader=None, text_engine: Engine | None = None,
-                 prefilter: FaceProbe | None = None,
+                 prefilter: FaceProbe | None = None, local_text: Engine | None = None,
                  before_calls: Callable[[Callable[[], int]], None] = lambda photos: None,
                  on_error: Callable[[dict], None] = lambda e: None,
                  on_progress: Callable[[int | None, str], None] = lambda total, path: None):
@@ -48,6 +50,8 @@ class Importer:
         self.max_cost = req.max_cost
         self.text_engine = text_engine
         self.prefilter = prefilter
+        self.local_text = local_text
+        self.rules = req.folders or FolderRules()
         self.text_operation = text_operation(text_engine)
         self.budget = Budget(None, 0.0)  # made with the run's own estimate in run()
         self.named_from_xmp: list[dict] = []  # one undoable change for the whole import
@@ -101,6 +105,8 @@ class Importer:
         analyser = Analyser(self.engine, self.index, dry_run=self.dry_run, uploader=self.uploader,
                             stop=self.pipeline.stop, read_xmp=self.read_xmp, budget=self.budget,
                             text_engine=self.text_engine, prefilter=self.prefilter,
+                            screen=Screen.of(self.cat, self.engine.name), rules=self.rules,
+                            local_text=self.local_text,
                             call_threads=2 * self.pipeline.threads
                             if self.engine.parallel_calls else 0)
         try:
@@ -116,6 +122,8 @@ class Importer:
                                         {"names": self.named_from_xmp})
         self.summary.people_hidden = self.clusterer.hidden_background
         self._mark_gone(scanner.folders, seen)
+        self.summary.faces_removed_by_rule = protect(self.cat, self.rules, self.engine,
+                                                     self.pipeline, dry_run=self.dry_run)
         if self.dry_run:
             self._estimate_searches()
         return self.summary
@@ -212,8 +220,13 @@ class Importer:
                 s.new += 1
                 s.note_added(c.path)
                 self.on_file(c.path, "would be analysed")
-                s.calls.update({"IndexFaces": 1, self.text_operation: 1})
-                if self.prefilter is not None:  # IndexFaces then counts as one a photo at most
+                verdict = o.verdict
+                s.count_privacy(verdict, 0, 0, False)
+                faces = verdict is None or verdict.faces
+                text = (OFFLINE_TEXT if verdict is not None and verdict.text_here
+                        else self.text_operation)
+                s.calls.update({"IndexFaces": int(faces), text: 1})
+                if self.prefilter is not None and faces:  # IndexFaces: one a photo at most
                     s.calls.update({FACE_PROBE: 1})
                 s.known += len(self.index.written(o.sha256, None))
             case OutcomeKind.ANALYSED:
@@ -252,6 +265,7 @@ class Importer:
                 "format": p.format, "taken_at": taken, "taken_at_source": source,
                 "engine": self.engine.name, "latitude": where[0] if where else None,
                 "longitude": where[1] if where else None, "gps_read": 1,
+                "protection": stored(o.verdict.protection) if o.verdict else None,
             })
             self.cat.record_location(photo_id, c.path, c.size, c.mtime_ns)
             persons = self._persons_from_before(o, before, dropped)
@@ -283,6 +297,7 @@ class Importer:
         self.pipeline.delete_after_commit(dropped)
         self.budget.settle(cost_usd(self.engine, Counter(o.usage.operations())))
         s.new += 1
+        s.count_privacy(o.verdict, o.forgotten_faces, o.suppressed_faces, o.text_skipped)
         s.note_added(c.path)
         self.on_photo(len(o.faces))
         self.on_file(c.path, f"new: {len(o.faces)} face{'s' * (len(o.faces) != 1)}, "
@@ -379,5 +394,5 @@ class Importer:
         measured = self.cat.faces_per_photo()
         per_photo = ASSUMED_FACES if measured is None else measured
         self.faces_per_photo = (per_photo, measured is not None)
-        self.summary.calls["SearchFaces"] = round(self.summary.new * per_photo)
+        self.summary.calls["SearchFaces"] = round(self.summary.calls["IndexFaces"] * per_photo)
         self.summary.cost_usd = cost_usd(self.engine, self.summary.calls)

@@ -28,8 +28,16 @@ from photosense_cli.geometry import pair_faces
 from photosense_cli.people import Clusterer
 from photosense_cli.pipeline.analyse import Analyser
 from photosense_cli.pipeline.budget import Budget, photo_cost
-from photosense_cli.pipeline.runner import Pipeline, attach, delete_unknown_faces, open_engine
+from photosense_cli.pipeline.runner import (
+    Pipeline,
+    attach,
+    delete_unknown_faces,
+    open_engine,
+    protect,
+)
 from photosense_cli.pipeline.state import Outcome, OutcomeKind
+from photosense_cli.policy import NO_CLOUD, FolderRules, loaded, stored
+from photosense_cli.privacy import Screen
 from photosense_cli.records import ChangeKind, Photo, RunSummary
 from photosense_cli.requests import ReindexRequest
 
@@ -83,13 +91,23 @@ def _reindex(cat: Catalogue, req: ReindexRequest, on_error, on_progress) -> RunS
                                          on_error=on_error, on_progress=on_progress)
     budget = Budget(req.max_cost, per_photo)
     rewrite = _Rewrite(cat, engine, pipeline, budget, same_engine=previous == target)
+    rules = req.folders or FolderRules()
+    marks = cat.protection_marks()
+    local_text = (engines.offline_reader() if engine.remote_faces
+                  and (any(NO_CLOUD in loaded(m) for m in marks.values())
+                       or any(not r.cloud for r in rules.rules)) else None)
     analyser = Analyser(engine, stop=pipeline.stop, budget=budget if req.max_cost else None,
-                        call_threads=2 * pipeline.threads if engine.parallel_calls else 0)
+                        call_threads=2 * pipeline.threads if engine.parallel_calls else 0,
+                        screen=Screen.of(cat, target), rules=rules, marks=marks,
+                        local_text=local_text)
     try:
         pipeline.run(cat.photos_not_on(target), analyser.reanalyse, rewrite.store)
+        summary.faces_removed_by_rule = protect(cat, rules, engine, pipeline)
     finally:
         analyser.close()
         engine.close()
+        if local_text is not None:
+            local_text.close()
     summary.people_hidden = rewrite.clusterer.hidden_background
     with cat.transaction():
         summary.people_removed = cat.delete_faceless_people()
@@ -166,11 +184,14 @@ class _Rewrite:
                                                                 person=person)
                 summary.faces_kept_person += person is not None
             cat.insert_text_lines(o.photo_id, o.lines)
+            if o.verdict is not None:
+                cat.protect(o.photo_id, stored(o.verdict.protection))
             cat.log_calls(self.pipeline.run_id, self.engine.name, o.usage, o.sha256)
         if self.stale_in_engine:
             self.pipeline.delete_after_commit([f.engine_face_id for f in old])
         self.budget.settle(cost_usd(self.engine, Counter(o.usage.operations())))
         summary.reanalysed += 1
+        summary.count_privacy(o.verdict, o.forgotten_faces, o.suppressed_faces, o.text_skipped)
         summary.faces += len(o.faces)
         summary.text_lines += len(o.lines)
         self.pipeline.count_calls(o)
@@ -187,7 +208,8 @@ def _delete_old_faces(cat: Catalogue, previous: str | None, target: str,
     try:
         old = open_engine(cat, previous, EngineOptions(1, options.profile, options.region),
                           create=False)
-        delete_unknown_faces(cat, old)
+        delete_unknown_faces(cat, old, templates=False)  # its templates' faces too
+        cat.drop_templates_of(previous)
         return True
     except (EngineError, ItemFailed):
         return False

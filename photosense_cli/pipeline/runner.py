@@ -4,6 +4,7 @@ the run record and its recovery."""
 from __future__ import annotations
 
 import concurrent.futures as cf
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -19,15 +20,17 @@ from photosense_cli.engines.base import (
 )
 from photosense_cli.errors import CollectionMissing, EngineError, ItemFailed
 from photosense_cli.pipeline.state import Outcome, text_path
+from photosense_cli.policy import FolderRules, stored
 from photosense_cli.records import RunSummary
 
 T = TypeVar("T")  # what a job feeds the pipeline: a Candidate (import), a Photo (reindex)
 
 
-def delete_unknown_faces(cat: Catalogue, engine: Engine) -> int:
+def delete_unknown_faces(cat: Catalogue, engine: Engine, *, templates: bool = True) -> int:
     """Delete the faces an engine's collection holds that the catalogue does not know
-    (left by a crash, or by the engine a reindex switched away from); returns how many."""
-    known = cat.engine_face_ids()
+    (left by a crash, or by the engine a reindex switched away from); returns how many.
+    templates=False: the faces kept for suppression templates go too (switching away)."""
+    known = cat.engine_face_ids() | (cat.template_face_ids(engine.name) if templates else set())
     unknown = [fid for fid, _ in engine.list_faces() if fid not in known]
     if unknown:
         engine.delete_faces(unknown)
@@ -56,15 +59,46 @@ def attach(cat: Catalogue, engine: Engine, *, create: bool | None = None) -> Non
     if create and cat.get_meta("collection_id") is None:
         with cat.transaction():
             cat.set_meta("collection_id", collection)
+    known = itertools.chain(cat.known_faces(name), cat.template_descriptors(name))
     try:
-        engine.open_collection(collection, (KnownFace(f, d) for f, d in cat.known_faces(name)),
-                               create=create)
+        engine.open_collection(collection, (KnownFace(f, d) for f, d in known), create=create)
     except CollectionMissing as e:
         raise CollectionMissing(
             f"the face collection of this library is gone: {e} was deleted outside "
             "photosense, and the faces in the catalogue cannot be matched any more. Rebuild "
             f"it from your photos, keeping names and merges: photosense reindex --engine {name}"
         ) from None
+
+
+def protect(cat: Catalogue, rules: FolderRules, engine: Engine, pipeline: Pipeline, *,
+            dry_run: bool = False) -> int:
+    """Photos under a folder rule (moved there since, or there before the rule) get its
+    mark, and lose the faces it forbids: deleted here and, after the commit, in the engine.
+    Returns the faces deleted (or, dry_run, that would be)."""
+    if not rules:
+        return 0
+    cloud = engine.remote_faces
+    ids = {pid for rule in rules.rules for pid, _, _ in cat.protection_under(rule.path)}
+    paths = cat.paths_of(sorted(ids))
+    removed = 0
+    for pid in sorted(ids):
+        mark = cat.protection_of(pid)
+        verdict = rules.verdict(paths.get(pid, []), cloud, mark)
+        faces = [] if verdict.faces else cat.engine_face_ids_of_photos([pid])
+        if dry_run:
+            removed += len(faces)
+            continue
+        if stored(verdict.protection) == mark and not faces:
+            continue
+        with cat.transaction():
+            cat.protect(pid, stored(verdict.protection))
+            if faces:
+                cat.delete_faces_of_photo(pid)
+                cat.delete_faceless_people()
+        if cloud:
+            pipeline.delete_after_commit(faces)
+        removed += len(faces)
+    return removed
 
 
 class Pipeline(Generic[T]):

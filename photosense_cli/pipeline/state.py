@@ -13,6 +13,7 @@ from photosense_cli.engines.base import (
     TextLine,
     Usage,
 )
+from photosense_cli.policy import Verdict
 
 
 @dataclass
@@ -54,6 +55,10 @@ class Outcome:
     permanent: bool = True  # a failure of the file itself: remembered until it changes
     too_small: bool = False  # no failure: an image under the engine's smallest side, skipped
     orphans_left: bool = False
+    verdict: Verdict | None = None  # what the folder rules let this photo's analysis do
+    text_skipped: bool = False  # a cloud = false photo and no offline OCR to read it
+    forgotten_faces: int = 0  # faces found where the user forgot one: deleted, not stored
+    suppressed_faces: int = 0  # faces that matched a suppression template: likewise
 
 
 def text_path(path: str) -> str:

@@ -1,0 +1,266 @@
+"""Biometric privacy: forgetting a person everywhere, never recognising them again.
+
+`people forget PERSON` erases, in this order, so that a failure leaves what is left
+countable and a rerun finishes the job:
+
+1. the engine: every face of the person in a cloud collection is deleted, then the
+   collection is listed again (ListFaces is free) to count what is left. Faces left
+   there stop the command before the catalogue changes: the person stays whole here,
+   and the same command deletes the rest.
+2. the catalogue, in one transaction: faces, descriptors and boxes, the person, their
+   suggestions, rejections and name hints, names other tools wrote that were copied
+   here, and the history's copies (a correction that touched them is sealed: its
+   record is emptied and it cannot be undone). What stays is each face's photo content
+   hash and box, with no template, so no import or reindex stores the face again.
+   secure_delete zeroes the freed pages and a checkpoint empties the write-ahead log.
+3. sidecars: photosense's own regions of those faces, in sidecars it wrote or merged
+   into, are taken out at once; other tools' regions are theirs and are only listed.
+4. the count again: catalogue rows, engine faces and sidecar regions; anything left is
+   in the report and the command exits 1.
+
+`--never-again` keeps one suppression template: the mean of the person's descriptors
+(local engine), or up to KEPT_IN_ENGINE of their faces left in the cloud collection
+(Rekognition matches a new face against them with the SearchFaces it makes anyway).
+A new face that matches a template at the clustering's 90 % is deleted from the
+engine at once and never stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from photosense_cli.catalogue import Catalogue
+from photosense_cli.engines.base import Engine
+from photosense_cli.errors import EngineError, ItemFailed, NotFound, PhotosenseError
+from photosense_cli.records import Box, ChangeKind, Face, Person, PersonForgetReport
+
+# A cloud template: the person's largest faces (the clearest: Rekognition's similarity
+# degrades with small faces), five of them so that a new photo at another angle or age
+# still meets one at 90 %. Each costs Rekognition's face storage ($0.00001 a month).
+KEPT_IN_ENGINE = 5
+# A new face lies where a forgotten one was when their boxes overlap this much (IoU): the
+# same photo read again by the same or another engine gives boxes within ~0.7 of each
+# other (geometry.pair_faces pairs at 0.3; stricter here, as two people's faces in a
+# crowd may overlap that much, but a face found again never falls below 0.5).
+FORGOTTEN_IOU = 0.5
+
+
+@dataclass
+class PersonForgetPlan:
+    person: Person
+    faces: list[Face]
+    photo_ids: list[int]
+
+
+def plan(cat: Catalogue, person: Person) -> PersonForgetPlan:
+    faces = cat.faces_of_person(person.id)
+    return PersonForgetPlan(person, faces, sorted({f.photo_id for f in faces}))
+
+
+def forget_person(cat: Catalogue, p: PersonForgetPlan, engine: Callable[[], Engine] | None, *,
+                  never_again: bool = False, label: str | None = None) -> PersonForgetReport:
+    """Erase a person everywhere (see the module's doc); engine: how to attach the
+    library's cloud engine, None when its faces live only in the catalogue."""
+    person, faces = p.person, p.faces
+    name = cat.get_meta("engine") or ""
+    report = PersonForgetReport(person.id, person.name, len(faces), len(p.photo_ids), name)
+    engine_ids = [f.engine_face_id for f in faces]
+    kept: list[str] = []
+    descriptor: bytes | None = None
+    if never_again:
+        if engine is not None:
+            largest = sorted(faces, key=lambda f: -(f.box.width * f.box.height))
+            kept = [f.engine_face_id for f in largest[:KEPT_IN_ENGINE]]
+        else:
+            descriptor = _mean(cat.descriptors_of_person(person.id))
+            if descriptor is None:
+                raise PhotosenseError(f"{person.name!r} has no face descriptor to make a "
+                                      "template from; forget them without --never-again")
+    if engine is not None:
+        doomed = [i for i in engine_ids if i not in set(kept)]
+        if not _delete_in_engine(engine(), doomed, report):
+            return report  # the catalogue is whole: the same command finishes the job
+    hashes = {ph.id: ph.sha256 for ph in cat.photos(p.photo_ids)}
+    gone = {f.id for f in faces}
+    cat.secure_delete()
+    with cat.transaction():
+        report.catalogue = cat.erase_person(person.id, faces, hashes)
+        report.catalogue["history"] = _scrub_history(cat, person.id, gone)
+        if never_again:
+            report.template = cat.add_template(label, name, descriptor, len(faces), kept)
+            report.kept_in_engine = len(kept)
+        n, m = len(faces), len(p.photo_ids)
+        cat.log_change(ChangeKind.FORGET_PERSON, f"forgot a person ({n} face{'s' * (n != 1)} "
+                       f"in {m} photo{'s' * (m != 1)})", {})
+    report.log_emptied = cat.overwrite_freed_pages()
+    from photosense_cli.interop import existing_sidecars, our_face_ids, take_out_faces
+
+    sidecars = take_out_faces(cat, p.photo_ids, gone)
+    report.sidecars_rewritten = sidecars.written
+    # counted again, from the files and the rows as they are now
+    report.catalogue_left = cat.faces_left(person.id, engine_ids)
+    if report.catalogue_left:
+        report.left.append(f"{report.catalogue_left} rows of the catalogue still hold them")
+    for problem in sidecars.skipped + sidecars.failed:
+        report.left.append(f"{problem['path']}: {problem['reason']}")
+    for ph in cat.photos(p.photo_ids):
+        for _, sidecar in existing_sidecars(ph.paths):
+            try:
+                from photosense_cli import xmp
+
+                still = our_face_ids(xmp.read_bounded(sidecar)) & gone
+            except Exception:
+                continue  # unreadable: already in the report if it needed a change
+            if still and not any(x["path"] == str(sidecar)
+                                 for x in sidecars.skipped + sidecars.failed):
+                report.left.append(f"{sidecar}: still holds {len(still)} of their regions")
+    return report
+
+
+def _mean(descriptors: Sequence[bytes]) -> bytes | None:
+    """The person's prototype: the mean of their descriptors, in the engine's space."""
+    if not descriptors:
+        return None
+    import numpy as np
+
+    rows = np.stack([np.frombuffer(d, np.float32) for d in descriptors])
+    return rows.mean(axis=0).astype(np.float32).tobytes()
+
+
+def _delete_in_engine(engine: Engine, doomed: list[str], report: PersonForgetReport) -> bool:
+    """Delete the faces from the collection, then count them there again. False when any
+    is left (said in the report)."""
+    wanted = set(doomed)
+    try:
+        present = [fid for fid, _ in engine.list_faces() if fid in wanted]
+    except (EngineError, ItemFailed) as e:
+        report.left.append(f"{engine.where()}: cannot list the collection's faces: {e}")
+        report.engine_left = len(doomed)
+        return False
+    error = None
+    try:
+        if present:
+            engine.delete_faces(present)
+    except (EngineError, ItemFailed) as e:
+        error = str(e)
+    try:
+        left = [fid for fid, _ in engine.list_faces() if fid in wanted]
+    except (EngineError, ItemFailed) as e:
+        left = present
+        error = error or f"cannot list the collection's faces: {e}"
+    report.engine_deleted = len(present) - len(left)
+    report.engine_left = len(left)
+    if left:
+        report.left.append(f"{engine.where()}: {len(left)} of their faces are still in the "
+                           f"collection{f' ({error})' if error else ''}; run the same "
+                           "command again to finish (nothing was erased here yet)")
+        return False
+    return True
+
+
+# -- the history's copies --------------------------------------------------------------
+
+SEALED = "a correction to a person since forgotten"
+
+
+def _scrub_history(cat: Catalogue, person_id: int, face_ids: set[int]) -> int:
+    """Empty every history record that holds the person (their name, faces or id); a
+    forget of photos keeps its record without their faces, which become forgotten boxes
+    (undoing it brings the photos back without them). Returns the records changed."""
+    changed = 0
+    for change_id, kind, undo in cat.changes_with_undo():
+        if kind == ChangeKind.FORGET:
+            photos = [_without(ph, person_id, cat) for ph in undo.get("photos", [])]
+            if photos != undo.get("photos", []):
+                cat.rewrite_change(change_id, {**undo, "photos": photos})
+                changed += 1
+        elif _mentions(kind, undo, person_id, face_ids):
+            cat.rewrite_change(change_id, {"sealed": True}, SEALED)
+            changed += 1
+    for sha, faces in cat.restorable_rows():
+        kept = _without({"sha256": sha, "faces": faces}, person_id, cat)["faces"]
+        if kept != faces:
+            cat.set_restorable(sha, kept)
+    return changed
+
+
+def _without(photo: dict, person_id: int, cat: Catalogue) -> dict:
+    """A forgotten photo's record without the person's faces, each remembered as a box."""
+    keep: list[dict] = []
+    drop: list[dict] = []
+    for face in photo.get("faces", []):
+        (drop if (face.get("person") or {}).get("id") == person_id else keep).append(face)
+    if not drop:
+        return photo
+    cat.remember_forgotten_boxes(photo["sha256"], [Box(**f["box"]) for f in drop])
+    return {**photo, "faces": keep}
+
+
+def _mentions(kind: str, u: dict, person_id: int, face_ids: set[int]) -> bool:
+    """Whether a history record holds anything of the person: by each kind's shape."""
+    if u.get("sealed"):
+        return False
+    match kind:
+        case ChangeKind.RENAME | ChangeKind.HIDE | ChangeKind.UNHIDE:
+            return u.get("person") == person_id
+        case ChangeKind.MERGE:
+            return u.get("target") == person_id or any(
+                (s.get("person") or {}).get("id") == person_id
+                or face_ids & set(s.get("faces", [])) for s in u.get("sources", []))
+        case ChangeKind.MOVE | ChangeKind.UNASSIGN:
+            return (person_id in (u.get("from"), u.get("to"), u.get("created"))
+                    or u.get("face") in face_ids)
+        case ChangeKind.XMP_NAMES:
+            return any(n.get("person") == person_id for n in u.get("names", []))
+        case ChangeKind.REJECT:
+            return person_id in (u.get("a"), u.get("b"))
+        case ChangeKind.REVIEW:
+            return any(_mentions(s["kind"], s["undo"], person_id, face_ids)
+                       for s in u.get("steps", []))
+        case ChangeKind.REINDEX | ChangeKind.FORGET_PERSON:
+            return False
+    return True  # a kind a newer photosense wrote: sealed, as it may hold them
+
+
+# -- suppression -----------------------------------------------------------------------
+
+
+def templates(cat: Catalogue):
+    return cat.templates()
+
+
+def remove_template(cat: Catalogue, template_id: int,
+                    engine: Callable[[], Engine] | None) -> str:
+    """Drop a template, deleting the faces it kept in a cloud collection first."""
+    found = [t for t in cat.templates() if t.id == template_id]
+    if not found:
+        raise NotFound(f"no suppression template {template_id} ('photosense people "
+                       "suppressed' lists them)")
+    kept = cat.template_faces(template_id) if found[0].kept_in_engine else []
+    if kept:
+        if engine is None:
+            raise PhotosenseError(f"template {template_id} keeps faces in the "
+                                  f"{found[0].engine} engine, which this library no longer uses")
+        engine().delete_faces(kept)  # the engine first: a failure keeps the template listed
+    with cat.transaction():
+        cat.remove_template(template_id)
+    where = f"; {len(kept)} faces deleted from the engine" if kept else ""
+    return f"removed suppression template {template_id}{where}: their faces are kept again"
+
+
+@dataclass
+class Screen:
+    """What an import or reindex drops: forgotten faces (photo hash -> boxes) and matches
+    of the suppression templates (their ids in the engine)."""
+
+    forgotten: dict[str, list[Box]]
+    suppress: set[str]
+
+    @classmethod
+    def of(cls, cat: Catalogue, engine: str) -> Screen:
+        return cls(cat.forgotten_boxes(), cat.template_face_ids(engine))
+
+
+def is_forgotten(box: Box, boxes: Sequence[Box]) -> bool:
+    return any(box.iou(b) >= FORGOTTEN_IOU for b in boxes)
