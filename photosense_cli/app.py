@@ -23,17 +23,16 @@ from typing import IO, TYPE_CHECKING, Any
 
 from photosense_cli.csvcell import safe as csv_safe  # noqa: F401  (for front ends' CSV)
 from photosense_cli.errors import PhotosenseError
+from photosense_cli.forgetting import Forgetting
 from photosense_cli.records import (
     Change,
     Person,
     PersonDetails,
-    PersonForgetReport,
     PhotoDetails,
     RunSummary,
     SavedSearch,
     SearchHit,
     Suggestion,
-    SuppressionTemplate,
 )
 from photosense_cli.requests import ImportRequest, ReindexRequest
 
@@ -42,10 +41,8 @@ if TYPE_CHECKING:  # types only: every command imports this module, few need an 
     from photosense_cli.desk import ReviewDesk
     from photosense_cli.engines.base import Engine, EngineOptions
     from photosense_cli.interop import SidecarReport
-    from photosense_cli.library import ForgetPlan
     from photosense_cli.places import Gazetteer, Named
     from photosense_cli.policy import FolderRules
-    from photosense_cli.privacy import PersonForgetPlan
     from photosense_cli.search import PeopleQuery
 
 Notice = Callable[[str], None]
@@ -89,7 +86,7 @@ class SearchResult:
         return self.total > len(self.hits)
 
 
-class Library:
+class Library(Forgetting):
     """An open library and the engine made for it (only when a command needs one)."""
 
     def __init__(self, path: Path, *, options: EngineOptions | None = None,
@@ -124,10 +121,14 @@ class Library:
 
     # -- reading ----------------------------------------------------------------
 
-    def status(self) -> dict[str, Any]:
+    def status(self, folders: FolderRules | None = None) -> dict[str, Any]:
+        """The library's state, with its biometric inventory (privacy.inventory): the
+        faces held here and in the engine (counted there), the files, the folder rules."""
+        from photosense_cli import privacy
         from photosense_cli.library import status
 
-        return status(self.cat)
+        return {**status(self.cat),
+                "biometric": privacy.inventory(self.cat, self._cloud_engine(), folders)}
 
     def photo(self, ref: str) -> PhotoDetails:
         """A photo by path or catalogue id, its text in reading order."""
@@ -385,6 +386,7 @@ class Library:
     def write_sheet(self, person: Person, path: Path, on_error: FileError) -> int:
         """A contact sheet of a person's faces (0600); returns the faces on it."""
         from photosense_cli import images, people
+        from photosense_cli.interop import record_written
 
         crops = people.face_crops(self.cat, person, on_error=on_error)
         if not crops:
@@ -392,12 +394,14 @@ class Library:
                                   "the photos are not readable")
         images.save_private(people.contact_sheet(self.cat, person, crops), path,
                             self.cat.protected())
+        record_written(self.cat, path, "sheet", [person.id], [f.id for f, _ in crops])
         return len(crops)
 
     def write_crops(self, person: Person, folder: Path, on_error: FileError) -> int:
         """Each face of a person as face-ID.jpg (0600) in a folder made 0700."""
         from photosense_cli import images, people
         from photosense_cli.files import make_folder
+        from photosense_cli.interop import record_written
 
         crops = people.face_crops(self.cat, person, on_error=on_error)
         if folder.exists() and not folder.is_dir():
@@ -409,6 +413,8 @@ class Library:
         protected = self.cat.protected()
         for face, crop in crops:
             images.save_private(crop, folder / f"face-{face.id}.jpg", protected)
+            record_written(self.cat, folder / f"face-{face.id}.jpg", "crop", [person.id],
+                           [face.id])
         return len(crops)
 
     def write_sidecars(self, *, under: Sequence[str] = (), people: Sequence[str] = (),
@@ -448,59 +454,6 @@ class Library:
 
     def backup(self, dest: Path) -> Path:
         return self.cat.backup(dest)
-
-    # -- forgetting --------------------------------------------------------------
-
-    def forget_plan(self, paths: Sequence[str], missing: bool = False) -> ForgetPlan:
-        from photosense_cli.library import forget_plan
-
-        return forget_plan(self.cat, list(paths), missing)
-
-    def faces_in(self, photo_ids: Sequence[int]) -> int:
-        return len(self.cat.engine_face_ids_of_photos(list(photo_ids)))
-
-    def forget(self, plan: ForgetPlan) -> dict[str, Any]:
-        from photosense_cli.library import forget
-
-        engine = self.engine() if self.faces_in(plan.photo_ids) else None
-        return forget(self.cat, plan, engine=engine, options=self.options or engine_options())
-
-
-    # -- biometric privacy ---------------------------------------------------------
-
-    def forget_person_plan(self, ref: str) -> PersonForgetPlan:
-        from photosense_cli import privacy
-
-        return privacy.plan(self.cat, self.person(ref))
-
-    def forget_person(self, plan: PersonForgetPlan, *, never_again: bool = False,
-                      label: str | None = None, wait: float = 0.0) -> PersonForgetReport:
-        """Erase a person everywhere (privacy.py). Holds the import lock: an import running
-        beside it would store a face of theirs for a person who is gone."""
-        from photosense_cli import privacy
-        from photosense_cli.catalogue import import_lock
-
-        with import_lock(self.cat.path, wait):
-            return privacy.forget_person(self.cat, plan, self._cloud_engine(),
-                                         never_again=never_again, label=label)
-
-    def suppression_templates(self) -> list[SuppressionTemplate]:
-        return self.cat.templates()
-
-    def remove_template(self, template_id: int) -> str:
-        from photosense_cli import privacy
-
-        return privacy.remove_template(self.cat, template_id, self._cloud_engine())
-
-    def _cloud_engine(self) -> Callable[[], Engine] | None:
-        """How to reach the library's cloud collection; None when its faces live only in
-        the catalogue (the local engine) or it has no engine yet."""
-        from photosense_cli import engines
-
-        name = self.cat.get_meta("engine")
-        if name is None or name not in engines.REGISTRY:
-            return None
-        return self.engine if engines.engine_class(name).remote_faces else None
 
 
 @contextlib.contextmanager

@@ -190,6 +190,7 @@ class ReviewDesk:
 
     def _sheet_of(self, card: ReviewCard, path: Path, on_error: FileError) -> bool:
         from photosense_cli import images
+        from photosense_cli.interop import record_written
 
         crops = self._crops_of(card, card.faces, on_error)
         if not crops:
@@ -200,6 +201,7 @@ class ReviewDesk:
         title = f"person {p.id}: {p.name}" + ("" if p.named else " (unnamed)")
         images.save_private(images.contact_sheet([c for _, c in crops], labels, title=title),
                             path, self.cat.protected())
+        record_written(self.cat, path, "sheet", [p.id], [f.id for f, _ in crops])
         return True
 
     def sheet(self, people: Sequence[str], path: Path, *, unnamed: bool = True,
@@ -220,10 +222,12 @@ class ReviewDesk:
         chosen = ids[:limit]
         crops: list[Any] = []
         labels = []
+        shown: list[tuple[int, int]] = []  # (person, face) on the sheet
         for i in chosen:
             c = review.card(self.cat, i, faces=1)
             got = self._crops_of(c, c.faces, on_error) if c is not None else []
             if c is not None and got:
+                shown.append((c.person.id, got[0][0].id))
                 crops.append(got[0][1].resize((SHEET_FACE, SHEET_FACE)))
                 n = c.person.faces
                 labels.append([f"{c.person.id} {c.person.given_name or '?'}",
@@ -235,4 +239,7 @@ class ReviewDesk:
                  f"{'unnamed ' if unnamed and not people else ''}people")
         images.save_private(images.contact_sheet(crops, labels, columns=SHEET_COLUMNS,
                                                  title=title), path, self.cat.protected())
+        from photosense_cli.interop import record_written
+
+        record_written(self.cat, path, "sheet", [p for p, _ in shown], [f for _, f in shown])
         return len(crops), len(ids) - len(chosen)

@@ -84,10 +84,28 @@ def _sidecar_mode(photo: str, sidecar: Path) -> int:
     return mode & st.st_mode
 
 
+def record_written(cat: Catalogue, path, kind: str, people: Sequence[int],
+                   faces: Sequence[int]) -> None:
+    """Remember a crop, sheet or sidecar just written, with the hash of its bytes: a forget
+    deletes it while it is still as written, and status counts it."""
+    import hashlib
+    import os
+
+    real = os.path.abspath(path)
+    if not faces and not people:
+        cat.record_face_file(real, kind, None, (), ())
+        return
+    with open(real, "rb") as f:
+        sha = hashlib.file_digest(f, "sha256").hexdigest()
+    cat.record_face_file(real, kind, sha, people, faces)
+
+
 def _update(path: str, sidecar: Path, entries: list[xmp.FaceEntry], width: int, height: int,
-            keywords: bool, protected) -> bool:
+            keywords: bool, protected, cat: Catalogue | None = None,
+            people: Sequence[int] = ()) -> bool:
     """Write photosense's part of one sidecar as `entries`; False when it already says that.
-    Raises _Skip (read-only), SidecarError, XmlError, WriteRefused or OSError."""
+    Raises _Skip (read-only), SidecarError, XmlError, WriteRefused or OSError. Recorded in
+    the catalogue's face_files (the faces and people it names) when cat is given."""
     mode = _sidecar_mode(path, sidecar)
     try:
         existing: bytes | None = xmp.read_bounded(sidecar)
@@ -98,6 +116,8 @@ def _update(path: str, sidecar: Path, entries: list[xmp.FaceEntry], width: int, 
     if data == existing:
         return False
     write_file(sidecar, partial(_write_bytes, data), mode=mode, protected=protected)
+    if cat is not None:
+        record_written(cat, sidecar, "sidecar", people, [e.face_id for e in entries])
     return True
 
 
@@ -138,11 +158,12 @@ def take_out_faces(cat: Catalogue, photo_ids: Sequence[int], gone: set[int]) -> 
                 written = our_face_ids(data)
                 if not written & gone:
                     continue
+                kept = [(face, person) for face, person in people.get(photo.id, [])
+                        if face.id in written]
                 entries = [xmp.FaceEntry(face.id, person.name if person.named else None,
-                                         face.box)
-                           for face, person in people.get(photo.id, []) if face.id in written]
+                                         face.box) for face, person in kept]
                 _update(path, sidecar, entries, photo.width or 0, photo.height or 0,
-                        _wrote_keywords(data), protected)
+                        _wrote_keywords(data), protected, cat, [p.id for _, p in kept])
             except _Skip as e:
                 report.skipped.append({"path": str(sidecar), "reason": str(e)})
                 continue
@@ -177,9 +198,10 @@ def write_sidecars(cat: Catalogue, *, under: Sequence[str] = (), person_ids: Seq
     for ids in chunks(cat.photo_ids(under, person_ids)):
         people = cat.people_on(ids)
         for photo in cat.photos(ids):
+            shown = [(face, person) for face, person in people.get(photo.id, [])
+                     if not person.hidden and (person.named or include_unnamed)]
             entries = [xmp.FaceEntry(face.id, person.name if person.named else None, face.box)
-                       for face, person in people.get(photo.id, [])
-                       if not person.hidden and (person.named or include_unnamed)]
+                       for face, person in shown]
             for path in photo.paths:
                 sidecar = sidecar_for(Path(path), style)
                 if sidecar in done:
@@ -198,7 +220,7 @@ def write_sidecars(cat: Catalogue, *, under: Sequence[str] = (), person_ids: Seq
                         continue
                 try:
                     if not _update(path, sidecar, entries, photo.width or 0, photo.height or 0,
-                                   keywords, protected):
+                                   keywords, protected, cat, [p.id for _, p in shown]):
                         report.unchanged.append(str(sidecar))
                         continue
                 except _Skip as e:

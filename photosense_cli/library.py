@@ -9,6 +9,7 @@ import contextlib
 import os
 import sqlite3
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from photosense_cli import engines
 from photosense_cli.catalogue import Catalogue, import_lock
 from photosense_cli.engines.base import Engine, EngineOptions, importer_threads, resolve_workers
 from photosense_cli.errors import Cancelled, NotFound, PhotosenseError, describe
+from photosense_cli.policy import NO_CLOUD, NO_FACES
 from photosense_cli.records import ChangeKind, RunSummary
 from photosense_cli.requests import ImportRequest
 
@@ -97,20 +99,22 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
         with cat.transaction():
             cat.set_meta("engine", name)
 
-    def before_calls(photos: Callable[[], int]) -> None:
+    def before_calls(photos: Callable[[], tuple[int, Counter]]) -> None:
         """Nothing leaves the machine unasked: the first cloud import says what it sends."""
         if req.dry_run:
             return
         if recorded is None and engine.prices_usd:
-            _consent(photos())
+            _consent(*photos())
         if recorded is None:  # said once the user agreed: a declined library is not kept
             on_notice(f"new library {cat.path} uses the {name} engine")
         attach(cat, engine)
 
-    def _consent(new_files: int) -> None:
+    def _consent(new_files: int, kept: Counter) -> None:
         if not new_files:
             return
-        question = _question(engine, new_files, offline_text, prefilter)
+        question = _question(engine, new_files - kept[NO_CLOUD], offline_text, prefilter)
+        if kept[NO_CLOUD] or kept[NO_FACES]:
+            question += "; " + _kept_note(kept)
         note = _tiles_note(engine, offline_text, req.max_text_tiles)
         if req.consent is None:
             (req.told or on_notice)(question)
@@ -119,11 +123,7 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
         elif not req.consent(question + "." + (f"\n{note}." if note else "") + "\nGo on?"):
             raise Cancelled("nothing was sent, and no library was made")
 
-    # photos a cloud = false rule keeps here still get their text read, by the offline OCR
-    local_text = None
-    if (req.folders and not req.dry_run and engine.remote_faces and text_engine is None
-            and any(not r.cloud for r in req.folders.rules)):
-        local_text = engines.offline_reader()
+    local_text = _reader_for_rules(req, engine, text_engine)
     importer = Importer(cat, engine, req, threads=importer_threads(cls, workers),
                         local_text=local_text,
                         uploader=uploader, text_engine=text_engine,
@@ -134,15 +134,7 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
         if not req.dry_run:
             summary.places = fill_places(cat, on_notice)["named"]
         if req.dry_run:
-            per_photo, measured = importer.faces_per_photo
-            basis = "this library's average" if measured else "assumed: no photo analysed yet"
-            on_notice(f"SearchFaces estimated at {per_photo:.2f} faces a photo ({basis})")
-            if note := _tiles_note(engine, offline_text, req.max_text_tiles):
-                on_notice(note)
-            if prefilter:
-                on_notice("--prefilter local: IndexFaces and SearchFaces only for the photos "
-                          "the offline detector sees a face in (not run in a dry run; the "
-                          "estimate counts every photo)")
+            _dry_run_notes(importer, engine, offline_text, prefilter, req, on_notice)
         return summary
     finally:
         engine.close()
@@ -153,6 +145,44 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
             # nothing stored: the library is not bound to this engine yet
             with cat.transaction():
                 cat.set_meta("engine", None)
+
+
+def _dry_run_notes(importer, engine: Engine, offline_text: bool, prefilter: bool,
+                   req: ImportRequest, on_notice: Callable[[str], None]) -> None:
+    """How a dry run's estimate was made, said under it."""
+    per_photo, measured = importer.faces_per_photo
+    basis = "this library's average" if measured else "assumed: no photo analysed yet"
+    on_notice(f"SearchFaces estimated at {per_photo:.2f} faces a photo ({basis})")
+    if note := _tiles_note(engine, offline_text, req.max_text_tiles):
+        on_notice(note)
+    if prefilter:
+        on_notice("--prefilter local: IndexFaces and SearchFaces only for the photos "
+                  "the offline detector sees a face in (not run in a dry run; the "
+                  "estimate counts every photo)")
+    kept = importer.summary.kept_back
+    if kept[NO_CLOUD] or kept[NO_FACES]:
+        on_notice("folder rules: " + _kept_note(kept))
+
+
+def _kept_note(kept: Counter) -> str:
+    """The photos folder rules keep back, for the consent question and the dry run."""
+    parts = []
+    if kept[NO_CLOUD]:
+        parts.append(f"{kept[NO_CLOUD]} photo{'s' * (kept[NO_CLOUD] != 1)} in folders with "
+                     "cloud = false stay on this machine (text read offline, no faces)")
+    if kept[NO_FACES]:
+        parts.append(f"{kept[NO_FACES]} in folders with faces = false get no face analysis")
+    return "; ".join(parts)
+
+
+def _reader_for_rules(req: ImportRequest, engine: Engine,
+                      text_engine: Engine | None) -> Engine | None:
+    """The offline OCR for the photos a cloud = false rule keeps from a cloud engine: their
+    text is still read, here (None: no such rule, or the local extra is missing)."""
+    if (req.folders and not req.dry_run and engine.remote_faces and text_engine is None
+            and any(not r.cloud for r in req.folders.rules)):
+        return engines.offline_reader()
+    return None
 
 
 def _engines(req: ImportRequest, name: str, options: EngineOptions, offline_text: bool,

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from photosense_cli.catalogue import Catalogue
 from photosense_cli.engines.base import Engine
 from photosense_cli.errors import EngineError, ItemFailed, NotFound, PhotosenseError
+from photosense_cli.policy import FolderRules
 from photosense_cli.records import Box, ChangeKind, Face, Person, PersonForgetReport
 
 # A cloud template: the person's largest faces (the clearest: Rekognition's similarity
@@ -96,6 +97,7 @@ def forget_person(cat: Catalogue, p: PersonForgetPlan, engine: Callable[[], Engi
     report.log_emptied = cat.overwrite_freed_pages()
     from photosense_cli.interop import existing_sidecars, our_face_ids, take_out_faces
 
+    _delete_files(cat, person.id, gone, report)
     sidecars = take_out_faces(cat, p.photo_ids, gone)
     report.sidecars_rewritten = sidecars.written
     # counted again, from the files and the rows as they are now
@@ -157,6 +159,82 @@ def _delete_in_engine(engine: Engine, doomed: list[str], report: PersonForgetRep
                            "command again to finish (nothing was erased here yet)")
         return False
     return True
+
+
+# -- what is held ----------------------------------------------------------------------
+
+
+def inventory(cat: Catalogue, engine: Callable[[], Engine] | None,
+              rules: FolderRules | None) -> dict:
+    """Every place photosense holds face data, counted (status's `biometric`)."""
+    import os
+
+    from photosense_cli.errors import PhotosenseError
+
+    counts = cat.biometric_counts()
+    remote: dict = {"counted_there": False, "faces": None, "users": None, "error": None}
+    if engine is not None:
+        try:
+            remote.update(engine().collection_counts(), counted_there=True)
+        except (EngineError, ItemFailed, PhotosenseError) as e:
+            remote["error"] = str(e)
+    else:  # the offline engine's faces are the catalogue's rows, nowhere else
+        remote.update(faces=counts["descriptors"], users=0)
+    files: dict[str, int] = {"crop": 0, "sheet": 0, "sidecar": 0}
+    for row in cat.face_files():
+        if os.path.lexists(row["path"]):
+            files[row["kind"]] = files.get(row["kind"], 0) + 1
+    protected = cat.count_protected()
+    return {
+        "catalogue": counts,
+        "engine": remote,
+        "files": {"crops": files["crop"], "sheets": files["sheet"],
+                  "sidecars_naming_people": files["sidecar"]},
+        "folders": [{**r.to_json(), "photos": len(cat.protection_under(r.path))}
+                    for r in (rules.rules if rules else ())],
+        "protected_photos": {k: v for k, v in sorted(protected.items())},
+    }
+
+
+# -- files photosense wrote that show faces --------------------------------------------
+
+
+def _delete_files(cat: Catalogue, person_id: int, gone: set[int],
+                  report: PersonForgetReport) -> None:
+    """Crops and sheets that show the person: deleted while they are as photosense wrote
+    them (a sheet of several people too: it is made again with 'people sheet'); a file
+    changed since is the user's now, and named as left. Sidecars are handled apart."""
+    import hashlib
+    import os
+    import stat
+
+    for row in cat.face_files():
+        if row["kind"] == "sidecar" or not (person_id in row["people"] or gone & set(row["faces"])):
+            continue
+        path = row["path"]
+        try:
+            st = os.lstat(path)
+            if not stat.S_ISREG(st.st_mode):
+                raise FileNotFoundError
+            with open(path, "rb") as f:
+                same = hashlib.file_digest(f, "sha256").hexdigest() == row["sha256"]
+        except FileNotFoundError:
+            cat.drop_face_file(path)  # deleted or moved by the user: nothing of ours there
+            continue
+        except OSError as e:
+            report.left.append(f"{path}: cannot read it to check it: {e.strerror or e}")
+            continue
+        if not same:
+            report.left.append(f"{path}: a {row['kind']} that shows them, changed since "
+                               "photosense wrote it; not deleted")
+            continue
+        try:
+            os.unlink(path)
+        except OSError as e:
+            report.left.append(f"{path}: cannot delete it: {e.strerror or e}")
+            continue
+        cat.drop_face_file(path)
+        report.files_deleted.append(path)
 
 
 # -- the history's copies --------------------------------------------------------------

@@ -435,6 +435,7 @@ class PersonForgetReport:
     catalogue_left: int = 0
     log_emptied: bool = False  # the write-ahead log was checkpointed and truncated
     sidecars_rewritten: list[str] = field(default_factory=list)
+    files_deleted: list[str] = field(default_factory=list)  # crops and sheets that showed them
     template: int | None = None
     left: list[str] = field(default_factory=list)
 
@@ -446,6 +447,7 @@ class PersonForgetReport:
                 "catalogue": {**self.catalogue, "faces_left": self.catalogue_left,
                               "log_emptied": self.log_emptied},
                 "sidecars_rewritten": self.sidecars_rewritten,
+                "files_deleted": self.files_deleted,
                 "suppression_template": self.template, "left": self.left,
                 "complete": not self.left}
 

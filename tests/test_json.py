@@ -76,6 +76,9 @@ def test_every_json_output_matches_its_schema(cli, lived_in):
     valid("repair", cli.json("repair"))
     valid("xmp-write", cli.json("xmp", "write", "--include-unnamed"))
     valid("forget", cli.json("forget", "--missing", "--yes"))
+    valid("people-forget", cli.json("people", "forget", "Ann", "--yes", "--never-again"))
+    valid("people-suppressed", cli.json("people", "suppressed"))
+    valid("status", cli.json("status"))
 
 
 def test_jsonl_is_one_valid_record_a_line(cli, lived_in):

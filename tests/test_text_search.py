@@ -136,6 +136,10 @@ def test_an_older_library_gets_the_photo_text_from_its_lines(tmp_path):
                       "photo_text"):
             conn.execute(f"DROP TABLE {table}")
         conn.execute("DROP INDEX photos_day")  # migration 17's
+        for table in ("face_files", "suppression_faces", "suppression_templates",
+                      "forgotten_faces"):  # migration 18's
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("ALTER TABLE photos DROP COLUMN protection")
         conn.execute("PRAGMA user_version = 15")
     conn.close()
     reopened = Catalogue(path)

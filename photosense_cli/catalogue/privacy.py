@@ -196,6 +196,30 @@ class PrivacyRows(Connection):
             "SELECT protection, count(*) FROM photos WHERE protection IS NOT NULL "
             "GROUP BY protection").fetchall())
 
+    # -- files photosense wrote that hold faces -----------------------------------------
+
+    def record_face_file(self, path: str, kind: str, sha256: str | None,
+                         people: Sequence[int], faces: Sequence[int]) -> None:
+        """A crop, sheet or sidecar written (sha256 None: one that no longer names anyone)."""
+        with self.transaction():
+            if sha256 is None:
+                self.conn.execute("DELETE FROM face_files WHERE path = ?", (path,))
+                return
+            self.conn.execute(
+                "INSERT OR REPLACE INTO face_files(path, kind, sha256, people, faces, at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (path, kind, sha256, json.dumps(sorted(set(people))),
+                 json.dumps(sorted(set(faces))), now()))
+
+    def face_files(self) -> list[dict]:
+        return [{**r, "people": json.loads(r["people"]), "faces": json.loads(r["faces"])}
+                for r in self.query("SELECT path, kind, sha256, people, faces FROM face_files "
+                                    "ORDER BY path")]
+
+    def drop_face_file(self, path: str) -> None:
+        with self.transaction():
+            self.conn.execute("DELETE FROM face_files WHERE path = ?", (path,))
+
     def biometric_counts(self) -> dict[str, int]:
         return {
             "faces": self.scalar("SELECT count(*) FROM faces"),

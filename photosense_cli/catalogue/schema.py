@@ -443,7 +443,7 @@ MIGRATIONS: list[Migration] = [
     # a descriptor (the local engine's mean) or faces kept in a cloud collection
     # (suppression_faces); a new face that matches one is deleted, never stored. A photo
     # under a folder rule ([[folders]] in config.toml) records it in photos.protection:
-    # 'no-faces' (no face analysis) or 'no-cloud' (nothing sent to a cloud engine).
+    # 'no-faces' (no face analysis) or 'no-cloud' (nothing sent to a cloud engine), or both.
     """
     CREATE TABLE forgotten_faces (
         id INTEGER PRIMARY KEY,
@@ -465,6 +465,17 @@ MIGRATIONS: list[Migration] = [
         template_id INTEGER NOT NULL REFERENCES suppression_templates(id) ON DELETE CASCADE
     );
     ALTER TABLE photos ADD COLUMN protection TEXT;
+    -- files photosense wrote that show faces or tie names to them (crops, contact sheets,
+    -- sidecars), with the people and faces in each and the hash of what was written: a
+    -- forget deletes the ones still as written, and status counts them.
+    CREATE TABLE face_files (
+        path TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        people TEXT NOT NULL,
+        faces TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
     """,
 ]
 

@@ -45,8 +45,9 @@ def status_command(json_output: JsonOption = False, fmt: FormatOption = None,
 
       photosense status --json
     """
+    rules = folder_rules()
     with open_library(library) as lib:
-        s = lib.status()
+        s = lib.status(rules)
 
     def show():
         li = s["last_import"]
@@ -74,6 +75,7 @@ def status_command(json_output: JsonOption = False, fmt: FormatOption = None,
             last = f"{li['command']} {li['started_at']} ({li['status']}{cost})"
         rows += [("last run", last), ("missing photos", str(s["missing"])),
                  ("known failures", str(s["known_failures"]))]
+        rows += _biometric_rows(s["biometric"])
         out = out_console()
         out.print(table(["", ""], rows, show_header=False, box=None))
         if s["missing_photos"]:
@@ -84,6 +86,25 @@ def status_command(json_output: JsonOption = False, fmt: FormatOption = None,
                             [(f["path"], f["reason"]) for f in s["failures"]]))
 
     emit(s, choose_format(fmt, json_output), show)
+
+
+def _biometric_rows(b: dict) -> list[tuple[str, str]]:
+    """Where face data is held, for the status table."""
+    c, e, f = b["catalogue"], b["engine"], b["files"]
+    rows = [("face data", f"{c['faces']} faces, {c['descriptors']} descriptors; "
+             f"{c['forgotten_faces']} forgotten faces kept as boxes only; "
+             f"{c['suppression_templates']} suppression templates")]
+    if e["counted_there"]:
+        rows.append(("in the engine", f"{e['faces']} faces, {e['users']} users"))
+    elif e["error"]:
+        rows.append(("in the engine", f"not counted: {e['error']}"))
+    rows.append(("face files", f"{f['crops']} crops, {f['sheets']} sheets, "
+                 f"{f['sidecars_naming_people']} sidecars naming people (written by photosense)"))
+    for rule in b["folders"]:
+        what = ", ".join(w for w, on in (("no cloud", not rule["cloud"]),
+                                         ("no faces", not rule["faces"])) if on) or "no rule"
+        rows.append(("folder rule", f"{rule['path']}: {what} ({rule['photos']} photos)"))
+    return rows
 
 
 def forget_command(

@@ -129,6 +129,10 @@ class Engine(Protocol):
     def list_faces(self) -> Iterator[tuple[str, str]]:
         """(face_id, external_id) of every face in the collection, for crash recovery."""
 
+    def collection_counts(self) -> dict[str, int]:
+        """Faces and user vectors the collection holds, counted there (status's biometric
+        inventory; free on Rekognition: DescribeCollection)."""
+
     def close(self) -> None:
         """Release workers and connections."""
 

@@ -161,6 +161,11 @@ class FakeEngine:
             for face_id in face_ids:
                 self.faces.pop(face_id, None)
 
+    def collection_counts(self) -> dict[str, int]:
+        self._call("DescribeCollection")
+        with self._lock:
+            return {"faces": len(self.faces), "users": 0}
+
     def close(self) -> None:
         pass
 

@@ -473,6 +473,11 @@ class LocalEngine:
         with self._lock:
             return iter([(fid, "") for fid in self._ids])
 
+    def collection_counts(self) -> dict[str, int]:
+        """The in-process index, primed from the catalogue: no users here."""
+        with self._lock:
+            return {"faces": self._used, "users": 0}
+
     def _add(self, face_id: str, descriptor: np.ndarray) -> None:
         with self._lock:
             if self._used == len(self._matrix):  # grow by doubling: appends stay O(1) amortised

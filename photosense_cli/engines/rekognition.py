@@ -164,6 +164,11 @@ class RekognitionEngine:
             self._call(None, "DeleteFaces", self.client.delete_faces,
                        CollectionId=self.collection_id, FaceIds=face_ids[i : i + 4096])
 
+    def collection_counts(self) -> dict[str, int]:
+        resp = self._call(None, "DescribeCollection", self.client.describe_collection,
+                          CollectionId=self.collection_id)
+        return {"faces": resp.get("FaceCount", 0), "users": resp.get("UserCount", 0)}
+
     def close(self) -> None:
         pass
 

@@ -32,7 +32,8 @@ class Importer:
     def __init__(self, cat: Catalogue, engine: Engine, req: ImportRequest | None = None, *,
                  threads: int | None = None, uploader=None, text_engine: Engine | None = None,
                  prefilter: FaceProbe | None = None, local_text: Engine | None = None,
-                 before_calls: Callable[[Callable[[], int]], None] = lambda photos: None,
+                 before_calls: Callable[[Callable[[], tuple[int, Counter]]], None]
+                 = lambda photos: None,
                  on_error: Callable[[dict], None] = lambda e: None,
                  on_progress: Callable[[int | None, str], None] = lambda total, path: None):
         """req: what the user asked (dry run, exclusions, --max-cost, callbacks), whole;
@@ -97,7 +98,7 @@ class Importer:
                 todo.append(c)
         self.summary.excluded = scanner.excluded
         # counted only when asked for: 32 bytes a new file, for a cloud import's question
-        self.before_calls(lambda: sum(1 for c in todo if is_image_file(c.path)))
+        self.before_calls(lambda: self._count_new(todo))
         if self.max_cost is not None:  # reruns without a cap pay no query for it
             faces_each = max(ASSUMED_FACES, self.cat.faces_per_photo() or ASSUMED_FACES)
             self.budget = Budget(self.max_cost, photo_cost(
@@ -127,6 +128,16 @@ class Importer:
         if self.dry_run:
             self._estimate_searches()
         return self.summary
+
+    def _count_new(self, todo: list[Candidate]) -> tuple[int, Counter]:
+        """New image files, and how many of them each kind of folder rule keeps back."""
+        images = [c.path for c in todo if is_image_file(c.path)]
+        kept: Counter = Counter()
+        if self.rules:
+            for path in images:
+                if (why := self.rules.verdict([path], self.engine.remote_faces).kept_back):
+                    kept[why] += 1
+        return len(images), kept
 
     def _pair_with_siblings(self, companions: list[Candidate]) -> list[Candidate]:
         """A RAW and the JPEG (or HEIC) the camera wrote beside it are one photo: the RAW
