@@ -73,6 +73,10 @@ def test_forget_erases_the_person_everywhere_and_counts_again(cli, fake, ada, li
     assert rows(library, "SELECT count(*) FROM changes WHERE summary LIKE '%Ada%' "
                 "OR undo LIKE '%Ada%'") == [(0,)]
     assert rows(library, "SELECT count(*) FROM forgotten_faces") == [(3,)]
+    # Bob's own correction is his: kept as it was
+    assert rows(library, "SELECT count(*) FROM changes WHERE summary LIKE '%Bob%'") == [(1,)]
+    engine = cli.json("status")["biometric"]["engine"]
+    assert engine == {"counted_there": True, "faces": 2, "users": 0, "error": None}
     # the photos stay, with Bob
     assert len(cli.json("search", "--person", "Bob")) == 2
     assert rows(library, "SELECT count(*) FROM photos") == [(3,)]
@@ -242,4 +246,212 @@ def test_never_again_on_rekognition_keeps_the_largest_faces_as_the_template(clie
 
         assert delete_unknown_faces(cat, RekognitionEngine(client, collection)) == 1
     assert [t.label for t in cat.templates()] == ["do not match"]
+    cat.close()
+
+
+# -- folder rules --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def rules(tmp_path, monkeypatch):
+    """A config with a cloud = false folder and a faces = false one; the offline OCR is a
+    fake registered as 'local', so its calls are counted apart from the cloud engine's."""
+    from photosense_cli import engines
+    from photosense_cli.engines.fake import FakeEngine
+    from tests.conftest import register
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'[[folders]]\npath = "{tmp_path / "pics" / "kids"}"\ncloud = false\n\n'
+                      f'[[folders]]\npath = "{tmp_path / "pics" / "work"}"\nfaces = false\n')
+    monkeypatch.setenv("PHOTOSENSE_CONFIG", str(config))
+    offline = FakeEngine(texts={0: ["HOMEWORK"]})
+    register(monkeypatch, "local", offline)
+    monkeypatch.setattr(engines, "local_available", lambda: True)
+    return offline
+
+
+def test_a_cloud_false_folder_causes_no_engine_call(cli, fake, rules, tmp_path, library):
+    from tests.conftest import TEXT_BOX
+
+    pics = tmp_path / "pics"
+    photo(pics / "kids" / "k.jpg", faces=[(0, BOX)], texts=[(0, TEXT_BOX)])
+    photo(pics / "work" / "w.jpg", faces=[(1, BOX)], texts=[(0, TEXT_BOX)], size=(600, 480))
+    photo(pics / "other.jpg", faces=[(2, BOX2)])
+    s = cli.import_(pics)
+    # the cloud engine saw two photos: other.jpg whole, w.jpg's text only
+    assert fake.calls["IndexFaces"] == 1 and fake.calls["DetectText"] == 2
+    assert len(fake.received) == 1
+    assert rules.calls["DetectText"] == 1 and rules.calls["IndexFaces"] == 0
+    assert s["privacy"]["no_cloud"] == 1 and s["privacy"]["no_faces"] == 1
+    assert s["faces"] == 1, s
+    assert s["calls"]["DetectText (offline)"] == 1
+    marks = dict(rows(library, "SELECT l.path, p.protection FROM photos p "
+                      "JOIN locations l ON l.photo_id = p.id"))
+    assert marks == {str(pics / "kids" / "k.jpg"): "no-cloud",
+                     str(pics / "work" / "w.jpg"): "no-faces", str(pics / "other.jpg"): None}
+    assert [h["path"] for h in cli.json("search", "homework")] == [str(pics / "kids" / "k.jpg")]
+    text = cli("import", pics, "--engine", "fake").stderr
+    assert "Folder rules" not in text  # nothing new: nothing kept back this time
+    b = cli.json("status")["biometric"]
+    assert b["folders"] == [
+        {"path": str(pics / "kids"), "cloud": False, "faces": True, "photos": 1},
+        {"path": str(pics / "work"), "cloud": True, "faces": False, "photos": 1}]
+    assert b["protected_photos"] == {"no-cloud": 1, "no-faces": 1}
+
+
+def test_the_dry_run_counts_what_the_rules_keep_back(cli, fake, rules, tmp_path):
+    pics = tmp_path / "pics"
+    photo(pics / "kids" / "k.jpg", faces=[(0, BOX)])
+    photo(pics / "other.jpg", faces=[(2, BOX2)])
+    r = cli("import", pics, "--engine", "fake", "--dry-run", "--json")
+    s = json.loads(r.stdout)
+    assert s["calls"]["IndexFaces"] == 1 and s["calls"]["DetectText (offline)"] == 1
+    assert s["privacy"]["no_cloud"] == 1
+    assert "1 photo in folders with cloud = false stay on this machine" in r.stderr
+    assert sum(fake.calls.values()) == 0
+
+
+def test_a_photo_moved_into_a_protected_folder_loses_its_faces(cli, fake, rules, tmp_path,
+                                                               library):
+    pics = tmp_path / "pics"
+    photo(pics / "k.jpg", faces=[(0, BOX), (1, BOX2)])
+    cli.import_(pics)
+    assert len(fake.faces) == 2
+    (pics / "kids").mkdir()
+    (pics / "k.jpg").rename(pics / "kids" / "k.jpg")
+    r = cli("import", pics, "--engine", "fake")
+    assert "Deleted 2 faces of photos now under a folder rule" in r.stderr
+    assert "1 photo moved or renamed" in r.stderr
+    assert fake.faces == {} and rows(library, "SELECT count(*) FROM faces") == [(0,)]
+    assert rows(library, "SELECT protection FROM photos") == [("no-cloud",)]
+    assert cli.json("people", "--all") == []
+    # moved out again, it stays protected: nothing is sent for it, no face comes back
+    (pics / "kids" / "k.jpg").rename(pics / "k.jpg")
+    calls = dict(fake.calls)
+    s = cli.import_(pics)
+    assert s["files"]["moved"] == 1 and s["faces"] == 0 and dict(fake.calls) == calls
+    assert rows(library, "SELECT protection FROM photos") == [("no-cloud",)]
+
+
+def test_a_rule_added_later_takes_the_faces_of_photos_already_there(cli, fake, tmp_path,
+                                                                   library, monkeypatch):
+    pics = tmp_path / "pics"
+    photo(pics / "work" / "w.jpg", faces=[(0, BOX)])
+    cli.import_(pics)
+    config = tmp_path / "later.toml"
+    config.write_text(f'[[folders]]\npath = "{pics / "work"}"\nfaces = false\n')
+    monkeypatch.setenv("PHOTOSENSE_CONFIG", str(config))
+    s = cli.import_(pics)  # the file is unchanged: only the rule is new
+    assert s["files"]["skipped"] == 1 and s["privacy"]["faces_removed_by_rule"] == 1
+    assert fake.faces == {} and rows(library, "SELECT protection FROM photos") == [("no-faces",)]
+
+
+def test_without_the_offline_ocr_the_text_of_a_cloud_false_photo_is_left_unread(
+        cli, fake, rules, tmp_path, monkeypatch):
+    from photosense_cli import engines
+    from tests.conftest import TEXT_BOX
+
+    monkeypatch.setattr(engines, "local_available", lambda: False)
+    photo(tmp_path / "pics" / "kids" / "k.jpg", faces=[(0, BOX)], texts=[(0, TEXT_BOX)])
+    r = cli("import", tmp_path / "pics", "--engine", "fake")
+    assert ("1 photos under cloud = false had their text left unread: the offline OCR is "
+            "not installed") in r.stderr
+    assert sum(fake.calls.values()) == 0 and rules.calls["DetectText"] == 0
+    assert cli.json("status")["text_lines"] == 0
+
+
+def test_a_bad_folder_rule_is_one_line_naming_the_file(cli, tmp_path, monkeypatch):
+    config = tmp_path / "bad.toml"
+    config.write_text('[[folders]]\npath = "~/x"\ncloud = "no"\n')
+    monkeypatch.setenv("PHOTOSENSE_CONFIG", str(config))
+    r = cli("status", code=2)
+    assert r.stderr == (f"photosense: {config}: [[folders]] entry 1: cloud must be true or "
+                        "false, not 'no'\n")
+    config.write_text('[[folders]]\ncloud = false\n')
+    assert "entry 1 needs a path" in cli("status", code=2).stderr
+
+
+# -- files, the remainder, the offline template ------------------------------------------
+
+
+def test_crops_and_sheets_that_show_them_go_and_a_changed_one_is_named(cli, fake, ada,
+                                                                     tmp_path, library):
+    pics, ada_id, bob_id = ada
+    crops = tmp_path / "crops"
+    cli("people", "faces", "Ada", "--out", crops)
+    cli("people", "show", "Ada", "--sheet", tmp_path / "ada.png")
+    cli("people", "show", "Bob", "--sheet", tmp_path / "bob.png")
+    written = sorted(p.name for p in crops.iterdir())
+    assert len(written) == 3
+    b = cli.json("status")["biometric"]["files"]
+    assert b == {"crops": 3, "sheets": 2, "sidecars_naming_people": 3}
+    changed = crops / written[0]
+    changed.write_bytes(changed.read_bytes() + b"edited")  # the user's now
+
+    r = cli("people", "forget", "Ada", "--yes", "--json", code=1)
+    report = json.loads(r.stdout)
+    assert sorted(report["files_deleted"]) == sorted(
+        [str(crops / n) for n in written[1:]] + [str(tmp_path / "ada.png")])
+    assert changed.exists() and (tmp_path / "bob.png").exists()
+    assert report["left"] == [f"{changed}: a crop that shows them, changed since photosense "
+                              "wrote it; not deleted"]
+    assert f"photosense: person {ada_id}: left: {changed}" in r.stderr
+    # c.jpg's sidecar named only her: it stays, naming no one, and is no longer counted
+    assert cli.json("status")["biometric"]["files"] == {"crops": 1, "sheets": 1,
+                                                        "sidecars_naming_people": 2}
+
+
+def test_a_sidecar_that_cannot_be_rewritten_is_left_and_named(cli, fake, ada, tmp_path):
+    pics, ada_id, bob_id = ada
+    locked = pics / "c.jpg.xmp"
+    locked.chmod(0o444)
+    r = cli("people", "forget", "Ada", "--yes", "--json", code=1)
+    report = json.loads(r.stdout)
+    assert not report["complete"] and str(pics / "a.jpg.xmp") in report["sidecars_rewritten"]
+    assert report["left"] == [f"{locked}: read-only; left as it is (make it writable to let "
+                              "photosense update it)"]
+    assert "Ada" in locked.read_text()  # left, as the report says
+    locked.chmod(0o644)
+    cli("xmp", "write", pics / "c.jpg")  # what the user does next: the region goes
+    assert "Ada" not in locked.read_text()
+
+
+def test_an_offline_template_is_the_mean_and_matches_a_new_face(tmp_path):
+    """The offline engine's template, without the models: the mean descriptor primed into
+    the engine's index, where a new face near it matches at 90 and a stranger does not."""
+    import numpy as np
+
+    from photosense_cli import privacy
+    from photosense_cli.catalogue import Catalogue
+    from photosense_cli.engines.base import DetectedFace, Usage
+    from photosense_cli.engines.local import LocalEngine
+    from photosense_cli.pipeline.runner import attach
+    from photosense_cli.records import Box
+
+    rng = np.random.default_rng(7)
+    centre = rng.normal(0, 0.1, 128).astype(np.float32)
+    cat = Catalogue(tmp_path / "lib.db")
+    with cat.transaction():
+        cat.set_meta("engine", "local")
+        person = cat.create_person()
+        for i in range(4):
+            pid = cat.insert_photo({"sha256": f"{i:064d}", "size": 1, "width": 10,
+                                    "height": 10, "format": "JPEG", "taken_at": None,
+                                    "taken_at_source": "file", "engine": "local"})
+            d = (centre + rng.normal(0, 0.02, 128)).astype(np.float32)
+            cat.insert_face(pid, person, DetectedFace(f"f{i}", Box(0.1, 0.1, 0.2, 0.2), 99,
+                                                      d.tobytes()))
+    r = privacy.forget_person(cat, privacy.plan(cat, cat.person(person)), None,
+                              never_again=True)
+    assert r.left == [] and r.template == 1 and r.kept_in_engine == 0
+    assert cat.template_face_ids("local") == {"suppress-1"}
+    engine = LocalEngine(processes=1)
+    attach(cat, engine)
+    assert [fid for fid, _ in engine.list_faces()] == ["suppress-1"]  # her faces are gone
+    near = (centre + rng.normal(0, 0.02, 128)).astype(np.float32)
+    far = rng.normal(0, 0.1, 128).astype(np.float32)
+    engine._add("new", near)
+    engine._add("stranger", far)
+    assert [m.face_id for m in engine.search_faces("new", 90.0, Usage())] == ["suppress-1"]
+    assert engine.search_faces("stranger", 90.0, Usage()) == []
     cat.close()
