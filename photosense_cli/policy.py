@@ -118,6 +118,10 @@ def parse(raw: object, where: str) -> FolderRules:
             if key in entry and not isinstance(entry[key], bool):
                 raise PhotosenseError(f"{where}: [[folders]] entry {i}: {key} must be "
                                       f"true or false, not {entry[key]!r}")
-        rules.append(FolderRule(os.path.abspath(os.path.expanduser(path)),
+        expanded = os.path.expanduser(path)
+        if not os.path.isabs(expanded):  # relative to what? cron's folder is not the user's
+            raise PhotosenseError(f"{where}: [[folders]] entry {i}: path {path!r} must be "
+                                  "absolute or start with ~")
+        rules.append(FolderRule(os.path.normpath(expanded),
                                 entry.get("cloud", True), entry.get("faces", True)))
     return FolderRules(tuple(rules))

@@ -34,7 +34,14 @@ from photosense_cli.catalogue import Catalogue
 from photosense_cli.engines.base import Engine
 from photosense_cli.errors import EngineError, ItemFailed, NotFound, PhotosenseError
 from photosense_cli.policy import FolderRules
-from photosense_cli.records import Box, ChangeKind, Face, Person, PersonForgetReport
+from photosense_cli.records import (
+    Box,
+    ChangeKind,
+    Face,
+    Person,
+    PersonForgetReport,
+    name_problem,
+)
 
 # A cloud template: the person's largest faces (the clearest: Rekognition's similarity
 # degrades with small faces), five of them so that a new photo at another angle or age
@@ -64,6 +71,8 @@ def forget_person(cat: Catalogue, p: PersonForgetPlan, engine: Callable[[], Engi
     """Erase a person everywhere (see the module's doc); engine: how to attach the
     library's cloud engine, None when its faces live only in the catalogue."""
     person, faces = p.person, p.faces
+    if label is not None and (problem := name_problem(label)) is not None:
+        raise PhotosenseError(f"--label {label[:40]!r}: {problem}")
     name = cat.get_meta("engine") or ""
     report = PersonForgetReport(person.id, person.name, len(faces), len(p.photo_ids), name)
     engine_ids = [f.engine_face_id for f in faces]
@@ -117,7 +126,31 @@ def forget_person(cat: Catalogue, p: PersonForgetPlan, engine: Callable[[], Engi
             if still and not any(x["path"] == str(sidecar)
                                  for x in sidecars.skipped + sidecars.failed):
                 report.left.append(f"{sidecar}: still holds {len(still)} of their regions")
+    for row in cat.face_files():  # sidecars photosense wrote that are beside no photo now
+        if row["kind"] == "sidecar" and gone & set(row["faces"]) and not any(
+                row["path"] in x for x in report.left):
+            report.left.append(f"{row['path']}: a sidecar photosense wrote naming them, "
+                               "beside none of their photos now; run 'photosense xmp write' "
+                               "where the photo is, or delete it")
+    if person.named:
+        report.named_elsewhere = _named_elsewhere(cat, p.photo_ids, person.name)
     return report
+
+
+def _named_elsewhere(cat: Catalogue, photo_ids: list[int], name: str) -> list[str]:
+    """Files photosense does not own that still carry the name on a region: other tools'
+    regions in sidecars, and the photos' own XMP (originals are never modified)."""
+    from pathlib import Path
+
+    from photosense_cli import xmp
+
+    found: set[str] = set()
+    for ph in cat.photos(photo_ids):
+        for path in ph.paths:
+            regions, _, _ = xmp.read_metadata(Path(path))
+            found |= {r.source.removeprefix("xmp:") for r in regions
+                      if r.name.casefold() == name.casefold()}
+    return sorted(found)
 
 
 def _mean(descriptors: Sequence[bytes]) -> bytes | None:

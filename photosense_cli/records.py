@@ -436,6 +436,9 @@ class PersonForgetReport:
     log_emptied: bool = False  # the write-ahead log was checkpointed and truncated
     sidecars_rewritten: list[str] = field(default_factory=list)
     files_deleted: list[str] = field(default_factory=list)  # crops and sheets that showed them
+    # files photosense does not own (other tools' sidecar regions, the photos' own XMP) that
+    # still name them: said, not touched
+    named_elsewhere: list[str] = field(default_factory=list)
     template: int | None = None
     left: list[str] = field(default_factory=list)
 
@@ -448,6 +451,7 @@ class PersonForgetReport:
                               "log_emptied": self.log_emptied},
                 "sidecars_rewritten": self.sidecars_rewritten,
                 "files_deleted": self.files_deleted,
+                "named_elsewhere": self.named_elsewhere,
                 "suppression_template": self.template, "left": self.left,
                 "complete": not self.left}
 

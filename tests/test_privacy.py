@@ -455,3 +455,69 @@ def test_an_offline_template_is_the_mean_and_matches_a_new_face(tmp_path):
     assert [m.face_id for m in engine.search_faces("new", 90.0, Usage())] == ["suppress-1"]
     assert engine.search_faces("stranger", 90.0, Usage()) == []
     cat.close()
+
+
+def test_the_consent_question_says_what_the_rules_keep_here(cli, fake, rules, tmp_path,
+                                                             monkeypatch):
+    from photosense_cli.engines.rekognition import RekognitionEngine as Priced
+
+    monkeypatch.setattr(type(fake), "prices_usd", Priced.prices_usd)
+    pics = tmp_path / "pics"
+    photo(pics / "kids" / "k.jpg", faces=[(0, BOX)])
+    photo(pics / "work" / "w.jpg", faces=[(1, BOX)])
+    photo(pics / "other.jpg", faces=[(2, BOX2)])
+    r = cli("import", pics, "--engine", "fake")  # a script: told on stderr, not asked
+    assert ("2 photos will be sent to the fake engine for faces and text, for about $0.01 "
+            "(1 face a photo assumed); 1 photo in folders with cloud = false stay on this "
+            "machine (text read offline, no faces); 1 in folders with faces = false get no "
+            "face analysis") in r.stderr
+
+
+def test_status_counts_the_collection_there_for_free(client):
+    engine = RekognitionEngine(client, "photosense-lib1")
+    with Stubber(client) as stub:
+        stub.add_response("describe_collection", {"FaceCount": 12, "UserCount": 3},
+                          {"CollectionId": "photosense-lib1"})
+        assert engine.collection_counts() == {"faces": 12, "users": 3}
+    assert RekognitionEngine.prices_usd.get("DescribeCollection", 0) == 0
+
+
+def test_another_tools_region_is_named_left_untouched_and_not_read_back(cli, fake, tmp_path,
+                                                                      library):
+    pics = tmp_path / "pics"
+    p = photo(pics / "d.jpg", faces=[(0, BOX)])
+    cx, cy = BOX[0] + BOX[2] / 2, BOX[1] + BOX[3] / 2
+    theirs = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+              'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+              'rdf:about="" xmlns:mwg-rs="http://www.metadataworkinggroup.com/schemas/regions/"'
+              ' xmlns:stArea="http://ns.adobe.com/xmp/sType/Area#"><mwg-rs:Regions '
+              'rdf:parseType="Resource"><mwg-rs:RegionList><rdf:Bag><rdf:li><rdf:Description '
+              f'mwg-rs:Name="Ada" mwg-rs:Type="Face"><mwg-rs:Area stArea:x="{cx}" '
+              f'stArea:y="{cy}" stArea:w="{BOX[2]}" stArea:h="{BOX[3]}" '
+              'stArea:unit="normalized"/></rdf:Description></rdf:li></rdf:Bag>'
+              '</mwg-rs:RegionList></mwg-rs:Regions></rdf:Description></rdf:RDF></x:xmpmeta>')
+    sidecar = pics / "d.jpg.xmp"
+    sidecar.write_text(theirs)
+    cli.import_(pics)
+    assert [q["name"] for q in cli.json("people", "--all")] == ["Ada"]  # named by digiKam
+
+    r = cli.json("people", "forget", "Ada", "--yes")
+
+    assert r["complete"] and r["named_elsewhere"] == [str(sidecar)]
+    assert r["sidecars_rewritten"] == [] and sidecar.read_text() == theirs  # not ours
+    # the photo analysed again from its file, sidecar read: her face and the name are dropped
+    cli("forget", p, "--yes")
+    cli("undo")
+    s = cli.import_(pics)
+    assert s["files"]["new"] == 1 and s["privacy"]["faces_forgotten"] == 1
+    assert cli.json("people", "--all") == []
+    assert rows(library, "SELECT count(*) FROM xmp_regions") == [(0,)]
+
+
+def test_a_relative_folder_rule_is_refused(cli, tmp_path, monkeypatch):
+    config = tmp_path / "rel.toml"
+    config.write_text('[[folders]]\npath = "kids"\ncloud = false\n')
+    monkeypatch.setenv("PHOTOSENSE_CONFIG", str(config))
+    assert cli("status", code=2).stderr == (
+        f"photosense: {config}: [[folders]] entry 1: path 'kids' must be absolute or start "
+        "with ~\n")

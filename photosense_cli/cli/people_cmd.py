@@ -431,6 +431,13 @@ def _say_forgotten(r: dict) -> None:
             f"{e['faces_left']} left when counted again")
     if r["sidecars_rewritten"]:
         say(f"took their regions out of {len(r['sidecars_rewritten'])} sidecars")
+    if r["files_deleted"]:
+        say(f"deleted {len(r['files_deleted'])} crops and sheets that showed them")
+    if r["named_elsewhere"]:
+        say(f"still named in {len(r['named_elsewhere'])} files photosense does not own (other "
+            "tools' regions, or the photos' own metadata); remove the name there:")
+        for path in r["named_elsewhere"]:
+            say(f"  {display(path)}")
     if r["suppression_template"] is not None:
         kept = (f", {e['kept_for_template']} faces kept in the collection for it"
                 if e["kept_for_template"] else "")

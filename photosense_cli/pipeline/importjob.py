@@ -53,6 +53,7 @@ class Importer:
         self.prefilter = prefilter
         self.local_text = local_text
         self.rules = req.folders or FolderRules()
+        self.screen = Screen.of(cat, engine.name)  # forgotten faces, suppression templates
         self.text_operation = text_operation(text_engine)
         self.budget = Budget(None, 0.0)  # made with the run's own estimate in run()
         self.named_from_xmp: list[dict] = []  # one undoable change for the whole import
@@ -106,7 +107,7 @@ class Importer:
         analyser = Analyser(self.engine, self.index, dry_run=self.dry_run, uploader=self.uploader,
                             stop=self.pipeline.stop, read_xmp=self.read_xmp, budget=self.budget,
                             text_engine=self.text_engine, prefilter=self.prefilter,
-                            screen=Screen.of(self.cat, self.engine.name), rules=self.rules,
+                            screen=self.screen, rules=self.rules,
                             local_text=self.local_text,
                             call_threads=2 * self.pipeline.threads
                             if self.engine.parallel_calls else 0)
@@ -359,9 +360,12 @@ class Importer:
         """
         boxes = [f.box for f, _ in o.faces]
         given: set[str] = set()
+        forgotten = self.screen.forgotten.get(o.sha256, [])
         for region in o.regions:
             if region.box is None:
                 continue
+            if any(overlap(f, region.box) for f in forgotten):
+                continue  # another tool's name for a face the user forgot: not kept here
             scores = [(overlap(b, region.box), i) for i, b in enumerate(boxes)]
             best = max(scores, default=(0.0, -1))
             if best[0] <= 0:

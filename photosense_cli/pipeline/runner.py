@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import itertools
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -78,7 +79,8 @@ def protect(cat: Catalogue, rules: FolderRules, engine: Engine, pipeline: Pipeli
     if not rules:
         return 0
     cloud = engine.remote_faces
-    ids = {pid for rule in rules.rules for pid, _, _ in cat.protection_under(rule.path)}
+    ids = {pid for rule in rules.rules for root in {rule.path, os.path.realpath(rule.path)}
+           for pid, _, _ in cat.protection_under(root)}
     paths = cat.paths_of(sorted(ids))
     removed = 0
     for pid in sorted(ids):
