@@ -28,10 +28,10 @@ engine at once and never stored.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from photosense_cli.catalogue import Catalogue
-from photosense_cli.engines.base import Engine
+from photosense_cli.engines.base import DetectedFace, Engine
 from photosense_cli.errors import EngineError, ItemFailed, NotFound, PhotosenseError
 from photosense_cli.policy import FolderRules
 from photosense_cli.records import (
@@ -95,11 +95,11 @@ def forget_person(cat: Catalogue, p: PersonForgetPlan, engine: Callable[[], Engi
     gone = {f.id for f in faces}
     cat.secure_delete()
     with cat.transaction():
-        report.catalogue = cat.erase_person(person.id, faces, hashes)
-        report.catalogue["history"] = _scrub_history(cat, person.id, gone)
         if never_again:
             report.template = cat.add_template(label, name, descriptor, len(faces), kept)
             report.kept_in_engine = len(kept)
+        report.catalogue = cat.erase_person(person.id, faces, hashes, report.template)
+        report.catalogue["history"] = _scrub_history(cat, person.id, gone)
         n, m = len(faces), len(p.photo_ids)
         cat.log_change(ChangeKind.FORGET_PERSON, f"forgot a person ({n} face{'s' * (n != 1)} "
                        f"in {m} photo{'s' * (m != 1)})", {})
@@ -113,8 +113,8 @@ def forget_person(cat: Catalogue, p: PersonForgetPlan, engine: Callable[[], Engi
     report.catalogue_left = cat.faces_left(person.id, engine_ids)
     if report.catalogue_left:
         report.left.append(f"{report.catalogue_left} rows of the catalogue still hold them")
-    for problem in sidecars.skipped + sidecars.failed:
-        report.left.append(f"{problem['path']}: {problem['reason']}")
+    for trouble in sidecars.skipped + sidecars.failed:
+        report.left.append(f"{trouble['path']}: {trouble['reason']}")
     for ph in cat.photos(p.photo_ids):
         for _, sidecar in existing_sidecars(ph.paths):
             try:
@@ -362,16 +362,40 @@ def remove_template(cat: Catalogue, template_id: int,
 
 @dataclass
 class Screen:
-    """What an import or reindex drops: forgotten faces (photo hash -> boxes) and matches
-    of the suppression templates (their ids in the engine)."""
+    """What an import or reindex drops: forgotten faces (photo hash -> boxes, each with
+    its template) and matches of the suppression templates (their ids in the engine).
+    `moving`: templates made on another engine, which take the forgotten faces they meet
+    on this one instead of losing them (a reindex to another engine keeps --never-again)."""
 
-    forgotten: dict[str, list[Box]]
+    forgotten: dict[str, list[tuple[Box, int | None]]]
     suppress: set[str]
+    moving: set[int] = field(default_factory=set)
 
     @classmethod
     def of(cls, cat: Catalogue, engine: str) -> Screen:
-        return cls(cat.forgotten_boxes(), cat.template_face_ids(engine))
+        return cls(cat.forgotten_boxes(), cat.template_face_ids(engine),
+                   {t for t, e in cat.template_engines().items() if e != engine})
+
+    def forgotten_in(self, sha: str, box: Box) -> tuple[bool, int | None]:
+        """Whether a face lies where one was forgotten, and the template that wants it on
+        this engine (None: delete it)."""
+        for b, template in self.forgotten.get(sha, []):
+            if box.iou(b) >= FORGOTTEN_IOU:
+                return True, template if template in self.moving else None
+        return False, None
 
 
-def is_forgotten(box: Box, boxes: Sequence[Box]) -> bool:
-    return any(box.iou(b) >= FORGOTTEN_IOU for b in boxes)
+def keep_for_templates(cat: Catalogue, engine: Engine, screen: Screen,
+                       faces: Sequence[tuple[int, DetectedFace]]) -> list[str]:
+    """Forgotten faces found on a new engine join their template there (up to
+    KEPT_IN_ENGINE each; the descriptor with them on the offline engine); returns the
+    faces to delete from the engine after the commit. The caller holds a transaction."""
+    extra = []
+    for template, face in faces:
+        descriptor = None if engine.remote_faces else face.descriptor
+        if cat.add_template_face(template, engine.name, face.face_id, descriptor,
+                                 most=KEPT_IN_ENGINE):
+            screen.suppress.add(face.face_id)  # later photos of this run meet it too
+        else:
+            extra.append(face.face_id)
+    return extra

@@ -521,3 +521,27 @@ def test_a_relative_folder_rule_is_refused(cli, tmp_path, monkeypatch):
     assert cli("status", code=2).stderr == (
         f"photosense: {config}: [[folders]] entry 1: path 'kids' must be absolute or start "
         "with ~\n")
+
+
+def test_never_again_outlives_a_reindex_to_another_engine(cli, fake, ada, tmp_path,
+                                                          monkeypatch, library):
+    from photosense_cli.engines.fake import FakeEngine
+    from tests.conftest import register
+
+    cli("people", "forget", "Ada", "--yes", "--never-again")
+    other = FakeEngine()
+    register(monkeypatch, "other", other)
+
+    s = cli.json("reindex", "--engine", "other", "--yes")
+
+    # her three faces, met again on the new engine, became the template there
+    assert s["privacy"]["faces_forgotten"] == 3 and s["faces"] == 2
+    [t] = cli.json("people", "suppressed")
+    assert t["engine"] == "other" and t["kept_in_engine"] == 3
+    kept = {fid for (fid,) in rows(library, "SELECT engine_face_id FROM suppression_faces")}
+    assert kept <= set(other.faces) and len(other.faces) == 5  # Bob's two and the template
+    assert fake.faces == {}  # the old collection, template and all, went with the switch
+    assert rows(library, "SELECT count(*) FROM faces") == [(2,)]
+    photo(tmp_path / "new" / "d.jpg", faces=[(0, BOX)])
+    assert cli.json("import", tmp_path / "new")["privacy"]["faces_suppressed"] == 1
+    assert [p["name"] for p in cli.json("people", "--all")] == ["Bob"]

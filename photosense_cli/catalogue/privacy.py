@@ -19,19 +19,23 @@ class PrivacyRows(Connection):
 
     # -- forgotten faces ------------------------------------------------------------
 
-    def forgotten_boxes(self) -> dict[str, list[Box]]:
-        """Photo content hash -> the boxes of the faces forgotten in it. Read once a run:
-        one row a forgotten face, a few thousand at most."""
-        out: dict[str, list[Box]] = {}
-        for r in self.query('SELECT sha256, "left", top, width, height FROM forgotten_faces'):
-            out.setdefault(r.pop("sha256"), []).append(Box(**r))
+    def forgotten_boxes(self) -> dict[str, list[tuple[Box, int | None]]]:
+        """Photo content hash -> the boxes of the faces forgotten in it, each with the
+        template it feeds (--never-again) or None. Read once a run: one row a forgotten
+        face, a few thousand at most."""
+        out: dict[str, list[tuple[Box, int | None]]] = {}
+        for r in self.query('SELECT sha256, "left", top, width, height, template_id '
+                            "FROM forgotten_faces"):
+            sha, template = r.pop("sha256"), r.pop("template_id")
+            out.setdefault(sha, []).append((Box(**r), template))
         return out
 
-    def remember_forgotten_boxes(self, sha256: str, boxes: Sequence[Box]) -> None:
+    def remember_forgotten_boxes(self, sha256: str, boxes: Sequence[Box],
+                                 template_id: int | None = None) -> None:
         self.conn.executemany(
-            'INSERT INTO forgotten_faces(sha256, "left", top, width, height, at) '
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [(sha256, b.left, b.top, b.width, b.height, now()) for b in boxes])
+            'INSERT INTO forgotten_faces(sha256, "left", top, width, height, template_id, at) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(sha256, b.left, b.top, b.width, b.height, template_id, now()) for b in boxes])
 
     def count_forgotten_faces(self) -> int:
         return self.scalar("SELECT count(*) FROM forgotten_faces")
@@ -42,12 +46,12 @@ class PrivacyRows(Connection):
             (person_id,))]
 
     @requires_transaction
-    def erase_person(self, person_id: int, faces: Sequence[Face],
-                     hashes: dict[int, str]) -> dict[str, int]:
+    def erase_person(self, person_id: int, faces: Sequence[Face], hashes: dict[int, str],
+                     template_id: int | None = None) -> dict[str, int]:
         """Delete a person and every row about them, remembering each face by its photo's
         hash and box only; the caller holds a transaction. Returns what each table lost."""
         for f in faces:
-            self.remember_forgotten_boxes(hashes[f.photo_id], [f.box])
+            self.remember_forgotten_boxes(hashes[f.photo_id], [f.box], template_id)
         counts = {
             "suggestions": self.scalar(
                 "SELECT count(*) FROM suggestions WHERE ? IN (person_a, person_b)", (person_id,)),
@@ -114,16 +118,39 @@ class PrivacyRows(Connection):
     @requires_transaction
     def add_template(self, label: str | None, engine: str, descriptor: bytes | None,
                      faces: int, engine_face_ids: Sequence[str]) -> int:
+        """A template of faces kept in a cloud collection, or of one descriptor (local)."""
         table = self.db.table("suppression_templates")
-        table.insert({"label": label, "engine": engine, "descriptor": descriptor,
-                      "faces": faces, "created_at": now()})
+        table.insert({"label": label, "engine": engine, "faces": faces, "created_at": now()})
         template_id = table.last_rowid
         assert template_id is not None
-        ids = list(engine_face_ids) or [LOCAL_TEMPLATE.format(template_id)]
-        self.conn.executemany(
-            "INSERT INTO suppression_faces(engine_face_id, template_id) VALUES (?, ?)",
-            [(i, template_id) for i in ids])
+        if descriptor is not None:
+            self.add_template_face(template_id, engine, LOCAL_TEMPLATE.format(template_id),
+                                   descriptor)
+        for face_id in engine_face_ids:
+            self.add_template_face(template_id, engine, face_id, None)
         return template_id
+
+    @requires_transaction
+    def add_template_face(self, template_id: int, engine: str, face_id: str,
+                          descriptor: bytes | None, most: int = 0) -> bool:
+        """Give a template one more face on `engine`; a template made on another engine
+        moves to this one, its old faces dropped (the old collection goes with the
+        switch). False when it has `most` faces here already (0: no limit)."""
+        old = self.scalar("SELECT engine FROM suppression_templates WHERE id = ?",
+                          (template_id,))
+        if old is None:
+            return False
+        if old != engine:
+            self.conn.execute("DELETE FROM suppression_faces WHERE template_id = ?",
+                              (template_id,))
+            self.conn.execute("UPDATE suppression_templates SET engine = ? WHERE id = ?",
+                              (engine, template_id))
+        elif most and self.scalar("SELECT count(*) FROM suppression_faces "
+                                  "WHERE template_id = ?", (template_id,)) >= most:
+            return False
+        self.conn.execute("INSERT OR IGNORE INTO suppression_faces(engine_face_id, template_id, "
+                          "descriptor) VALUES (?, ?, ?)", (face_id, template_id, descriptor))
+        return True
 
     def templates(self) -> list[SuppressionTemplate]:
         return [SuppressionTemplate(r["id"], r["label"], r["engine"], r["faces"],
@@ -131,8 +158,11 @@ class PrivacyRows(Connection):
                 for r in self.query(
                     "SELECT t.id, t.label, t.engine, t.faces, t.created_at, "
                     "(SELECT count(*) FROM suppression_faces s WHERE s.template_id = t.id "
-                    " AND t.descriptor IS NULL) AS kept "
+                    " AND s.descriptor IS NULL) AS kept "
                     "FROM suppression_templates t ORDER BY t.id")]
+
+    def template_engines(self) -> dict[int, str]:
+        return dict(self.conn.execute("SELECT id, engine FROM suppression_templates").fetchall())
 
     def template_face_ids(self, engine: str) -> set[str]:
         """The ids a new face's matches are checked against: a match to one suppresses it."""
@@ -141,17 +171,17 @@ class PrivacyRows(Connection):
             "ON t.id = s.template_id WHERE t.engine = ?", (engine,))}
 
     def template_descriptors(self, engine: str) -> list[tuple[str, bytes]]:
-        """(index id, descriptor) of the local templates, to prime the engine's index."""
-        return [(LOCAL_TEMPLATE.format(r[0]), r[1]) for r in self.conn.execute(
-            "SELECT id, descriptor FROM suppression_templates "
-            "WHERE engine = ? AND descriptor IS NOT NULL", (engine,))]
-
-    def all_template_face_ids(self) -> set[str]:
-        return {r[0] for r in self.conn.execute("SELECT engine_face_id FROM suppression_faces")}
+        """(index id, descriptor) of the local templates' faces, to prime the engine."""
+        return list(self.conn.execute(
+            "SELECT s.engine_face_id, s.descriptor FROM suppression_faces s "
+            "JOIN suppression_templates t ON t.id = s.template_id "
+            "WHERE t.engine = ? AND s.descriptor IS NOT NULL", (engine,)))
 
     def template_faces(self, template_id: int) -> list[str]:
+        """A template's faces in a cloud collection (none for descriptors)."""
         return [r[0] for r in self.conn.execute(
-            "SELECT engine_face_id FROM suppression_faces WHERE template_id = ?", (template_id,))]
+            "SELECT engine_face_id FROM suppression_faces WHERE template_id = ? "
+            "AND descriptor IS NULL", (template_id,))]
 
     @requires_transaction
     def remove_template(self, template_id: int) -> None:
@@ -185,8 +215,9 @@ class PrivacyRows(Connection):
         """Templates whose faces lived in a collection a reindex switched away from."""
         with self.transaction():
             return self.conn.execute(
-                "DELETE FROM suppression_templates WHERE engine = ? AND descriptor IS NULL",
-                (engine,)).rowcount
+                "DELETE FROM suppression_templates WHERE engine = ? AND EXISTS (SELECT 1 "
+                "FROM suppression_faces s WHERE s.template_id = suppression_templates.id "
+                "AND s.descriptor IS NULL)", (engine,)).rowcount
 
     def protection_of(self, photo_id: int) -> str | None:
         return self.scalar("SELECT protection FROM photos WHERE id = ?", (photo_id,))

@@ -445,25 +445,31 @@ MIGRATIONS: list[Migration] = [
     # under a folder rule ([[folders]] in config.toml) records it in photos.protection:
     # 'no-faces' (no face analysis) or 'no-cloud' (nothing sent to a cloud engine), or both.
     """
-    CREATE TABLE forgotten_faces (
-        id INTEGER PRIMARY KEY,
-        sha256 TEXT NOT NULL,
-        "left" REAL NOT NULL, top REAL NOT NULL, width REAL NOT NULL, height REAL NOT NULL,
-        at TEXT NOT NULL
-    );
-    CREATE INDEX forgotten_faces_sha ON forgotten_faces(sha256);
     CREATE TABLE suppression_templates (
         id INTEGER PRIMARY KEY,
         label TEXT,
         engine TEXT NOT NULL,
-        descriptor BLOB,
         faces INTEGER NOT NULL,
         created_at TEXT NOT NULL
     );
+    -- a template's faces: ids in a cloud collection (descriptor NULL), or descriptors the
+    -- offline engine is primed with under these ids
     CREATE TABLE suppression_faces (
         engine_face_id TEXT PRIMARY KEY,
-        template_id INTEGER NOT NULL REFERENCES suppression_templates(id) ON DELETE CASCADE
+        template_id INTEGER NOT NULL REFERENCES suppression_templates(id) ON DELETE CASCADE,
+        descriptor BLOB
     );
+    CREATE INDEX suppression_faces_template ON suppression_faces(template_id);
+    -- template_id: the template a forgotten face gives its face to when a reindex (or an
+    -- import) meets it on another engine, so --never-again outlives a switch of engine
+    CREATE TABLE forgotten_faces (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL,
+        "left" REAL NOT NULL, top REAL NOT NULL, width REAL NOT NULL, height REAL NOT NULL,
+        template_id INTEGER REFERENCES suppression_templates(id) ON DELETE SET NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX forgotten_faces_sha ON forgotten_faces(sha256);
     ALTER TABLE photos ADD COLUMN protection TEXT;
     -- files photosense wrote that show faces or tie names to them (crops, contact sheets,
     -- sidecars), with the people and faces in each and the hash of what was written: a

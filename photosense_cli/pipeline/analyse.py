@@ -27,7 +27,7 @@ from photosense_cli.pipeline.content import ContentIndex
 from photosense_cli.pipeline.scan import not_an_image, read_image
 from photosense_cli.pipeline.state import Candidate, Outcome, OutcomeKind
 from photosense_cli.policy import NO_CLOUD, FolderRules, Verdict
-from photosense_cli.privacy import Screen, is_forgotten
+from photosense_cli.privacy import Screen
 from photosense_cli.records import Photo
 
 T = TypeVar("T")
@@ -195,14 +195,21 @@ class Analyser:
                      out: Outcome) -> list[DetectedFace]:
         """Faces where the user forgot one in this photo are deleted from the engine at
         once, before any search: never stored, never clustered."""
-        boxes = self.screen.forgotten.get(sha)
-        if not boxes or not faces:
+        if sha not in self.screen.forgotten or not faces:
             return faces
-        gone = [f for f in faces if is_forgotten(f.box, boxes)]
+        kept, gone = [], []
+        for face in faces:
+            forgotten, template = self.screen.forgotten_in(sha, face.box)
+            if not forgotten:
+                kept.append(face)
+            elif template is not None:  # a template moving to this engine takes it
+                out.template_faces.append((template, face))
+            else:
+                gone.append(face.face_id)
+        out.forgotten_faces = len(faces) - len(kept)
         if gone:
-            out.forgotten_faces = len(gone)
-            out.orphans_left |= not self._delete_quietly([f.face_id for f in gone])
-        return [f for f in faces if f not in gone]
+            out.orphans_left |= not self._delete_quietly(gone)
+        return kept
 
     def _suppress(self, out: Outcome) -> None:
         """A face that matches a suppression template (--never-again) at the clustering's

@@ -23,7 +23,7 @@ from photosense_cli.pipeline.runner import Pipeline, protect
 from photosense_cli.pipeline.scan import Scanner, developed_sibling, is_image_file, mtime_iso
 from photosense_cli.pipeline.state import Candidate, Outcome, OutcomeKind, text_path
 from photosense_cli.policy import FolderRules, stored
-from photosense_cli.privacy import Screen
+from photosense_cli.privacy import Screen, keep_for_templates
 from photosense_cli.records import Box, ChangeKind, Face, RunSummary
 from photosense_cli.requests import ImportRequest
 
@@ -299,6 +299,7 @@ class Importer:
             if dropped:
                 self.cat.delete_faceless_people()
             self.cat.insert_text_lines(photo_id, o.lines)
+            dropped += keep_for_templates(self.cat, self.engine, self.screen, o.template_faces)
             self.cat.log_calls(self.pipeline.run_id, self.engine.name, o.usage, o.sha256)
             if c.path in self.remembered:
                 self.cat.clear_failure(c.path)
@@ -364,7 +365,7 @@ class Importer:
         for region in o.regions:
             if region.box is None:
                 continue
-            if any(overlap(f, region.box) for f in forgotten):
+            if any(overlap(f, region.box) for f, _ in forgotten):
                 continue  # another tool's name for a face the user forgot: not kept here
             scores = [(overlap(b, region.box), i) for i, b in enumerate(boxes)]
             best = max(scores, default=(0.0, -1))

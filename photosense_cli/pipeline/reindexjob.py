@@ -37,7 +37,7 @@ from photosense_cli.pipeline.runner import (
 )
 from photosense_cli.pipeline.state import Outcome, OutcomeKind
 from photosense_cli.policy import NO_CLOUD, FolderRules, loaded, stored
-from photosense_cli.privacy import Screen
+from photosense_cli.privacy import Screen, keep_for_templates
 from photosense_cli.records import ChangeKind, Photo, RunSummary
 from photosense_cli.requests import ReindexRequest
 
@@ -91,6 +91,7 @@ def _reindex(cat: Catalogue, req: ReindexRequest, on_error, on_progress) -> RunS
                                          on_error=on_error, on_progress=on_progress)
     budget = Budget(req.max_cost, per_photo)
     rewrite = _Rewrite(cat, engine, pipeline, budget, same_engine=previous == target)
+    rewrite.screen = screen = Screen.of(cat, target)
     rules = req.folders or FolderRules()
     marks = cat.protection_marks()
     local_text = (engines.offline_reader() if engine.remote_faces
@@ -98,7 +99,7 @@ def _reindex(cat: Catalogue, req: ReindexRequest, on_error, on_progress) -> RunS
                        or any(not r.cloud for r in rules.rules)) else None)
     analyser = Analyser(engine, stop=pipeline.stop, budget=budget if req.max_cost else None,
                         call_threads=2 * pipeline.threads if engine.parallel_calls else 0,
-                        screen=Screen.of(cat, target), rules=rules, marks=marks,
+                        screen=screen, rules=rules, marks=marks,
                         local_text=local_text)
     try:
         pipeline.run(cat.photos_not_on(target), analyser.reanalyse, rewrite.store)
@@ -163,6 +164,7 @@ class _Rewrite:
         self.clusterer = Clusterer(cat)
         # a rebuild on the same engine: the collection still holds each photo's old faces
         self.stale_in_engine = same_engine and engine.remote_faces
+        self.screen = Screen({}, set())  # the run's, set by _reindex
 
     def store(self, o: Outcome) -> None:
         summary, cat = self.summary, self.cat
@@ -184,11 +186,13 @@ class _Rewrite:
                                                                 person=person)
                 summary.faces_kept_person += person is not None
             cat.insert_text_lines(o.photo_id, o.lines)
+            extra = keep_for_templates(cat, self.engine, self.screen, o.template_faces)
             if o.verdict is not None:
                 cat.protect(o.photo_id, stored(o.verdict.protection))
             cat.log_calls(self.pipeline.run_id, self.engine.name, o.usage, o.sha256)
         if self.stale_in_engine:
             self.pipeline.delete_after_commit([f.engine_face_id for f in old])
+        self.pipeline.delete_after_commit(extra)
         self.budget.settle(cost_usd(self.engine, Counter(o.usage.operations())))
         summary.reanalysed += 1
         summary.count_privacy(o.verdict, o.forgotten_faces, o.suppressed_faces, o.text_skipped)

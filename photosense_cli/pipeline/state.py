@@ -59,6 +59,8 @@ class Outcome:
     text_skipped: bool = False  # a cloud = false photo and no offline OCR to read it
     forgotten_faces: int = 0  # faces found where the user forgot one: deleted, not stored
     suppressed_faces: int = 0  # faces that matched a suppression template: likewise
+    # forgotten faces a template made on another engine takes (privacy.keep_for_templates)
+    template_faces: list[tuple[int, DetectedFace]] = field(default_factory=list)
 
 
 def text_path(path: str) -> str:
