@@ -121,14 +121,16 @@ class Library(Forgetting):
 
     # -- reading ----------------------------------------------------------------
 
-    def status(self, folders: FolderRules | None = None) -> dict[str, Any]:
+    def status(self, folders: FolderRules | None = None, *,
+               count_engine: bool = True) -> dict[str, Any]:
         """The library's state, with its biometric inventory (privacy.inventory): the
         faces held here and in the engine (counted there), the files, the folder rules."""
         from photosense_cli import privacy
         from photosense_cli.library import status
 
         return {**status(self.cat),
-                "biometric": privacy.inventory(self.cat, self._cloud_engine(), folders)}
+                "biometric": privacy.inventory(self.cat, self._cloud_engine(), folders,
+                                               count_engine=count_engine)}
 
     def photo(self, ref: str) -> PhotoDetails:
         """A photo by path or catalogue id, its text in reading order."""

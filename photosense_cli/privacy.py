@@ -95,6 +95,11 @@ def forget_person(cat: Catalogue, p: PersonForgetPlan, engine: Callable[[], Engi
     gone = {f.id for f in faces}
     cat.secure_delete()
     with cat.transaction():
+        # read again under the write lock: a merge or a move since the plan would leave
+        # faces here that the engine still holds (the plan's were deleted there)
+        if {f.id for f in cat.faces_of_person(person.id)} != gone:
+            raise PhotosenseError(f"{person.name!r} changed while being forgotten (a merge or "
+                                  "a move); nothing here was erased: run the command again")
         if never_again:
             report.template = cat.add_template(label, name, descriptor, len(faces), kept)
             report.kept_in_engine = len(kept)
@@ -198,20 +203,21 @@ def _delete_in_engine(engine: Engine, doomed: list[str], report: PersonForgetRep
 
 
 def inventory(cat: Catalogue, engine: Callable[[], Engine] | None,
-              rules: FolderRules | None) -> dict:
-    """Every place photosense holds face data, counted (status's `biometric`)."""
+              rules: FolderRules | None, *, count_engine: bool = True) -> dict:
+    """Every place photosense holds face data, counted (status's `biometric`).
+    count_engine=False (status --offline): a cloud collection is not asked."""
     import os
 
     from photosense_cli.errors import PhotosenseError
 
     counts = cat.biometric_counts()
     remote: dict = {"counted_there": False, "faces": None, "users": None, "error": None}
-    if engine is not None:
+    if engine is not None and count_engine:
         try:
             remote.update(engine().collection_counts(), counted_there=True)
         except (EngineError, ItemFailed, PhotosenseError) as e:
             remote["error"] = str(e)
-    else:  # the offline engine's faces are the catalogue's rows, nowhere else
+    elif engine is None:  # the offline engine's faces are the catalogue's rows only
         remote.update(faces=counts["descriptors"], users=0)
     files: dict[str, int] = {"crop": 0, "sheet": 0, "sidecar": 0}
     for row in cat.face_files():

@@ -545,3 +545,36 @@ def test_never_again_outlives_a_reindex_to_another_engine(cli, fake, ada, tmp_pa
     photo(tmp_path / "new" / "d.jpg", faces=[(0, BOX)])
     assert cli.json("import", tmp_path / "new")["privacy"]["faces_suppressed"] == 1
     assert [p["name"] for p in cli.json("people", "--all")] == ["Bob"]
+
+
+def test_status_offline_asks_no_engine(cli, fake, ada):
+    before = fake.calls["DescribeCollection"]
+    b = cli.json("status", "--offline")["biometric"]
+    assert b["engine"] == {"counted_there": False, "faces": None, "users": None, "error": None}
+    assert fake.calls["DescribeCollection"] == before
+    assert b["catalogue"]["faces"] == 5 and b["catalogue"]["forgotten_faces"] == 0
+    assert cli.json("status")["biometric"]["engine"]["faces"] == 5
+    assert fake.calls["DescribeCollection"] == before + 1
+
+
+def test_a_person_changed_while_being_forgotten_is_left_whole(cli, fake, ada, monkeypatch,
+                                                             library):
+    """A merge committed between the plan and the erasing: nothing is erased here, and the
+    same command, run again, erases the person with the face that joined."""
+    from photosense_cli import privacy
+
+    pics, ada_id, bob_id = ada
+    real = privacy._delete_in_engine
+
+    def merge_meanwhile(engine, doomed, report):
+        ok = real(engine, doomed, report)
+        cli("people", "merge", "Ada", "Bob", "--yes")  # another process, in effect
+        return ok
+
+    monkeypatch.setattr(privacy, "_delete_in_engine", merge_meanwhile)
+    r = cli("people", "forget", "Ada", "--yes", code=2)
+    assert "changed while being forgotten" in r.stderr
+    assert rows(library, "SELECT count(*) FROM faces WHERE person_id = ?", (ada_id,)) == [(5,)]
+    monkeypatch.setattr(privacy, "_delete_in_engine", real)
+    report = cli.json("people", "forget", "Ada", "--yes")
+    assert report["complete"] and report["faces"] == 5 and fake.faces == {}

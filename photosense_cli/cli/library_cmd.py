@@ -36,6 +36,10 @@ from photosense_cli.cli.output import (
 
 
 def status_command(json_output: JsonOption = False, fmt: FormatOption = None,
+                   offline: Annotated[bool, typer.Option(
+                       "--offline", help="Do not ask a cloud engine how many faces and "
+                       "users its collection holds (a free call, but a network one).")
+                   ] = False,
                    library: LibraryOption = None):
     """The library: where it is, its engine, what it holds, what the engine calls cost.
 
@@ -47,7 +51,7 @@ def status_command(json_output: JsonOption = False, fmt: FormatOption = None,
     """
     rules = folder_rules()
     with open_library(library) as lib:
-        s = lib.status(rules)
+        s = lib.status(rules, count_engine=not offline)
 
     def show():
         li = s["last_import"]
