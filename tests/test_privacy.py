@@ -102,6 +102,8 @@ def test_forgotten_faces_never_come_back(cli, fake, ada, library, tmp_path):
     assert rows(library, "SELECT count(*) FROM faces") == [(2,)]
     assert [p["name"] for p in cli.json("people", "--all")] == ["Bob"]
     assert len(fake.faces) == 2  # the rebuilt faces of hers were deleted at once
+    said = cli("reindex", "--engine", "fake", "--yes").stderr
+    assert "Dropped 3 faces of forgotten people (not stored)." in said
 
 
 def test_a_photo_forget_undone_after_the_person_was_forgotten_keeps_them_out(

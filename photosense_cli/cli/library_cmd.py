@@ -250,6 +250,10 @@ def reindex_command(
             f"faces, {s.faces_kept_person} kept their person, {s.people_created} new "
             f"people, {s.people_removed} people without a face left removed; "
             f"{s.failed} failed.")
+        from photosense_cli.cli.import_cmd import privacy_lines
+
+        for line in privacy_lines(r):
+            say(line)
         if s.failed or s.over_budget:
             say("Run the same command again to finish the switch.")
     if s.max_cost_reached:
