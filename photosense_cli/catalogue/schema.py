@@ -471,6 +471,9 @@ MIGRATIONS: list[Migration] = [
     );
     CREATE INDEX forgotten_faces_sha ON forgotten_faces(sha256);
     ALTER TABLE photos ADD COLUMN protection TEXT;
+    -- status counts the descriptors: without this the count reads every face row with its
+    -- 512-byte blob (239 ms at 3,000,000 faces without one; a local library, with them, more)
+    CREATE INDEX faces_with_descriptor ON faces(id) WHERE descriptor IS NOT NULL;
     -- files photosense wrote that show faces or tie names to them (crops, contact sheets,
     -- sidecars), with the people and faces in each and the hash of what was written: a
     -- forget deletes the ones still as written, and status counts them.
