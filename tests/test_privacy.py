@@ -500,12 +500,20 @@ def test_another_tools_region_is_named_left_untouched_and_not_read_back(cli, fak
               '</mwg-rs:RegionList></mwg-rs:Regions></rdf:Description></rdf:RDF></x:xmpmeta>')
     sidecar = pics / "d.jpg.xmp"
     sidecar.write_text(theirs)
+    from PIL import Image
+
+    from photosense_cli.engines.fake import draw_photo
+
+    own = pics / "e.jpg"  # the name in the photo's own XMP: an original, never changed
+    draw_photo(faces=[(0, BOX)], size=(600, 480)).save(own, "JPEG", xmp=theirs.encode())
+    original = own.read_bytes()
     cli.import_(pics)
     assert [q["name"] for q in cli.json("people", "--all")] == ["Ada"]  # named by digiKam
 
     r = cli.json("people", "forget", "Ada", "--yes")
 
-    assert r["complete"] and r["named_elsewhere"] == [str(sidecar)]
+    assert r["complete"] and r["named_elsewhere"] == [str(sidecar), str(own)]
+    assert own.read_bytes() == original
     assert r["sidecars_rewritten"] == [] and sidecar.read_text() == theirs  # not ours
     # the photo analysed again from its file, sidecar read: her face and the name are dropped
     cli("forget", p, "--yes")
