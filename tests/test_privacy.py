@@ -500,7 +500,6 @@ def test_another_tools_region_is_named_left_untouched_and_not_read_back(cli, fak
               '</mwg-rs:RegionList></mwg-rs:Regions></rdf:Description></rdf:RDF></x:xmpmeta>')
     sidecar = pics / "d.jpg.xmp"
     sidecar.write_text(theirs)
-    from PIL import Image
 
     from photosense_cli.engines.fake import draw_photo
 
