@@ -48,3 +48,22 @@ def test_a_failed_copy_fails_that_photo_before_any_engine_call(s3, fake, tmp_pat
     assert s.failed == 1 and "S3 copy failed" in s.errors[0]["reason"]
     assert "NoSuchBucket" in s.errors[0]["reason"]
     assert fake.calls["IndexFaces"] == 0
+
+
+def test_a_cloud_false_folder_is_not_copied(s3, fake, tmp_path):
+    from photosense_cli.policy import FolderRule, FolderRules
+    from photosense_cli.requests import ImportRequest
+
+    photo(tmp_path / "pics" / "kids" / "k.jpg", faces=[(0, BOX)])
+    photo(tmp_path / "pics" / "a.jpg", faces=[(1, BOX)], size=(600, 480))
+    cat = Catalogue(tmp_path / "lib.db")
+    copy = S3Copy(s3, "my-photos", "", cat.get_meta("library_id"))
+    rules = FolderRules((FolderRule(str(tmp_path / "pics" / "kids"), cloud=False),))
+    req = ImportRequest(paths=[], folders=rules)
+
+    s = Importer(cat, fake, req, threads=4, uploader=copy).run([str(tmp_path / "pics")])
+
+    assert s.new == 2 and s.kept_back["no-cloud"] == 1
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="my-photos")["Contents"]]
+    sha = cat.scalar("SELECT sha256 FROM photos WHERE protection IS NULL")
+    assert keys == [f"photos/{cat.get_meta('library_id')}/{sha}.jpg"]
