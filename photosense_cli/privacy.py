@@ -89,8 +89,13 @@ def forget_person(cat: Catalogue, p: PersonForgetPlan, engine: Callable[[], Engi
                                       "template from; forget them without --never-again")
     if engine is not None:
         doomed = [i for i in engine_ids if i not in set(kept)]
-        if not _delete_in_engine(engine(), doomed, report):
+        listed = _delete_in_engine(engine(), doomed, report, kept)
+        if listed is None:
             return report  # the catalogue is whole: the same command finishes the job
+        kept = [k for k in kept if k in listed]  # a template of faces the engine still has
+        if never_again and not kept:
+            report.left.append("no face of theirs is in the collection to keep as the "
+                               "template: --never-again could not be done")
     hashes = {ph.id: ph.sha256 for ph in cat.photos(p.photo_ids)}
     gone = {f.id for f in faces}
     cat.secure_delete()
@@ -100,7 +105,7 @@ def forget_person(cat: Catalogue, p: PersonForgetPlan, engine: Callable[[], Engi
         if {f.id for f in cat.faces_of_person(person.id)} != gone:
             raise PhotosenseError(f"{person.name!r} changed while being forgotten (a merge or "
                                   "a move); nothing here was erased: run the command again")
-        if never_again:
+        if never_again and (descriptor is not None or kept):
             report.template = cat.add_template(label, name, descriptor, len(faces), kept)
             report.kept_in_engine = len(kept)
         report.catalogue = cat.erase_person(person.id, faces, hashes, report.template)
@@ -186,16 +191,19 @@ def _mean(descriptors: Sequence[bytes]) -> bytes | None:
     return rows.mean(axis=0).astype(np.float32).tobytes()
 
 
-def _delete_in_engine(engine: Engine, doomed: list[str], report: PersonForgetReport) -> bool:
-    """Delete the faces from the collection, then count them there again. False when any
-    is left (said in the report)."""
+def _delete_in_engine(engine: Engine, doomed: list[str], report: PersonForgetReport,
+                      kept: Sequence[str] = ()) -> set[str] | None:
+    """Delete the faces from the collection, then count them there again. Returns which
+    of `kept` (a template's) the collection holds; None when any doomed face is left
+    (said in the report)."""
     wanted = set(doomed)
     try:
-        present = [fid for fid, _ in engine.list_faces() if fid in wanted]
+        listed = {fid for fid, _ in engine.list_faces() if fid in wanted or fid in kept}
     except (EngineError, ItemFailed) as e:
         report.left.append(f"{engine.where()}: cannot list the collection's faces: {e}")
         report.engine_left = len(doomed)
-        return False
+        return None
+    present = [fid for fid in doomed if fid in listed]
     error = None
     try:
         if present:
@@ -213,8 +221,8 @@ def _delete_in_engine(engine: Engine, doomed: list[str], report: PersonForgetRep
         report.left.append(f"{engine.where()}: {len(left)} of their faces are still in the "
                            f"collection{f' ({error})' if error else ''}; run the same "
                            "command again to finish (nothing was erased here yet)")
-        return False
-    return True
+        return None
+    return listed & set(kept)
 
 
 # -- what is held ----------------------------------------------------------------------

@@ -575,8 +575,8 @@ def test_a_person_changed_while_being_forgotten_is_left_whole(cli, fake, ada, mo
     pics, ada_id, bob_id = ada
     real = privacy._delete_in_engine
 
-    def merge_meanwhile(engine, doomed, report):
-        ok = real(engine, doomed, report)
+    def merge_meanwhile(engine, doomed, report, kept=()):
+        ok = real(engine, doomed, report, kept)
         cli("people", "merge", "Ada", "Bob", "--yes")  # another process, in effect
         return ok
 
@@ -587,3 +587,22 @@ def test_a_person_changed_while_being_forgotten_is_left_whole(cli, fake, ada, mo
     monkeypatch.setattr(privacy, "_delete_in_engine", real)
     report = cli.json("people", "forget", "Ada", "--yes")
     assert report["complete"] and report["faces"] == 5 and fake.faces == {}
+
+
+def test_never_again_says_so_when_the_collection_has_none_of_their_faces(client, tmp_path):
+    from photosense_cli import privacy
+
+    cat, person = _rekognition_library(tmp_path)
+    collection = cat.collection_id()
+    listing = {"CollectionId": collection, "MaxResults": 4096}
+    with Stubber(client) as stub:  # her faces were deleted outside photosense
+        stub.add_response("list_faces", _listed("face-2"), listing)
+        stub.add_response("list_faces", _listed("face-2"), listing)
+        r = privacy.forget_person(cat, privacy.plan(cat, cat.person(person)),
+                                  lambda: RekognitionEngine(client, collection),
+                                  never_again=True)
+        stub.assert_no_pending_responses()
+    assert r.left == ["no face of theirs is in the collection to keep as the template: "
+                      "--never-again could not be done"]
+    assert r.template is None and cat.templates() == [] and cat.person(person) is None
+    cat.close()

@@ -95,15 +95,19 @@ def status_command(json_output: JsonOption = False, fmt: FormatOption = None,
 def _biometric_rows(b: dict) -> list[tuple[str, str]]:
     """Where face data is held, for the status table."""
     c, e, f = b["catalogue"], b["engine"], b["files"]
-    rows = [("face data", f"{c['faces']} faces, {c['descriptors']} descriptors; "
-             f"{c['forgotten_faces']} forgotten faces kept as boxes only; "
-             f"{c['suppression_templates']} suppression templates")]
+    def n(count: int, what: str) -> str:
+        return f"{count} {what}{'s' * (count != 1)}"
+
+    rows = [("face data", f"{n(c['faces'], 'face')}, {n(c['descriptors'], 'descriptor')}; "
+             f"{n(c['forgotten_faces'], 'forgotten face')} kept as boxes only; "
+             f"{n(c['suppression_templates'], 'suppression template')}")]
     if e["counted_there"]:
-        rows.append(("in the engine", f"{e['faces']} faces, {e['users']} users"))
+        rows.append(("in the engine", f"{n(e['faces'], 'face')}, {n(e['users'], 'user')}"))
     elif e["error"]:
         rows.append(("in the engine", f"not counted: {e['error']}"))
-    rows.append(("face files", f"{f['crops']} crops, {f['sheets']} sheets, "
-                 f"{f['sidecars_naming_people']} sidecars naming people (written by photosense)"))
+    rows.append(("face files", f"{n(f['crops'], 'crop')}, {n(f['sheets'], 'sheet')}, "
+                 f"{n(f['sidecars_naming_people'], 'sidecar')} naming people (written by "
+                 "photosense)"))
     for rule in b["folders"]:
         what = ", ".join(w for w, on in (("no cloud", not rule["cloud"]),
                                          ("no faces", not rule["faces"])) if on) or "no rule"
