@@ -262,7 +262,9 @@ LISTED = 100  # status lists this many missing photos and failures; the counts s
 def status(cat: Catalogue) -> dict:
     calls = cat.call_counts()
     engine = cat.get_meta("engine")
-    missing = cat.photos(cat.missing_photo_ids(LISTED))
+    counts = cat.counts()
+    # none missing (the usual case): no scan of every photo for the first LISTED
+    missing = cat.photos(cat.missing_photo_ids(LISTED)) if counts["missing"] else []
     cls = engines.engine_class(engine) if engine in engines.REGISTRY else None
     # What fits the engine: an offline library has no collection and no bill.
     remote = cls is not None and cls.remote_faces
@@ -272,7 +274,7 @@ def status(cat: Catalogue) -> dict:
         "library_id": cat.library_id,
         "engine": engine,
         "collection": cat.get_meta("collection_id") if remote else None,
-        **cat.counts(),
+        **counts,
         "calls": calls,
         "estimated_cost_usd": engines.cost(engine, calls) if priced else None,
         "last_import": cat.last_run(),

@@ -85,7 +85,10 @@ class RunRows(Connection):
             "people": self.scalar("SELECT count(*) FROM people"),
             "named_people": self.scalar("SELECT count(*) FROM people WHERE named = 1"),
             "text_lines": self.scalar("SELECT count(*) FROM text_lines"),
-            "missing": self.scalar(f"SELECT count(*) {self._MISSING}"),
+            # every path's photo exists (the foreign key cascades): those with no live path
+            "missing": self.scalar(
+                "SELECT (SELECT count(*) FROM photos) - (SELECT count(DISTINCT photo_id) "
+                "FROM locations INDEXED BY locations_live WHERE gone_at IS NULL)"),
             "known_failures": self.scalar("SELECT count(*) FROM failures WHERE too_small = 0"),
             "too_small": self.scalar("SELECT count(*) FROM failures WHERE too_small = 1"),
         }

@@ -486,6 +486,13 @@ MIGRATIONS: list[Migration] = [
         at TEXT NOT NULL
     );
     """,
+    # 19: a photo is missing when no path of it is live. Counting them looked each photo's
+    # paths up in the table for gone_at: 3.1 s of status's 4.4 s at 1,000,000 photos
+    # (search_bench --million). With the live paths indexed apart, status counts them as
+    # photos minus the photos with a live path: 80 ms.
+    """
+    CREATE INDEX locations_live ON locations(photo_id) WHERE gone_at IS NULL;
+    """,
 ]
 
 
