@@ -396,8 +396,8 @@ def remove_template(cat: Catalogue, template_id: int,
 class Screen:
     """What an import or reindex drops: forgotten faces (photo hash -> boxes, each with
     its template) and matches of the suppression templates (their ids in the engine).
-    `moving`: templates made on another engine, which take the forgotten faces they meet
-    on this one instead of losing them (a reindex to another engine keeps --never-again)."""
+    `moving`: templates that take the forgotten faces they meet instead of losing them,
+    up to KEPT_IN_ENGINE (a reindex to another engine keeps --never-again)."""
 
     forgotten: dict[str, list[tuple[Box, int | None]]]
     suppress: set[str]
@@ -405,8 +405,12 @@ class Screen:
 
     @classmethod
     def of(cls, cat: Catalogue, engine: str) -> Screen:
+        """moving: templates made on another engine, and those with fewer than
+        KEPT_IN_ENGINE faces here (a reindex that failed halfway moved some of them)."""
+        sizes = cat.template_sizes()
         return cls(cat.forgotten_boxes(), cat.template_face_ids(engine),
-                   {t for t, e in cat.template_engines().items() if e != engine})
+                   {t for t, e in cat.template_engines().items()
+                    if e != engine or sizes.get(t, 0) < KEPT_IN_ENGINE})
 
     def forgotten_in(self, sha: str, box: Box) -> tuple[bool, int | None]:
         """Whether a face lies where one was forgotten, and the template that wants it on

@@ -606,3 +606,33 @@ def test_never_again_says_so_when_the_collection_has_none_of_their_faces(client,
                       "--never-again could not be done"]
     assert r.template is None and cat.templates() == [] and cat.person(person) is None
     cat.close()
+
+
+def test_a_reindex_that_fails_halfway_keeps_the_template_for_the_run_that_finishes(
+        cli, fake, ada, monkeypatch, library):
+    from photosense_cli.engines.fake import FakeEngine
+    from photosense_cli.errors import ItemFailed
+    from tests.conftest import register
+
+    cli("people", "forget", "Ada", "--yes", "--never-again")
+    template_faces = set(fake.faces) - {fid for (fid,) in rows(
+        library, "SELECT engine_face_id FROM faces")}
+    other = FakeEngine()
+    register(monkeypatch, "other", other)
+
+    def search_fails(operation):  # after her faces were set aside for the template
+        if operation == "SearchFaces":
+            raise ItemFailed("the service timed out", permanent=False)
+
+    other.before_call = search_fails
+    cli("reindex", "--engine", "other", "--yes", code=1)
+    # a.jpg and b.jpg failed on Bob's search: nothing of them is left in the new engine,
+    # her faces set aside for the template included; c.jpg (hers alone) moved it
+    kept = {fid for (fid,) in rows(library, "SELECT engine_face_id FROM suppression_faces")}
+    assert set(other.faces) == kept and len(kept) == 1
+    assert cli.json("people", "suppressed")[0]["engine"] == "other"
+    other.before_call = None
+    cli("reindex", "--engine", "other", "--yes")
+    [t] = cli.json("people", "suppressed")
+    assert t["engine"] == "other" and t["kept_in_engine"] == 3 and fake.faces == {}
+    assert len(other.faces) == 5 and not template_faces & set(other.faces)

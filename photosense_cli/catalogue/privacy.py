@@ -161,6 +161,10 @@ class PrivacyRows(Connection):
                     " AND s.descriptor IS NULL) AS kept "
                     "FROM suppression_templates t ORDER BY t.id")]
 
+    def template_sizes(self) -> dict[int, int]:
+        return dict(self.conn.execute("SELECT template_id, count(*) FROM suppression_faces "
+                                      "GROUP BY template_id").fetchall())
+
     def template_engines(self) -> dict[int, str]:
         return dict(self.conn.execute("SELECT id, engine FROM suppression_templates").fetchall())
 

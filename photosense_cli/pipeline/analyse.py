@@ -173,9 +173,13 @@ class Analyser:
             self._suppress(out)
         except ItemFailed as e:
             out.kind, out.reason, out.permanent = OutcomeKind.FAILED, e.reason, e.permanent
-            out.orphans_left = not self._delete_quietly([f.face_id for f in faces])
+            # a template's faces too: nothing of a failed photo is stored
+            out.orphans_left = not self._delete_quietly(
+                [f.face_id for f in faces] + [f.face_id for _, f in out.template_faces])
+            out.template_faces = []
         except EngineError:
-            self._delete_quietly([f.face_id for f in faces])
+            self._delete_quietly([f.face_id for f in faces]
+                                 + [f.face_id for _, f in out.template_faces])
             raise
         return out
 

@@ -116,7 +116,9 @@ def _reindex(cat: Catalogue, req: ReindexRequest, on_error, on_progress) -> RunS
             cat.set_meta("reindex_from", None)
             cat.log_change(ChangeKind.REINDEX, f"re-analysed the library with the {target} engine "
                            f"(was {previous})", {})
-    summary.old_engine_cleaned = _delete_old_faces(cat, previous, target, req.options)
+    done = not summary.failed and not summary.over_budget
+    summary.old_engine_cleaned = _delete_old_faces(cat, previous, target, req.options,
+                                                   templates_too=done)
     return summary
 
 
@@ -202,8 +204,10 @@ class _Rewrite:
 
 
 def _delete_old_faces(cat: Catalogue, previous: str | None, target: str,
-                      options: EngineOptions) -> bool:
+                      options: EngineOptions, templates_too: bool = True) -> bool:
     """Biometric data must not outlive the switch: delete what the old engine still holds.
+    templates_too=False (a reindex that has photos left): the faces of suppression
+    templates not moved yet stay, for the run that finishes the switch to move.
 
     False when the old engine could not be reached to do so.
     """
@@ -212,8 +216,9 @@ def _delete_old_faces(cat: Catalogue, previous: str | None, target: str,
     try:
         old = open_engine(cat, previous, EngineOptions(1, options.profile, options.region),
                           create=False)
-        delete_unknown_faces(cat, old, templates=False)  # its templates' faces too
-        cat.drop_templates_of(previous)
+        delete_unknown_faces(cat, old, templates=not templates_too)
+        if templates_too:
+            cat.drop_templates_of(previous)
         return True
     except (EngineError, ItemFailed):
         return False
