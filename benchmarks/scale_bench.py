@@ -1,0 +1,163 @@
+"""How photosense holds up as a library grows: 10,000, 100,000 and 1,000,000 photos.
+
+For each size it builds (once, cached in --dir) a catalogue with search_bench's
+generator at that scale (5 text lines, 3 faces a photo, a person per 10 photos) and
+prints:
+
+- rescan: an import over the library's files, all unchanged (files/s). Every photo's
+  path is an empty file on disk, made once, with the size and mtime the catalogue has;
+- store: a new photo's cost to the writer (ms a photo, 200 new photos through the real
+  importer and the in-process fake engine), and its ratio to the smallest size (the
+  target: within 1.2 from 10,000 to 1,000,000);
+- `status --json --offline`, `people --json` and the review queue's first screen
+  (the queue and the first card, as `people review` opens), each a command in its own
+  process: wall time and peak memory (max RSS).
+
+    python benchmarks/scale_bench.py [--dir /tmp/photosense-scale] [--sizes 10000,100000]
+
+The 1,000,000 size takes about 20 minutes to build the first time and 2 GB of disk for
+the catalogue, plus 1,000,000 empty files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import search_bench  # noqa: E402  (the generator, at any scale)
+
+from photosense_cli.catalogue import Catalogue  # noqa: E402
+from photosense_cli.engines.fake import FakeEngine, draw_photo  # noqa: E402
+from photosense_cli.pipeline.importjob import Importer  # noqa: E402
+
+NEW_PHOTOS = 200
+
+
+def build(folder: Path, photos: int) -> Path:
+    db = folder / f"library-{photos}.db"
+    if db.exists():
+        return db
+    folder.mkdir(parents=True, exist_ok=True)
+    search_bench.PHOTOS, search_bench.LINES = photos, 5 * photos
+    search_bench.PEOPLE, search_bench.FACES = photos // 10, 3 * photos
+    search_bench.build(db)
+    return db
+
+
+def files_for(cat: Catalogue, root: Path) -> Path:
+    """An empty file at every catalogued path, moved under `root`; the catalogue learns
+    their size and mtime, so an import finds them all unchanged."""
+    marker = root / ".made"
+    if not marker.exists():
+        root.mkdir(parents=True, exist_ok=True)
+        rows = cat.conn.execute("SELECT id, path FROM locations").fetchall()
+        made = []
+        for location_id, path in rows:
+            target = root / path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.touch()
+            made.append((str(target), 0, target.stat().st_mtime_ns, location_id))
+        with cat.transaction():
+            cat.conn.executemany("UPDATE locations SET path = ?, size = ?, mtime_ns = ? "
+                                 "WHERE id = ?", made)
+        marker.touch()
+    return root
+
+
+def rescan(cat: Catalogue, root: Path, photos: int) -> float:
+    start = time.perf_counter()
+    s = Importer(cat, FakeEngine(), threads=4).run([str(root)])
+    took = time.perf_counter() - start
+    assert s.skipped == photos and s.new == 0, (s.skipped, s.new)
+    return photos / took
+
+
+def store(db: Path, folder: Path) -> float:
+    """ms a new photo costs the writer, on a copy of the catalogue (kept unchanged)."""
+    new = folder / "new"
+    if not new.exists():
+        new.mkdir()
+        for i in range(NEW_PHOTOS):
+            draw_photo(size=(640 + i, 480), faces=[(i % 12, (0.1, 0.1, 0.25, 0.3))],
+                       texts=[(0, (0.3, 0.65, 0.4, 0.2))]).save(new / f"{i:03}.jpg")
+    copy = folder / "store-copy.db"
+    shutil.copyfile(db, copy)
+    cat = Catalogue(copy)
+    importer = Importer(cat, FakeEngine(texts={0: ["a few words on a sign"]}), threads=4)
+    writer = importer._write
+    spent = [0.0]
+
+    def timed(outcome) -> None:  # the writer's own time, not the engine's
+        t = time.perf_counter()
+        writer(outcome)
+        spent[0] += time.perf_counter() - t
+
+    importer._write = timed  # type: ignore[method-assign]
+    s = importer.run([str(new)])
+    assert s.new == NEW_PHOTOS, s.new
+    cat.close()
+    os.unlink(copy)
+    for suffix in ("-wal", "-shm"):
+        Path(str(copy) + suffix).unlink(missing_ok=True)
+    return 1000 * spent[0] / NEW_PHOTOS
+
+
+def command(db: Path, *args: str) -> tuple[float, int]:
+    """(seconds, peak MB) of one photosense command in its own process."""
+    start = time.perf_counter()
+    r = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-m", "photosense_cli",
+                        *args, "--library", str(db)], capture_output=True, text=True)
+    took = time.perf_counter() - start
+    assert r.returncode in (0, 1), r.stderr
+    return took, int(r.stderr.strip().splitlines()[-1]) // 1024
+
+
+REVIEW = ("import sys, time; from pathlib import Path; from photosense_cli.app import "
+          "open_library\nt = time.perf_counter()\nwith open_library(Path(sys.argv[1])) as lib:"
+          "\n    q = lib.review.queue()\n    card = lib.review.card(q[0][0], ask=q[0][1])\n"
+          "print(time.perf_counter() - t)")
+
+
+def review(db: Path) -> tuple[float, int]:
+    r = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-c", REVIEW, str(db)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return float(r.stdout), int(r.stderr.strip().splitlines()[-1]) // 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir", type=Path, default=Path("/tmp/photosense-scale"))
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print(f"{os.cpu_count()} cores")
+    print(f"{'photos':>10} {'rescan files/s':>15} {'store ms/photo':>15} {'ratio':>6} "
+          f"{'status s / MB':>14} {'people s / MB':>14} {'review s / MB':>14}")
+    base = None
+    for n in sizes:
+        folder = args.dir / str(n)
+        db = build(folder, n)
+        cat = Catalogue(db)
+        root = files_for(cat, folder / "files")
+        rate = rescan(cat, root, n)
+        cat.close()
+        per_photo = store(db, folder)
+        base = base or per_photo
+        st = command(db, "status", "--json", "--offline")
+        pe = command(db, "people", "--json")
+        rv = review(db)
+        print(f"{n:>10,} {rate:>15,.0f} {per_photo:>15.2f} {per_photo / base:>6.2f} "
+              f"{st[0]:>8.2f} {st[1]:>5} {pe[0]:>8.2f} {pe[1]:>5} {rv[0]:>8.2f} {rv[1]:>5}",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
