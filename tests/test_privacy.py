@@ -58,9 +58,15 @@ def test_forget_erases_the_person_everywhere_and_counts_again(cli, fake, ada, li
                                     "WHERE person_id = ?", (ada_id,))}
     assert len(ada_faces) == 3 and ada_faces <= set(fake.faces)
 
+    cli("search", "save", "with-ada", "--person", "Ada")
     r = cli.json("people", "forget", "Ada", "--yes")
 
     assert r["complete"] and r["left"] == [] and r["faces"] == 3 and r["photos"] == 3
+    assert "Ada" not in json.dumps(cli.json("search", "show", "with-ada"))
+    assert rows(library, "SELECT name, person_id FROM saved_search_people") == [
+        ("a forgotten person", None)]
+    assert rows(library, "SELECT count(*) FROM saved_searches WHERE query LIKE '%Ada%'") == [
+        (0,)]
     assert r["engine"] == {"name": "fake", "faces_deleted": 3, "faces_left": 0,
                            "kept_for_template": 0}
     assert r["catalogue"]["faces"] == 3 and r["catalogue"]["faces_left"] == 0
