@@ -14,6 +14,7 @@ with (photos.protection), so moving it out again sends nothing.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,6 +32,11 @@ def stored(p: frozenset[str]) -> str | None:
 
 def loaded(value: str | None) -> frozenset[str]:
     return frozenset(v for v in (value or "").split(",") if v)
+
+
+# A rule's folder through its symbolic links, once per run: asked for every photo's path
+# otherwise (a few lstat calls each, per rule).
+_real = functools.lru_cache(maxsize=256)(os.path.realpath)
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ class FolderRules:
     def rule_for(self, path: str) -> FolderRule | None:
         best: tuple[int, FolderRule] | None = None
         for rule in self.rules:
-            for root in {rule.path, os.path.realpath(rule.path)}:
+            for root in {rule.path, _real(rule.path)}:
                 if path == root or path.startswith(root.rstrip("/") + "/"):
                     if best is None or len(root) > best[0]:
                         best = (len(root), rule)
@@ -92,11 +98,6 @@ class FolderRules:
         p = self.protection(paths, marked)
         here = cloud_engine and NO_CLOUD in p
         return Verdict(p, faces=NO_FACES not in p and not here, text_here=here)
-
-    def strip_faces(self, cloud_engine: bool) -> list[FolderRule]:
-        """The rules under which stored faces must go: faces = false, and cloud = false
-        when the library's faces are in a cloud collection."""
-        return [r for r in self.rules if not r.faces or (not r.cloud and cloud_engine)]
 
 
 def parse(raw: object, where: str) -> FolderRules:

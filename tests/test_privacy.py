@@ -642,3 +642,23 @@ def test_a_reindex_that_fails_halfway_keeps_the_template_for_the_run_that_finish
     [t] = cli.json("people", "suppressed")
     assert t["engine"] == "other" and t["kept_in_engine"] == 3 and fake.faces == {}
     assert len(other.faces) == 5 and not template_faces & set(other.faces)
+
+
+def test_a_rule_holds_through_a_symbolic_link_and_a_deeper_rule_relaxes_it(tmp_path):
+    from photosense_cli.policy import NO_CLOUD, NO_FACES, FolderRule, FolderRules
+
+    real = tmp_path / "real" / "kids"
+    real.mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    rules = FolderRules((FolderRule(str(tmp_path / "link" / "kids"), cloud=False, faces=False),
+                         FolderRule(str(tmp_path / "link" / "kids" / "public"))))
+    inside = rules.verdict([str(real / "a.jpg")], cloud_engine=True)
+    assert inside.protection == {NO_CLOUD, NO_FACES} and not inside.faces and inside.text_here
+    public = rules.verdict([str(real / "public" / "b.jpg")], cloud_engine=True)
+    assert public.protection == frozenset() and public.faces and not public.text_here
+    # a photo also at a protected path takes that path's rule; a mark is never lifted
+    both = rules.verdict([str(real / "public" / "b.jpg"), str(real / "c.jpg")], True)
+    assert not both.faces
+    marked = rules.verdict([str(tmp_path / "elsewhere.jpg")], True, marked="no-cloud")
+    assert marked.protection == {NO_CLOUD} and not marked.faces
+    assert rules.verdict([str(tmp_path / "elsewhere.jpg")], False, "no-cloud").faces
