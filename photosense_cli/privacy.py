@@ -40,6 +40,7 @@ from photosense_cli.records import (
     Face,
     Person,
     PersonForgetReport,
+    Photo,
     name_problem,
 )
 
@@ -96,7 +97,8 @@ def forget_person(cat: Catalogue, p: PersonForgetPlan, engine: Callable[[], Engi
         if never_again and not kept:
             report.left.append("no face of theirs is in the collection to keep as the "
                                "template: --never-again could not be done")
-    hashes = {ph.id: ph.sha256 for ph in cat.photos(p.photo_ids)}
+    photos = cat.photos(p.photo_ids)  # they stay: read once for the hashes and the recount
+    hashes = {ph.id: ph.sha256 for ph in photos}
     gone = {f.id for f in faces}
     cat.secure_delete()
     with cat.transaction():
@@ -119,14 +121,14 @@ def forget_person(cat: Catalogue, p: PersonForgetPlan, engine: Callable[[], Engi
     _delete_files(cat, person.id, gone, report)
     sidecars = take_out_faces(cat, p.photo_ids, gone)
     report.sidecars_rewritten = sidecars.written
-    _count_again(cat, p, gone, engine_ids, sidecars, report)
+    _count_again(cat, p, photos, gone, engine_ids, sidecars, report)
     if person.named:
-        report.named_elsewhere = _named_elsewhere(cat, p.photo_ids, person.name)
+        report.named_elsewhere = _named_elsewhere(photos, person.name)
     return report
 
 
-def _count_again(cat: Catalogue, p: PersonForgetPlan, gone: set[int], engine_ids: list[str],
-                 sidecars, report: PersonForgetReport) -> None:
+def _count_again(cat: Catalogue, p: PersonForgetPlan, photos: list[Photo], gone: set[int],
+                 engine_ids: list[str], sidecars, report: PersonForgetReport) -> None:
     """What is left, from the rows and the files as they are now: each in report.left."""
     from photosense_cli import xmp
     from photosense_cli.interop import existing_sidecars, our_face_ids
@@ -138,7 +140,7 @@ def _count_again(cat: Catalogue, p: PersonForgetPlan, gone: set[int], engine_ids
     for trouble in troubles:
         report.left.append(f"{trouble['path']}: {trouble['reason']}")
     said = {t["path"] for t in troubles}
-    for ph in cat.photos(p.photo_ids):
+    for ph in photos:
         for _, sidecar in existing_sidecars(ph.paths):
             try:
                 still = our_face_ids(xmp.read_bounded(sidecar)) & gone
@@ -160,7 +162,7 @@ def _count_again(cat: Catalogue, p: PersonForgetPlan, gone: set[int], engine_ids
 OWN_XMP_BYTES = 256 * 1024
 
 
-def _named_elsewhere(cat: Catalogue, photo_ids: list[int], name: str) -> list[str]:
+def _named_elsewhere(photos: list[Photo], name: str) -> list[str]:
     """Files photosense does not own that still carry the name on a region: other tools'
     regions in sidecars, and the photos' own XMP (originals are never modified)."""
     from pathlib import Path
@@ -168,7 +170,7 @@ def _named_elsewhere(cat: Catalogue, photo_ids: list[int], name: str) -> list[st
     from photosense_cli import xmp
 
     found: set[str] = set()
-    for ph in cat.photos(photo_ids):
+    for ph in photos:
         for path in ph.paths:
             try:
                 with open(path, "rb") as f:
@@ -255,7 +257,7 @@ def inventory(cat: Catalogue, engine: Callable[[], Engine] | None,
         "engine": remote,
         "files": {"crops": files["crop"], "sheets": files["sheet"],
                   "sidecars_naming_people": files["sidecar"]},
-        "folders": [{**r.to_json(), "photos": len(cat.protection_under(r.path))}
+        "folders": [{**r.to_json(), "photos": len(cat.photo_ids_under(r.path, live=True))}
                     for r in (rules.rules if rules else ())],
         "protected_photos": {k: v for k, v in sorted(protected.items())},
     }
@@ -367,10 +369,6 @@ def _mentions(kind: str, u: dict, person_id: int, face_ids: set[int]) -> bool:
 
 
 # -- suppression -----------------------------------------------------------------------
-
-
-def templates(cat: Catalogue):
-    return cat.templates()
 
 
 def remove_template(cat: Catalogue, template_id: int,

@@ -201,12 +201,14 @@ class PhotoRows(Connection):
             "place_read = 0 WHERE id = ?",
             [(g[0] if g else None, g[1] if g else None, pid) for pid, g in rows])
 
-    def photo_ids_under(self, path: str) -> list[int]:
-        """Photos with a path equal to `path` or inside the folder `path`."""
+    def photo_ids_under(self, path: str, *, live: bool = False) -> list[int]:
+        """Photos with a path equal to `path` or inside the folder `path` (live=True: a path
+        still on disk, not one an import found gone)."""
         prefix = path.rstrip("/") + "/"
+        alive = " AND gone_at IS NULL" if live else ""
         return [r[0] for r in self.conn.execute(
-            "SELECT DISTINCT photo_id FROM locations WHERE path = ? OR substr(path, 1, ?) = ?",
-            (path, len(prefix), prefix))]
+            "SELECT DISTINCT photo_id FROM locations WHERE (path = ? OR substr(path, 1, ?) = ?)"
+            + alive, (path, len(prefix), prefix))]
 
     def photo_id_at(self, path: str) -> int | None:
         return self.scalar("SELECT photo_id FROM locations WHERE path = ?", (path,))

@@ -198,15 +198,6 @@ class PrivacyRows(Connection):
         self.conn.execute("UPDATE photos SET protection = ? WHERE id = ?",
                           (protection, photo_id))
 
-    def protection_under(self, folder: str) -> list[tuple[int, str | None, int]]:
-        """(photo id, its mark, its faces) of the photos with a live path under a folder."""
-        prefix = folder.rstrip("/") + "/"
-        return list(self.conn.execute(
-            "SELECT p.id, p.protection, (SELECT count(*) FROM faces f WHERE f.photo_id = p.id) "
-            "FROM photos p WHERE p.id IN (SELECT l.photo_id FROM locations l "
-            "WHERE l.gone_at IS NULL AND (l.path = ? OR substr(l.path, 1, ?) = ?))",
-            (folder, len(prefix), prefix)))
-
     @requires_transaction
     def delete_faces_of_photo(self, photo_id: int) -> None:
         self.conn.execute("DELETE FROM faces WHERE photo_id = ?", (photo_id,))
@@ -222,9 +213,6 @@ class PrivacyRows(Connection):
                 "DELETE FROM suppression_templates WHERE engine = ? AND EXISTS (SELECT 1 "
                 "FROM suppression_faces s WHERE s.template_id = suppression_templates.id "
                 "AND s.descriptor IS NULL)", (engine,)).rowcount
-
-    def protection_of(self, photo_id: int) -> str | None:
-        return self.scalar("SELECT protection FROM photos WHERE id = ?", (photo_id,))
 
     def count_protected(self) -> dict[str, int]:
         return dict(self.conn.execute(

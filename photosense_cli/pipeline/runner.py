@@ -80,11 +80,12 @@ def protect(cat: Catalogue, rules: FolderRules, engine: Engine, pipeline: Pipeli
         return 0
     cloud = engine.remote_faces
     ids = {pid for rule in rules.rules for root in {rule.path, os.path.realpath(rule.path)}
-           for pid, _, _ in cat.protection_under(root)}
+           for pid in cat.photo_ids_under(root, live=True)}
     paths = cat.paths_of(sorted(ids))
+    marks = cat.protection_marks()
     removed = 0
     for pid in sorted(ids):
-        mark = cat.protection_of(pid)
+        mark = marks.get(pid)
         verdict = rules.verdict(paths.get(pid, []), cloud, mark)
         faces = [] if verdict.faces else cat.engine_face_ids_of_photos([pid])
         if dry_run:
