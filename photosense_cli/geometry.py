@@ -9,6 +9,11 @@ from photosense_cli.records import Box, TextLine
 SAME_FACE_IOU = 0.3
 
 
+def same_face(a: Box, b: Box) -> bool:
+    """Whether two boxes of one photo are one face (another engine's box, a rejection's)."""
+    return a.iou(b) >= SAME_FACE_IOU
+
+
 def pair_faces(new: list[Box], old: list[Box]) -> dict[int, int]:
     """Greedy best-overlap pairing: index of a new face -> index of the old face it is."""
     pairs = sorted(((n.iou(o), i, j) for i, n in enumerate(new) for j, o in enumerate(old)),

@@ -142,6 +142,9 @@ def test_an_older_library_gets_the_photo_text_from_its_lines(tmp_path):
         conn.execute("ALTER TABLE photos DROP COLUMN protection")
         conn.execute("DROP INDEX faces_with_descriptor")
         conn.execute("DROP INDEX locations_live")  # migration 19's
+        for table in ("face_rejections", "face_suggestions"):  # migration 20's
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("ALTER TABLE people DROP COLUMN born")
         conn.execute("PRAGMA user_version = 15")
     conn.close()
     reopened = Catalogue(path)

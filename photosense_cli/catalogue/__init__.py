@@ -15,6 +15,7 @@ the rows they are about, one module a family, over one connection:
 - places.py: the places photos were taken in (names from places.py)
 - saved.py: saved searches, the people they name, what `--new` printed
 - privacy.py: forgotten faces, suppression templates, protected photos
+- rules.py: faces taken out of people, birth dates, faces suggested to people
 - runs.py: runs, the engine-call log, counts, the history of corrections
 - lock.py: one import at a time
 
@@ -50,6 +51,7 @@ from photosense_cli.catalogue.people import PeopleRows
 from photosense_cli.catalogue.photos import PhotoRows
 from photosense_cli.catalogue.places import PlaceRows
 from photosense_cli.catalogue.privacy import PrivacyRows
+from photosense_cli.catalogue.rules import RuleRows
 from photosense_cli.catalogue.runs import RunRows
 from photosense_cli.catalogue.saved import SavedRows
 from photosense_cli.catalogue.schema import (
@@ -70,7 +72,7 @@ __all__ = ["APPLICATION_ID", "BATCH", "MIGRATIONS", "RESTORE", "SCHEMA_VERSION",
            "now", "open_existing", "requires_transaction"]
 
 
-class Catalogue(PrivacyRows, SavedRows, PlaceRows, RunRows, TextRows, FaceRows, PeopleRows,
+class Catalogue(RuleRows, PrivacyRows, SavedRows, PlaceRows, RunRows, TextRows, FaceRows, PeopleRows,
                 PhotoRows, Connection):
     """A library file: every row family over one connection, and what spans them."""
 

@@ -493,6 +493,32 @@ MIGRATIONS: list[Migration] = [
     """
     CREATE INDEX locations_live ON locations(photo_id) WHERE gone_at IS NULL;
     """,
+    # 20: rules the clustering never breaks (rules.py). face_rejections: a face the user took
+    # out of a person (unassign, move, "not this person", a declined suggestion), kept as the
+    # photo's content hash and the face's box, so the rule outlives a reindex (new face ids)
+    # and a forget undone and imported again (new photo id). people.born: `people born`, a
+    # date (YYYY-MM-DD) before which no photo's face joins them. face_suggestions: a face
+    # whose best match fell in the engine's suggestion band (below the 90 that clusters):
+    # it started its own person and asks "is this Ada?"; one row a face, its best person.
+    """
+    CREATE TABLE face_rejections (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL,
+        "left" REAL NOT NULL, top REAL NOT NULL, width REAL NOT NULL, height REAL NOT NULL,
+        person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX face_rejections_sha ON face_rejections(sha256);
+    CREATE INDEX face_rejections_person ON face_rejections(person_id);
+    ALTER TABLE people ADD COLUMN born TEXT;
+    CREATE TABLE face_suggestions (
+        face_id INTEGER PRIMARY KEY REFERENCES faces(id) ON DELETE CASCADE,
+        person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        score REAL NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX face_suggestions_person ON face_suggestions(person_id);
+    """,
 ]
 
 
