@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from photosense_cli.correcting import Correcting
 from photosense_cli.csvcell import safe as csv_safe  # noqa: F401  (for front ends' CSV)
 from photosense_cli.errors import PhotosenseError
 from photosense_cli.forgetting import Forgetting
@@ -86,7 +87,7 @@ class SearchResult:
         return self.total > len(self.hits)
 
 
-class Library(Forgetting):
+class Library(Forgetting, Correcting):
     """An open library and the engine made for it (only when a command needs one)."""
 
     def __init__(self, path: Path, *, options: EngineOptions | None = None,

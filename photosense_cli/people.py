@@ -1,18 +1,12 @@
-"""People: clustering faces at import, and every correction a user makes afterwards.
-
-Clustering follows the original design: a face joins the person who owns the
-faces it matches at 90 % similarity, or starts a new unnamed person. It makes
-mistakes, so each correction here is logged with what it takes to undo it.
-"""
+"""People: every correction a user makes to the clustering (clustering.py), each logged
+with what it takes to undo it, and the suggestions that ask about it."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Collection
 from typing import Callable, assert_never
 
 from photosense_cli.catalogue import Catalogue
-from photosense_cli.engines.base import DetectedFace, Engine, Match, Usage
+from photosense_cli.engines.base import Engine, Usage
 from photosense_cli.errors import Ambiguous, NotFound, NothingToUndo, PhotosenseError
 from photosense_cli.records import (
     Change,
@@ -24,87 +18,6 @@ from photosense_cli.records import (
     Suggestion,
     name_problem,
 )
-
-# A new person whose face is smaller than this share of its photo's width and height
-# starts hidden (shown again once a second face joins them): a face in the crowd behind
-# the subject. The shared test photos' smallest face is 0.106 of its photo's height (a
-# group photo); a class photo of 30 puts faces at 0.05-0.07; faces in a crowd behind
-# someone measure 0.02-0.04. Both sides must be small, so a tall portrait photo's
-# narrow face is not taken for a distant one.
-BACKGROUND_FACE = 0.04
-
-
-class Clusterer:
-    """Assigns each new face to a person; lives for one import run.
-
-    A face searched while another photo of the same run was still in flight may
-    match a face the catalogue does not have yet. Such matches are kept as
-    claims, so when that face is written it joins the person that matched it.
-    """
-
-    def __init__(self, cat: Catalogue):
-        self.cat = cat
-        self.claims: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        self.last_person: int | None = None  # the person the last assigned face went to
-        self.hidden_background = 0  # new people started hidden: a tiny face, far behind
-
-    def assign(self, photo_id: int, face: DetectedFace, matches: list[Match],
-               person: int | None = None, taken: Collection[int] = ()) -> int:
-        """Store the face under its person (chosen from matches unless given); 1 if one was
-        created. `taken`: people another face of this photo went to, whom this face cannot
-        join (one person is not twice in a photo; mirrors and photos of photos aside, which
-        the user merges); it goes to its next-best person or a new one, and a suggestion
-        records the likeness."""
-        matches = [m for m in matches if m.face_id != face.face_id]
-        owners = self.cat.people_of_engine_faces([m.face_id for m in matches])
-        created = 0
-        passed_over: dict[int, float] = {}
-        if person is None:
-            person = self._choose(face, matches, owners, taken, passed_over)
-            if person is None:
-                person = self.cat.create_person()
-                created = 1
-                if face.box.width < BACKGROUND_FACE and face.box.height < BACKGROUND_FACE:
-                    self.cat.hide_as_background(person)
-                    self.hidden_background += 1
-            for other, similarity in passed_over.items():
-                self.cat.add_suggestion(person, other, similarity, "same-photo")
-        self.cat.insert_face(photo_id, person, face)
-        self.last_person = person
-        for m in matches:
-            if m.face_id not in owners:
-                self.claims[m.face_id].append((person, m.similarity))
-        return created
-
-    def _choose(self, face: DetectedFace, matches: list[Match], owners: dict[str, int],
-                taken: Collection[int] = (),
-                passed_over: dict[int, float] | None = None) -> int | None:
-        votes: dict[int, list[float]] = defaultdict(lambda: [0, 0.0])  # person -> [count, best]
-        for m in matches:
-            if m.face_id in owners:
-                _vote(votes, owners[m.face_id], m.similarity)
-        for person, similarity in self.claims.pop(face.face_id, []):
-            # the claiming person may have been merged away or removed since (a correction
-            # made while this import runs): a claim on someone gone is no vote
-            if self.cat.person_exists(person):
-                _vote(votes, person, similarity)
-        for other in set(taken) & votes.keys():
-            if passed_over is not None:
-                passed_over[other] = votes[other][1]
-            del votes[other]
-        if not votes:
-            return None
-        person = max(votes, key=lambda p: (votes[p][0], votes[p][1]))
-        for other, (_, best) in votes.items():
-            if other != person:  # the face looks like two people: let the user decide
-                self.cat.add_suggestion(person, other, best, "import-conflict")
-        return person
-
-
-def _vote(votes, person: int, similarity: float) -> None:
-    votes[person][0] += 1
-    votes[person][1] = max(votes[person][1], similarity)
-
 
 # -- finding people -----------------------------------------------------------
 
@@ -232,25 +145,54 @@ def merge(cat: Catalogue, target: Person, sources: list[Person]) -> str:
     if len(set(ids)) != len(ids):
         raise PhotosenseError("a person is named twice")
     with cat.transaction():
-        cat.log_change(*merge_step(cat, target, sources))
+        step = merge_step(cat, target, sources)
+        cat.log_change(*step)
     names = ", ".join(repr(s.name) for s in sources)
-    return f"merged {names} into {target.name!r} (id {target.id})"
+    kept = step[2].get("kept_out")
+    return f"merged {names} into {target.name!r} (id {target.id})" + (
+        f"; {len(kept['faces'])} face{'s' * (len(kept['faces']) != 1)} a rule keeps from them "
+        f"(taken out of them before, or from before their birth date) went to a new person "
+        f"{kept['person']}" if kept else "")
 
 
 def merge_step(cat: Catalogue, target: Person, sources: list[Person]) -> Step:
     undo: dict = {"target": target.id, "target_cover": (cat.person_row(target.id) or {}).get("cover_face_id"),
                   "sources": [], "suggestions": []}
     for s in sources:
-        undo["sources"].append({"person": cat.person_row(s.id),
-                                "faces": cat.face_ids_of_person(s.id)})
+        row, faces = cat.person_row(s.id), cat.face_ids_of_person(s.id)
         undo["suggestions"] += cat.suggestion_rows_of(s.id)
         # saved searches that named a source name the target (before the row goes)
         undo["saved"] = undo.get("saved", []) + cat.repoint_saved_people([s.id], target.id)
         cat.move_all_faces(s.id, target.id)
+        # what was said of the source is said of the person it became
+        undo["sources"].append({"person": row, "faces": faces,
+                                "rejections": cat.move_rejections(s.id, target.id),
+                                "face_suggestions": cat.repoint_face_suggestions(s.id, target.id)})
         cat.delete_person(s.id)
-    cat.set_cover_if_none(target.id)
     names = ", ".join(repr(s.name) for s in sources)
-    return ChangeKind.MERGE, f"merged {names} into {target.name!r}", undo
+    summary = f"merged {names} into {target.name!r}"
+    # The rules hold for a merge too: a face taken out of either, or from before the
+    # target's birth date, does not join; together they make one new unnamed person.
+    kept_out = cat.ruled_out_faces(target.id)
+    if kept_out:
+        undo["kept_out"] = {"person": keep_out(cat, kept_out), "faces": kept_out}
+        summary += (f"; {len(kept_out)} face{'s' * (len(kept_out) != 1)} a rule keeps from "
+                    f"them went to a new person {undo['kept_out']['person']}")
+    cat.set_cover_if_none(target.id)
+    return ChangeKind.MERGE, summary, undo
+
+
+def keep_out(cat: Catalogue, face_ids: list[int]) -> int:
+    """Faces a rule keeps from their person, together in one new unnamed person: they were
+    alike enough to be clustered together, and are likely one other person."""
+    person = cat.create_person()
+    previous = {cat.person_of_face(f) for f in face_ids}
+    cat.assign_faces(face_ids, person)
+    cat.set_cover_if_none(person)
+    for old in previous:
+        if old is not None:
+            cat.tidy_after_face_left(old, face_ids[0])
+    return person
 
 
 def named_sources(target: Person, sources: list[Person]) -> list[Person]:
@@ -259,14 +201,65 @@ def named_sources(target: Person, sources: list[Person]) -> list[Person]:
 
 
 def reject(cat: Catalogue, a: Person, b: Person) -> str:
-    """The user says a and b are two people: never suggest them again (undo takes it back)."""
+    """The user says a and b are two people: never suggest them again (undo takes it back).
+    A face of one that was suggested to the other ("is this X?") is declined with it."""
     if a.id == b.id:
         raise PhotosenseError("a person cannot be rejected as a match of itself")
     with cat.transaction():
         removed = cat.reject_pair(a.id, b.id)
+        declined = [decline_rows(cat, f.face_id, f.person[0])
+                    for f in cat.face_suggestions_between(a.id, b.id)]
         cat.log_change(ChangeKind.REJECT, f"{a.name!r} and {b.name!r} are two people",
-                       {"a": a.id, "b": b.id, "suggestions": removed})
+                       {"a": a.id, "b": b.id, "suggestions": removed, "declined": declined})
     return f"{a.name!r} and {b.name!r} will not be suggested as one person again"
+
+
+def decline_rows(cat: Catalogue, face_id: int, person_id: int) -> dict:
+    """A face is not this person: remembered (by photo and box), its suggestion dropped."""
+    dropped = cat.drop_face_suggestion(face_id)
+    return {"face": face_id, "person": person_id, "suggestion": dropped,
+            "rejection": cat.reject_face(face_id, person_id)}
+
+
+def decline(cat: Catalogue, face_id: int) -> str:
+    """`people suggest --decline FACE`: the face is not the person it was suggested to."""
+    suggestion = cat.face_suggestion(face_id)
+    if suggestion is None:
+        raise NotFound(f"face {face_id} has no suggestion (see 'photosense people suggest "
+                       "--faces')")
+    label = suggestion.person[1]
+    with cat.transaction():
+        cat.log_change(*decline_step(cat, face_id, suggestion.person[0], label))
+    return f"face {face_id} will not be suggested for {label!r} again"
+
+
+def decline_step(cat: Catalogue, face_id: int, person_id: int, label: str) -> Step:
+    return (ChangeKind.DECLINE, f"face {face_id} is not {label!r}",
+            decline_rows(cat, face_id, person_id))
+
+
+def accept(cat: Catalogue, face_id: int) -> str:
+    """`people suggest --accept FACE`: the face joins the person it was suggested to."""
+    suggestion = cat.face_suggestion(face_id)
+    if suggestion is None:
+        raise NotFound(f"face {face_id} has no suggestion (see 'photosense people suggest "
+                       "--faces')")
+    person = cat.person(suggestion.person[0])
+    assert person is not None  # the suggestion's row goes with its person
+    own = cat.person(suggestion.now[0]) if suggestion.now[0] is not None else None
+    started = own is not None and min(cat.face_ids_of_person(own.id)) == face_id
+    if own is not None and started and own.faces > 1 and not own.named:
+        # The faces that joined the person this face started matched it at 90 or more:
+        # the answer is theirs too (a child's later photos joined the first one).
+        return merge(cat, person, [own])
+    return move_face(cat, face_id, person)
+
+
+def _undo_declined(cat: Catalogue, declined: list[dict]) -> None:
+    for d in declined:
+        if d.get("rejection") is not None:
+            cat.unreject_faces([d["rejection"]])
+        cat.restore_face_suggestions(d.get("suggestion", []))
 
 
 def move_face(cat: Catalogue, face_id: int, person: Person | None) -> str:
@@ -285,11 +278,20 @@ def move_face(cat: Catalogue, face_id: int, person: Person | None) -> str:
 def move_step(cat: Catalogue, face: Face, person: Person | None) -> Step:
     old = face.person_id
     created = None
+    lifted: list[dict] = []
     if person is None:
         created = target_id = cat.create_person()
     else:
         target_id = person.id
+        check_born(cat, face, person)
+        # the user puts the face back where they once took it out: they say so now
+        lifted = [r for r in cat.rejection_rows(person.id)
+                  if r["id"] in cat.rejection_ids_of(face.id, person.id)]
+        cat.unreject_faces([r["id"] for r in lifted])
     old_row = cat.person_row(old) if old is not None else None
+    suggestion = cat.drop_face_suggestion(face.id)
+    # the face is not the person it left: no import, reindex or suggestion puts it back
+    not_old = cat.reject_face(face.id, old) if old is not None else None
     cat.assign_faces([face.id], target_id)
     cat.set_cover_if_none(target_id, face.id)
     # "Not this person": neither an import's conflict nor `people suggest` may offer
@@ -303,7 +305,20 @@ def move_step(cat: Catalogue, face: Face, person: Person | None) -> Step:
     return (ChangeKind.UNASSIGN if person is None else ChangeKind.MOVE,
             f"moved face {face.id} to {target.name!r}", {
                 "face": face.id, "from": old, "to": target_id, "created": created,
-                "from_row": old_row, "removed": removed, "rejected": rejected})
+                "from_row": old_row, "removed": removed, "rejected": rejected,
+                "declined": [{"rejection": not_old, "suggestion": suggestion}],
+                "lifted": lifted})
+
+
+def check_born(cat: Catalogue, face: Face, person: Person) -> None:
+    """A face from a photo the camera dated before the person's birth date is not theirs."""
+    born = cat.born(person.id)
+    day = cat.photo_rule_facts(face.photo_id)[1]
+    if born is not None and day is not None and day < born:
+        raise PhotosenseError(
+            f"face {face.id} is from a photo taken on {day}, before {person.name!r} was born "
+            f"({born}); if that date is wrong, change it: photosense people born "
+            f"{person.id} DATE")
 
 
 def history(cat: Catalogue, limit: int = 50) -> list[Change]:
@@ -377,6 +392,13 @@ def _undo(cat: Catalogue, kind: ChangeKind, u: dict, lost: list[str]) -> None:
         case ChangeKind.REJECT:
             cat.unreject_pair(u["a"], u["b"])
             cat.restore_suggestions(u["suggestions"])
+            _undo_declined(cat, u.get("declined", []))
+        case ChangeKind.DECLINE:
+            _undo_declined(cat, [u])
+        case ChangeKind.BORN:
+            _undo_born(cat, u, lost)
+        case ChangeKind.SPLIT:
+            _undo_split(cat, u, lost)
         case ChangeKind.FORGET:
             cat.unforget([p["sha256"] for p in u["photos"]])
             for p in u["photos"]:
@@ -393,6 +415,10 @@ def _undo(cat: Catalogue, kind: ChangeKind, u: dict, lost: list[str]) -> None:
 
 
 def _undo_merge(cat: Catalogue, u: dict, lost: list[str]) -> None:
+    if "kept_out" in u and cat.person_exists(u["target"]):  # target's own faces come back
+        kept = set(cat.existing_faces(u["kept_out"]["faces"]))
+        from_sources = {f for s in u["sources"] for f in s["faces"]}
+        cat.assign_faces(sorted(kept - from_sources), u["target"])
     for s in u["sources"]:
         row, faces = s["person"], cat.existing_faces(s["faces"])
         if not faces:
@@ -402,6 +428,8 @@ def _undo_merge(cat: Catalogue, u: dict, lost: list[str]) -> None:
         else:
             cat.assign_faces(faces, row["id"])
             cat.set_cover(row["id"], row["cover_face_id"])
+            cat.move_rejections_back(s.get("rejections", []), row["id"])
+            cat.restore_face_suggestions(s.get("face_suggestions", []))
     if cat.person_exists(u["target"]):
         cat.set_cover(u["target"], u["target_cover"])
         cat.delete_faceless_people()
@@ -410,6 +438,8 @@ def _undo_merge(cat: Catalogue, u: dict, lost: list[str]) -> None:
 
 
 def _undo_move(cat: Catalogue, u: dict, lost: list[str]) -> None:
+    _undo_declined(cat, u.get("declined", []))  # moves from before version 20: none
+    cat.restore_rejections(u.get("lifted", []))
     if u.get("rejected") is not None and u["from"] is not None:
         cat.unreject_pair(u["from"], u["created"])
         cat.restore_suggestions(u["rejected"])
@@ -490,3 +520,31 @@ def face_crops(cat: Catalogue, person: Person,
         for f in faces:
             out.append((f, images.face_crop(img, f.box)))
     return out
+
+
+def _undo_born(cat: Catalogue, u: dict, lost: list[str]) -> None:
+    if not cat.person_exists(u["person"]):
+        lost.append(f"person {u['person']} is gone")
+        return
+    cat.set_born(u["person"], u["born"])
+    _faces_back(cat, u["faces"], u["person"], lost)
+
+
+def _undo_split(cat: Catalogue, u: dict, lost: list[str]) -> None:
+    for a, b, removed in u["rejected"]:
+        cat.unreject_pair(a, b)
+        cat.restore_suggestions(removed)
+    if not cat.person_exists(u["person"]):
+        lost.append(f"person {u['person']} is gone")
+        return
+    _faces_back(cat, [f for group in u["groups"] for f in group], u["person"], lost)
+
+
+def _faces_back(cat: Catalogue, faces: list[int], person: int, lost: list[str]) -> None:
+    """Faces a change took out go back to their person, from wherever they are now; the
+    people left with no face go."""
+    there = cat.existing_faces(faces)
+    if len(there) < len(faces):
+        lost.append(f"{len(faces) - len(there)} of its faces are gone")
+    cat.assign_faces(there, person)
+    cat.delete_faceless_people()

@@ -337,6 +337,61 @@ class Suggestion:
 
 
 @dataclass
+class FaceSuggestion:
+    """A face whose best match fell in the engine's suggestion band: "is this Ada?"
+    (`people suggest --faces`; accepting moves the face, declining rejects it)."""
+
+    face_id: int
+    photo_id: int
+    path: str | None  # a live path of its photo, None when every path is gone
+    now: tuple[int | None, str | None, bool]  # the face's person: id, label, named
+    person: tuple[int, str, bool]  # the person suggested: id, label, named
+    score: float  # the band match's similarity, 0-100
+
+    def to_json(self) -> dict[str, Any]:
+        return {"face": self.face_id, "photo_id": self.photo_id, "path": self.path,
+                "now": {"id": self.now[0], "name": self.now[1] if self.now[2] else None,
+                        "label": self.now[1]},
+                "person": {"id": self.person[0],
+                           "name": self.person[1] if self.person[2] else None,
+                           "label": self.person[1]},
+                "score": round(self.score, 2)}
+
+
+@dataclass
+class SplitGroup:
+    """One group of a proposed split: its faces, and a few photos to look at."""
+
+    face_ids: list[int]
+    photos: int
+    samples: list[str]
+    new: bool  # becomes a new unnamed person (the largest group keeps the person)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"faces": len(self.face_ids), "photos": self.photos, "face_ids": self.face_ids,
+                "samples": self.samples, "keeps_person": not self.new}
+
+
+@dataclass
+class SplitProposal:
+    """`people split PERSON`: the person's faces in groups, the largest first; applied only
+    with --yes."""
+
+    person: Person
+    groups: list[SplitGroup]
+    threshold: float  # the similarity that holds a group together, 0-100
+    applied: bool = False
+    created: list[int] = field(default_factory=list)  # the new people, once applied
+    calls: int = 0  # engine calls made to compare the faces (SearchFaces on a cloud engine)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"person": {"id": self.person.id, "name": self.person.given_name,
+                           "label": self.person.name},
+                "threshold": self.threshold, "groups": [g.to_json() for g in self.groups],
+                "applied": self.applied, "created": self.created, "engine_calls": self.calls}
+
+
+@dataclass
 class Candidate:
     """Someone a person is probably one with: a merge the review offers."""
 
@@ -417,6 +472,9 @@ class ChangeKind(StrEnum):
     REINDEX = "reindex"  # not undoable: the faces before it are gone
     REVIEW = "review"  # a review file applied: its steps, undone together, last first
     FORGET_PERSON = "forget-person"  # not undoable: forgetting means the data is gone
+    BORN = "born"  # a birth date set, and the faces from before it taken out
+    SPLIT = "split"  # a person's faces in groups: the others became new people
+    DECLINE = "decline"  # a face suggestion declined: the face is not that person
 
 
 @dataclass
@@ -517,6 +575,7 @@ class RunSummary:
     faces: int = 0
     people_created: int = 0
     people_hidden: int = 0  # of those, started hidden: a tiny face in the background
+    faces_suggested: int = 0  # faces that asked "is this X?": a match in the band below 90
     text_lines: int = 0
     places: int = 0  # photos whose position was named this run (a city, region, country)
     calls: Counter = field(default_factory=Counter)
@@ -574,7 +633,7 @@ class RunSummary:
             "added_not_listed": max(0, self.new - len(self.added)),
             "faces": self.faces,
             "people_created": self.people_created,
-            "people_hidden": self.people_hidden,
+            "people_hidden": self.people_hidden, "faces_suggested": self.faces_suggested,
             "text_lines": self.text_lines,
             "places_named": self.places,
             "calls": dict(sorted(self.calls.items())),

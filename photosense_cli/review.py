@@ -50,13 +50,20 @@ EXPORTED_KEYS = {"id", "name", "label", "faces", "photos", "first", "last", "fac
 def queue(cat: Catalogue, *, person_ids: list[int] | None = None, limit: int | None = None,
           everyone: bool = False) -> list[tuple[int, int | None]]:
     """(person, person to ask about) in review order: the unnamed people as
-    `people --unnamed` lists them, biggest first, then suggested pairs ("is this X?")."""
+    `people --unnamed` lists them, biggest first, then faces suggested to someone and
+    suggested pairs ("is this X?")."""
     if person_ids:
         items: list[tuple[int, int | None]] = [(p, None) for p in dict.fromkeys(person_ids)]
     else:
         ids = cat.unnamed_ids(0 if everyone else LISTED_FACES)
         items = [(p, None) for p in ids]
         queued = set(ids)  # an unnamed person's card shows their candidates already
+        # faces that asked "is this X?" (their match fell in the band): their own person's
+        # card, asking about X; merging answers yes, "not this person" declines the face
+        for f in cat.face_suggestions(QUEUED_SUGGESTIONS):
+            if f.now[0] is not None and f.now[0] not in queued:
+                items.append((f.now[0], f.person[0]))
+                queued.add(f.now[0])
         for s in cat.suggestions(QUEUED_SUGGESTIONS):
             a, b = s.a[0], s.b[0]
             if a not in queued and b not in queued:

@@ -174,8 +174,8 @@ def test_people_commands_on_a_missing_library_say_so(cli):
 def test_a_face_matched_before_it_was_written_joins_the_person_that_matched_it(tmp_path):
     """The claims rule, driven directly: face B is matched by face A while B's photo is in flight."""
     from photosense_cli.catalogue import Catalogue
+    from photosense_cli.clustering import Clusterer
     from photosense_cli.engines.base import DetectedFace, Match
-    from photosense_cli.people import Clusterer
     from photosense_cli.records import Box
 
     cat = Catalogue(tmp_path / "lib.db")

@@ -197,7 +197,7 @@ def test_the_pipeline_through_stubbed_rekognition(client, stub, tmp_path):
          "DetectionAttributes": ["DEFAULT"], "QualityFilter": "AUTO"})
     stub.add_response("detect_text", {"TextDetections": []}, {"Image": {"Bytes": data}})
     stub.add_response("search_faces", {"FaceMatches": []},
-                      {"CollectionId": collection, "FaceId": face, "FaceMatchThreshold": 90.0,
+                      {"CollectionId": collection, "FaceId": face, "FaceMatchThreshold": 80.0,
                        "MaxFaces": 100})
 
     engine = RekognitionEngine(client)
@@ -528,7 +528,7 @@ def stub_new_library(monkeypatch, cli, face_photo, face_id, detect_texts=0, thro
         if face_id:
             stub.add_response("search_faces", {"FaceMatches": []},
                               {"CollectionId": collection, "FaceId": face_id,
-                               "FaceMatchThreshold": 90.0, "MaxFaces": 100})
+                               "FaceMatchThreshold": 80.0, "MaxFaces": 100})
         for _ in range(detect_texts):
             stub.add_response("detect_text", {"TextDetections": []}, {"Image": ANY})
         stub.activate()

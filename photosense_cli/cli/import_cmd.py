@@ -255,6 +255,11 @@ def describe(r: dict) -> str:
             lines.append(f"{n} of the new people {'is a tiny face' if n == 1 else 'are tiny faces'}"
                          " in the background, hidden until seen again: "
                          "'photosense people --hidden' lists them.")
+    if not r["dry_run"] and r["faces_suggested"]:
+        n = r["faces_suggested"]
+        lines.append(f"{n} face{'s' * (n != 1)} almost matched someone and "
+                     f"{'asks' if n == 1 else 'ask'} \"is this them?\": "
+                     "'photosense people suggest --faces'.")
     if r["calls"]:
         calls = ", ".join(f"{op} {n}" for op, n in r["calls"].items())
         cost = f" ≈ ${r['estimated_cost_usd']:.3f}" if r["estimated_cost_usd"] else ""

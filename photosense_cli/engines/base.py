@@ -97,8 +97,10 @@ class Engine(Protocol):
     decodes_images: ClassVar[bool]
     # USD per call, by operation; missing operations are free.
     prices_usd: ClassVar[Mapping[str, float]]
-    # `people suggest --search` asks for faces this similar (below the 90 that clusters):
-    # calibrated per engine so that what it suggests is mostly one person.
+    # The floor of the suggestion band: a new face whose best match lies from here up to the
+    # 90 that clusters joins no one and asks "is this X?" (clustering.py), and `people
+    # suggest --search` asks for faces this similar. Calibrated per engine so that what it
+    # suggests is mostly one person (benchmarks/accuracy_bench.py).
     suggest_threshold: ClassVar[float]
 
     @classmethod

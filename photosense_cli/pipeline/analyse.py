@@ -51,6 +51,10 @@ class Analyser:
                  screen: Screen | None = None, rules: FolderRules | None = None,
                  local_text: Engine | None = None, marks: dict[int, str] | None = None):
         self.engine = engine
+        # SearchFaces asks down to the engine's suggestion band: a match from there to the 90
+        # that clusters queues "is this X?" (clustering.py). On Rekognition the call is priced
+        # the same at any threshold; MaxFaces (100) bounds the answer.
+        self.search_threshold = min(FACE_MATCH_THRESHOLD, engine.suggest_threshold)
         # faces the user forgot (by box) and suppression templates: dropped at once
         self.screen = screen or Screen({}, set())
         self.rules = rules or FolderRules()  # [[folders]]: no faces, or nothing to the cloud
@@ -150,7 +154,7 @@ class Analyser:
                 faces = self._unforgotten(sha, faces, out)
                 for face in faces:
                     out.faces.append((face, call("SearchFaces", self.engine.search_faces,
-                                                 face.face_id, FACE_MATCH_THRESHOLD, out.usage)))
+                                                 face.face_id, self.search_threshold, out.usage)))
             else:
                 indexed: cf.Future[list[DetectedFace]] = (self.calls.submit(
                     self._index, prepared.data, sha, out.usage, ticket) if verdict.faces
@@ -167,7 +171,7 @@ class Analyser:
                 out.lines = text.result()
                 faces = self._unforgotten(sha, faces, out)
                 searches = [self.calls.submit(call, "SearchFaces", self.engine.search_faces,
-                                              face.face_id, FACE_MATCH_THRESHOLD, out.usage)
+                                              face.face_id, self.search_threshold, out.usage)
                             for face in faces]
                 out.faces = [(face, s.result()) for face, s in zip(faces, searches, strict=True)]
             self._suppress(out)
@@ -221,7 +225,8 @@ class Analyser:
         ids = self.screen.suppress
         if not ids or not out.faces:
             return
-        gone = [f for f, matches in out.faces if any(m.face_id in ids for m in matches)]
+        gone = [f for f, matches in out.faces
+                if any(m.face_id in ids and m.similarity >= FACE_MATCH_THRESHOLD for m in matches)]
         out.faces = [(f, [m for m in matches if m.face_id not in ids])
                      for f, matches in out.faces if f not in gone]
         if gone:

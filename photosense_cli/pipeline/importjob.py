@@ -9,13 +9,13 @@ from collections.abc import Callable, Iterable
 from typing import assert_never
 
 from photosense_cli.catalogue import Catalogue
+from photosense_cli.clustering import Clusterer
 from photosense_cli.engines.base import (
     Engine,
     FaceProbe,
     cost_usd,
 )
 from photosense_cli.geometry import overlap, pair_faces
-from photosense_cli.people import Clusterer
 from photosense_cli.pipeline.analyse import FACE_PROBE, OFFLINE_TEXT, Analyser, text_operation
 from photosense_cli.pipeline.budget import ASSUMED_FACES, Budget, photo_cost
 from photosense_cli.pipeline.content import ContentIndex
@@ -123,6 +123,7 @@ class Importer:
                                         " from names in the photos' metadata",
                                         {"names": self.named_from_xmp})
         self.summary.people_hidden = self.clusterer.hidden_background
+        self.summary.faces_suggested = self.clusterer.suggested
         self._mark_gone(scanner.folders, seen)
         self.summary.faces_removed_by_rule = protect(self.cat, self.rules, self.engine,
                                                      self.pipeline, dry_run=self.dry_run)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from photosense_cli import engines
 from photosense_cli.catalogue import Catalogue, import_lock
+from photosense_cli.clustering import Clusterer
 from photosense_cli.engines.base import (
     Engine,
     EngineOptions,
@@ -25,7 +26,6 @@ from photosense_cli.engines.base import (
 )
 from photosense_cli.errors import Cancelled, EngineError, ItemFailed, PhotosenseError
 from photosense_cli.geometry import pair_faces
-from photosense_cli.people import Clusterer
 from photosense_cli.pipeline.analyse import Analyser
 from photosense_cli.pipeline.budget import Budget, photo_cost
 from photosense_cli.pipeline.runner import (
@@ -110,6 +110,7 @@ def _reindex(cat: Catalogue, req: ReindexRequest, on_error, on_progress) -> RunS
         if local_text is not None:
             local_text.close()
     summary.people_hidden = rewrite.clusterer.hidden_background
+    summary.faces_suggested = rewrite.clusterer.suggested
     with cat.transaction():
         summary.people_removed = cat.delete_faceless_people()
         if not summary.failed and not summary.over_budget:
