@@ -73,6 +73,8 @@ def test_every_json_output_matches_its_schema(cli, lived_in):
     valid("show", cli.json("show", lived_in["pics"] / "undated.jpg"))
     valid("history", cli.json("history"))
     valid("suggest", cli.json("people", "suggest"))
+    valid("suggest-faces", cli.json("people", "suggest", "--faces"))
+    valid("people-split", cli.json("people", "split", "Ann", "--json"))
     valid("repair", cli.json("repair"))
     valid("xmp-write", cli.json("xmp", "write", "--include-unnamed"))
     valid("forget", cli.json("forget", "--missing", "--yes"))

@@ -325,6 +325,15 @@ def move(ctx: typer.Context,
 
 @app.command()
 def suggest(ctx: typer.Context,
+            faces: Annotated[bool, typer.Option("--faces", help="List the faces that ask "
+                             "\"is this X?\" instead: their best match fell below the 90 "
+                             "that clusters, so each started its own person.")] = False,
+            accept: Annotated[Optional[int], typer.Option(
+                "--accept", metavar="FACE", help="The face is the person suggested: move it "
+                "there.", show_default=False)] = None,
+            decline: Annotated[Optional[int], typer.Option(
+                "--decline", metavar="FACE", help="The face is not the person suggested: "
+                "never suggest or assign it to them again.", show_default=False)] = None,
             search: Annotated[bool, typer.Option("--search", help="First search the engine "
                               "with up to 3 faces per person at its suggestion threshold (one "
                               "engine call per face; billed on Rekognition).")] = False,
@@ -337,9 +346,16 @@ def suggest(ctx: typer.Context,
             library: LibraryOption = None):
     """Pairs of people who are probably one person, best first. Accept one with 'people merge'.
 
+    With --faces: single faces that may be someone ("is this Ada?"), accepted with
+    --accept FACE and declined with --decline FACE.
+
     Examples:
 
       photosense people suggest
+
+      photosense people suggest --faces
+
+      photosense people suggest --accept 204
 
       photosense people suggest --search --json
     """
@@ -347,11 +363,24 @@ def suggest(ctx: typer.Context,
         if reject:
             say(lib.reject(*reject))
             return
+        if accept is not None or decline is not None:
+            if accept is not None and decline is not None:
+                raise PhotosenseError("--accept and --decline: give one")
+            say(lib.accept_face(accept) if accept is not None else lib.decline_face(decline))
+            return
+        if faces:
+            _face_suggestions([f.to_json() for f in lib.face_suggestions(limit)],
+                              choose_format(fmt, json_output))
+            return
         if search:
             say(f"searched with {lib.find_suggestions()} faces")
         rows = [s.to_json() for s in lib.suggestions(limit)]
+        waiting = lib.face_suggestion_count()
 
     def render():
+        if waiting:
+            say(f"{waiting} face{'s' * (waiting != 1)} may be someone you know: "
+                "photosense people suggest --faces")
         if not rows:
             say("No suggestions: the engine found no pair that is probably one person."
                 if search else "No suggestions. Try 'photosense people suggest --search'.")
@@ -362,6 +391,100 @@ def suggest(ctx: typer.Context,
              f"photosense people merge {r['a']['id']} {r['b']['id']}") for r in rows]))
 
     emit(rows, choose_format(fmt, json_output), render)
+
+
+def _face_suggestions(rows: list[dict], fmt) -> None:
+    def render():
+        if not rows:
+            say("No face is waiting for an answer.")
+            return
+        out_console().print(table(["face", "score", "is this", "now", "photo", "to accept"], [
+            (str(r["face"]), f"{r['score']:.1f}",
+             f"{r['person']['id']} {display(r['person']['label'])}",
+             f"{r['now']['id']} {display(r['now']['label'] or '')}",
+             display(r["path"] or "(no file)"),
+             f"photosense people suggest --accept {r['face']}") for r in rows]))
+        say("Decline one with: photosense people suggest --decline FACE")
+
+    emit(rows, fmt, render)
+
+
+@app.command()
+def born(ctx: typer.Context, person: PersonArg,
+         date: Annotated[Optional[str], typer.Argument(
+             help="YYYY-MM-DD, or YYYY-MM or YYYY (the first day they can mean).",
+             show_default=False)] = None,
+         clear: Annotated[bool, typer.Option("--clear", help="Remove the birth date.")] = False,
+         library: LibraryOption = None):
+    """Give a person a birth date: no face from a photo taken before it joins them.
+
+    Their faces from photos the camera dated before it leave together for a new unnamed
+    person (often a parent or an older sibling). 'photosense undo' takes it back.
+
+    Examples:
+
+      photosense people born "Ada Lovelace" 2015-06-01
+
+      photosense people born 12 --clear
+    """
+    if clear == (date is not None):
+        raise PhotosenseError("give a date, or --clear")
+    with _open(ctx, library) as lib:
+        say(lib.born(person, date))
+
+
+@app.command()
+def split(ctx: typer.Context, person: PersonArg,
+          yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply the split without "
+                         "asking.")] = False,
+          threshold: Annotated[Optional[float], typer.Option(
+              min=0, max=100, help="The similarity (0-100) that holds a group together; "
+              "default: the engine's suggestion floor.", show_default=False)] = None,
+          json_output: JsonOption = False, profile: ProfileOption = None,
+          region: RegionOption = None, library: LibraryOption = None):
+    """Sort a person's faces into groups of faces alike, to take apart two people the
+    clustering made one. The largest group keeps the person; each other group becomes a new
+    unnamed person. One change: 'photosense undo' takes it back.
+
+    It shows the groups and asks; --json prints them without applying (with --yes,
+    applied). On Rekognition each face compared is one SearchFaces (up to 200).
+
+    Examples:
+
+      photosense people split "Ada Lovelace"
+
+      photosense people split 12 --json
+
+      photosense people split 12 --yes
+    """
+    with _open(ctx, library, profile, region) as lib:
+        proposal = lib.split_plan(person, threshold)
+        r = proposal.to_json()
+        if not json_output:
+            _say_split(r)
+        if len(proposal.groups) > 1 and (yes or (not json_output and interactive() and ask(
+                f"Split into {len(proposal.groups)} people?"))):
+            r = lib.split(proposal).to_json()
+            if not json_output:
+                say(f"split {display(proposal.person.name)!r}: new people "
+                    + ", ".join(str(i) for i in r["created"]) + " ('photosense undo' takes "
+                    "it back)")
+        elif len(proposal.groups) > 1 and not json_output and not interactive():
+            say("nothing changed: pass --yes to apply")
+    if json_output:
+        print_json(r)
+
+
+def _say_split(r: dict) -> None:
+    p, groups = r["person"], r["groups"]
+    if len(groups) < 2:
+        say(f"{display(p['label'])!r}: all {groups[0]['faces'] if groups else 0} faces are "
+            f"alike at {r['threshold']:g}; nothing to split")
+        return
+    out_console().print(table(["group", "faces", "photos", "becomes", "for example"], [
+        (str(i + 1), str(g["faces"]), str(g["photos"]),
+         f"{display(p['label'])} (id {p['id']})" if g["keeps_person"] else "a new person",
+         "\n".join(display(x) for x in g["samples"])) for i, g in enumerate(groups)]))
 
 
 # -- biometric privacy -----------------------------------------------------------------
