@@ -1,0 +1,209 @@
+"""Pairwise precision and recall of the people an import makes, per engine, before and after
+the suggestion band: printed side by side.
+
+Columns:
+- "90 alone": a face joins whoever owns the faces it matches at 90 (the rule before the
+  band; still the import's automatic rule);
+- "band answered": the same import, then every face in `people suggest --faces` answered
+  as a user who knows the labels would (accept when the person suggested is mostly the
+  face's label, decline otherwise);
+- "one bound at the floor": what a user loosening the single bound to the band's floor
+  would get instead (FACE_MATCH_THRESHOLD patched down), to show what the band avoids.
+
+Sets:
+- fake (the in-process stand-in for Rekognition): generated identities with look-alikes
+  and ageing. A child and the adult they became are two "identities" the engine scores
+  at 87-88 and one label; siblings at 85 and twins at 89 are two labels.
+- local on ../shared/data/faces: the 23 photos as they are, and "changed": each portrait
+  again darker, blurred, mirrored and cropped-and-shrunk (light, sharpness, pose and
+  size, as a library gathers over years). Faces of group photos are imported, not scored.
+
+    python benchmarks/accuracy_bench.py [--skip-local]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import itertools
+import os
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[2] / "shared/data/faces"
+
+
+def pairs(scored: list[tuple[str, int]]) -> tuple[float, float, int, int, int]:
+    tp = fp = fn = 0
+    for (l1, p1), (l2, p2) in itertools.combinations(scored, 2):
+        tp += l1 == l2 and p1 == p2
+        fp += l1 != l2 and p1 == p2
+        fn += l1 == l2 and p1 != p2
+    return tp / max(1, tp + fp), tp / max(1, tp + fn), tp, fp, fn
+
+
+def answer_suggestions(cat, label_of: dict[int, str]) -> tuple[int, int]:
+    """Answer the queue as a user who knows who everyone is; (accepted, declined)."""
+    from photosense_cli import people
+
+    accepted = declined = 0
+    while queue := cat.face_suggestions(10_000):
+        for s in queue:
+            members = Counter(label_of[f] for f in cat.face_ids_of_person(s.person[0])
+                              if f in label_of)
+            if s.face_id in label_of and members and members.most_common(1)[0][0] == label_of[s.face_id]:
+                people.accept(cat, s.face_id)
+                accepted += 1
+            else:
+                people.decline(cat, s.face_id)
+                declined += 1
+    return accepted, declined
+
+
+def scored_faces(cat, label_of: dict[int, str]) -> list[tuple[str, int]]:
+    return [(label_of[r["id"]], r["person_id"]) for r in cat.query("SELECT id, person_id FROM faces")
+            if r["id"] in label_of]
+
+
+def run(make_engine, folder: Path, labels_by_file: dict[str, str], *,
+        floor: float | None = None) -> dict:
+    """Import the folder; returns the metrics before and after the band is answered."""
+    from photosense_cli import clustering
+    from photosense_cli.catalogue import Catalogue
+    from photosense_cli.pipeline.importjob import Importer
+
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        if floor is not None:
+            old = clustering.FACE_MATCH_THRESHOLD
+            clustering.FACE_MATCH_THRESHOLD = floor
+            stack.callback(setattr, clustering, "FACE_MATCH_THRESHOLD", old)
+        cat = Catalogue(Path(tmp) / "lib.db")
+        engine = make_engine()
+        try:
+            Importer(cat, engine, threads=2 * (os.cpu_count() or 1)).run([str(folder)])
+        finally:
+            engine.close()
+        label_of = {r["id"]: labels_by_file[os.path.basename(r["path"])] for r in cat.query(
+            "SELECT f.id, l.path FROM faces f JOIN locations l ON l.photo_id = f.photo_id")
+            if os.path.basename(r["path"]) in labels_by_file}
+        before = pairs(scored_faces(cat, label_of))
+        queued = cat.count_face_suggestions()
+        accepted, declined = answer_suggestions(cat, label_of)
+        after = pairs(scored_faces(cat, label_of))
+        cat.close()
+    return {"before": before, "after": after, "queued": queued, "accepted": accepted,
+            "declined": declined, "faces": len(label_of)}
+
+
+def fake_set(folder: Path) -> tuple[callable, dict[str, str]]:
+    from photosense_cli.engines.fake import FakeEngine, draw_photo
+
+    # identity -> label; the engine's similarities between identities
+    label = {0: "ann", 1: "ann", 2: "bob", 3: "cal", 4: "dee", 5: "dee", 6: "eve", 7: "fay",
+             8: "gus", 9: "gus"}
+    similar = {(0, 1): 87.0, (4, 5): 88.0, (8, 9): 86.0,  # ageing: one label
+               (2, 3): 85.0, (6, 7): 89.0}  # siblings, twins: two labels
+    labels = {}
+    for ident, (k) in itertools.product(range(10), range(6)):
+        name = f"id{ident}_{k}.png"
+        # 640 px and up: smaller, the importer's JPEG fringes read as a second square
+        draw_photo(size=(640 + 16 * k, 480 + 8 * ident),
+                   faces=[(ident, (0.1 + 0.05 * k, 0.2, 0.3, 0.4))]).save(folder / name)
+        labels[name] = label[ident]
+
+    def make():
+        engine = FakeEngine()
+        engine.similar = dict(similar)
+        return engine
+
+    return make, labels
+
+
+def changed_set(folder: Path) -> dict[str, str]:
+    """The shared portraits, and each again four ways changed."""
+    from PIL import Image, ImageEnhance, ImageFilter, ImageOps
+
+    rows = list(csv.DictReader(open(SHARED / "labels.csv")))
+    labels = {}
+    for r in rows:
+        people = r["people"].split(";")
+        src = SHARED / r["file"]
+        stem = Path(r["file"]).stem
+        img = ImageOps.exif_transpose(Image.open(src)).convert("RGB")
+        img.save(folder / f"{stem}.png")
+        if len(people) != 1:
+            continue  # imported, not scored
+        labels[f"{stem}.png"] = people[0]
+        w, h = img.size
+        variants = {
+            "dark": ImageEnhance.Contrast(ImageEnhance.Brightness(img).enhance(0.45)).enhance(0.7),
+            "blur": img.filter(ImageFilter.GaussianBlur(max(1.5, w / 500))),
+            "mirror": ImageOps.mirror(img),
+            "small": img.crop((w // 8, h // 8, w - w // 8, h - h // 8)).resize(
+                (max(160, w * 3 // 8), max(120, h * 3 // 8))),
+        }
+        for kind, v in variants.items():
+            v.save(folder / f"{stem}_{kind}.png")
+            labels[f"{stem}_{kind}.png"] = people[0]
+    return labels
+
+
+def only(folder: Path, labels: dict[str, str], keep) -> Path:
+    out = folder.parent / (folder.name + "-part")
+    out.mkdir()
+    for name in os.listdir(folder):
+        if keep(name):
+            os.link(folder / name, out / name)
+    return out
+
+
+def show(title: str, rows: list[tuple[str, dict, dict]]) -> None:
+    print(f"\n{title}")
+    print(f"{'set':<22}{'faces':>6}  {'90 alone':>16}  {'band answered':>16}  "
+          f"{'asked':>11}  {'bound at floor':>16}")
+    for name, r, loose in rows:
+        b, a, lo = r["before"], r["after"], loose["before"]
+        print(f"{name:<22}{r['faces']:>6}  P {b[0]:.3f} R {b[1]:.3f}  P {a[0]:.3f} R {a[1]:.3f}  "
+              f"{r['accepted']:>3} yes {r['declined']:>2} no  P {lo[0]:.3f} R {lo[1]:.3f}")
+
+
+def main() -> None:
+    from photosense_cli.engines.fake import FakeEngine
+
+    print(f"cores: {os.cpu_count()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "fake"
+        folder.mkdir()
+        make, labels = fake_set(folder)
+        floor = FakeEngine.suggest_threshold
+        show(f"fake engine (Rekognition's stand-in), band {floor:g}-90",
+             [("ageing + look-alikes", run(make, folder, labels),
+               run(make, folder, labels, floor=floor))])
+
+    if "--skip-local" in sys.argv or not SHARED.is_dir():
+        print("\nlocal engine: skipped" + ("" if SHARED.is_dir() else f" ({SHARED} is absent)"))
+        return
+    from photosense_cli.engines.local import LocalEngine
+
+    floor = LocalEngine.suggest_threshold
+
+    def make_local():
+        return LocalEngine(processes=os.cpu_count(), text=False)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "shared"
+        folder.mkdir()
+        labels = changed_set(folder)
+        original = only(folder, labels, lambda n: not any(
+            n.endswith(f"_{k}.png") for k in ("dark", "blur", "mirror", "small")))
+        rows = []
+        for name, where in (("shared photos", original), ("shared + changed", folder)):
+            rows.append((name, run(make_local, where, labels),
+                         run(make_local, where, labels, floor=floor)))
+        show(f"local engine, band {floor:g}-90", rows)
+
+
+if __name__ == "__main__":
+    main()
