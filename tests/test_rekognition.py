@@ -212,6 +212,47 @@ def test_the_pipeline_through_stubbed_rekognition(client, stub, tmp_path):
     assert again.skipped == 1 and sum(again.calls.values()) == 0
 
 
+def test_a_match_in_the_band_asks_instead_of_joining_through_stubbed_rekognition(
+        client, stub, tmp_path):
+    """SearchFaces asks down to 80 (same price); a match at 85 to Ada's face starts its
+    own person and queues "is this Ada?", one at 95 joins her."""
+
+    from photosense_cli.catalogue import Catalogue
+    from photosense_cli.pipeline.importjob import Importer
+    from tests.conftest import BOX, photo
+
+    cat = Catalogue(tmp_path / "lib.db")
+    collection = f"photosense-{cat.get_meta('library_id')}"
+    ada, maybe, sure = ("%s-1111-1111-1111-111111111111" % (c * 8) for c in "abc")
+    stub.add_response("create_collection", {"StatusCode": 200}, {"CollectionId": collection})
+    for i, (face, matches) in enumerate(((ada, []), (maybe, [(ada, 85.0)]),
+                                         (sure, [(ada, 95.0), (maybe, 84.0)]))):
+        photo(tmp_path / f"pics{i}" / "p.jpg", faces=[(0, BOX)], size=(640 + 10 * i, 480))
+        stub.add_response("index_faces", {"FaceRecords": [{"Face": {
+            "FaceId": face, "BoundingBox": box(0.1, 0.1, 0.25, 0.3), "Confidence": 99.0}}]},
+            {"CollectionId": collection, "Image": ANY, "ExternalImageId": ANY,
+             "DetectionAttributes": ["DEFAULT"], "QualityFilter": "AUTO"})
+        stub.add_response("detect_text", {"TextDetections": []}, {"Image": ANY})
+        stub.add_response("search_faces", {"FaceMatches": [
+            {"Similarity": sim, "Face": {"FaceId": other}} for other, sim in matches]},
+            {"CollectionId": collection, "FaceId": face, "FaceMatchThreshold": 80.0,
+             "MaxFaces": 100})
+    engine = RekognitionEngine(client)
+    engine.open_collection(cat.collection_id(), [])
+    with cat.transaction():
+        cat.set_meta("collection_id", cat.collection_id())
+    summaries = [Importer(cat, engine, threads=1).run([str(tmp_path / f"pics{i}")])
+                 for i in range(3)]
+    stub.assert_no_pending_responses()
+    owner = {r["engine_face_id"]: r["person_id"] for r in cat.query(
+        "SELECT engine_face_id, person_id FROM faces")}
+    assert [s.people_created for s in summaries] == [1, 1, 0]
+    assert summaries[1].faces_suggested == 1 and owner[sure] == owner[ada] != owner[maybe]
+    [asked] = cat.face_suggestions()
+    assert asked.person[0] == owner[ada] and asked.score == 85.0
+    cat.close()
+
+
 def test_client_uses_standard_configuration_and_leaves_retries_to_the_pacer(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
