@@ -33,6 +33,7 @@ from collections import Counter
 from pathlib import Path
 
 SHARED = Path(__file__).resolve().parents[2] / "shared/data/faces"
+CHANGES = ("dark", "blur", "mirror", "small", "dim", "soft", "grain")
 
 
 def pairs(scored: list[tuple[str, int]]) -> tuple[float, float, int, int, int]:
@@ -143,6 +144,10 @@ def changed_set(folder: Path) -> dict[str, str]:
             "mirror": ImageOps.mirror(img),
             "small": img.crop((w // 8, h // 8, w - w // 8, h - h // 8)).resize(
                 (max(160, w * 3 // 8), max(120, h * 3 // 8))),
+            # harder: what a decade of phones and scans does to one face
+            "dim": ImageEnhance.Contrast(ImageEnhance.Brightness(img).enhance(0.3)).enhance(0.5),
+            "soft": img.filter(ImageFilter.GaussianBlur(max(3.0, w / 180))),
+            "grain": Image.blend(img, Image.effect_noise(img.size, 60).convert("RGB"), 0.35),
         }
         for kind, v in variants.items():
             v.save(folder / f"{stem}_{kind}.png")
@@ -197,7 +202,7 @@ def main() -> None:
         folder.mkdir()
         labels = changed_set(folder)
         original = only(folder, labels, lambda n: not any(
-            n.endswith(f"_{k}.png") for k in ("dark", "blur", "mirror", "small")))
+            n.endswith(f"_{k}.png") for k in CHANGES))
         rows = []
         for name, where in (("shared photos", original), ("shared + changed", folder)):
             rows.append((name, run(make_local, where, labels),

@@ -350,7 +350,8 @@ def _mentions(kind: str, u: dict, person_id: int, face_ids: set[int]) -> bool:
         case ChangeKind.RENAME | ChangeKind.HIDE | ChangeKind.UNHIDE:
             return u.get("person") == person_id
         case ChangeKind.MERGE:
-            return u.get("target") == person_id or any(
+            kept = u.get("kept_out") or {}
+            return u.get("target") == person_id or kept.get("person") == person_id or any(
                 (s.get("person") or {}).get("id") == person_id
                 or face_ids & set(s.get("faces", [])) for s in u.get("sources", []))
         case ChangeKind.MOVE | ChangeKind.UNASSIGN:
@@ -359,7 +360,16 @@ def _mentions(kind: str, u: dict, person_id: int, face_ids: set[int]) -> bool:
         case ChangeKind.XMP_NAMES:
             return any(n.get("person") == person_id for n in u.get("names", []))
         case ChangeKind.REJECT:
-            return person_id in (u.get("a"), u.get("b"))
+            return person_id in (u.get("a"), u.get("b")) or any(
+                d.get("face") in face_ids for d in u.get("declined", []))
+        case ChangeKind.DECLINE:
+            return u.get("person") == person_id or u.get("face") in face_ids
+        case ChangeKind.BORN:
+            return (person_id in (u.get("person"), u.get("moved_to"))
+                    or bool(face_ids & set(u.get("faces", []))))
+        case ChangeKind.SPLIT:
+            return (u.get("person") == person_id or person_id in u.get("created", [])
+                    or any(face_ids & set(g) for g in u.get("groups", [])))
         case ChangeKind.REVIEW:
             return any(_mentions(s["kind"], s["undo"], person_id, face_ids)
                        for s in u.get("steps", []))

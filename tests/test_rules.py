@@ -222,3 +222,22 @@ def test_accepting_a_face_takes_the_faces_that_joined_the_person_it_started(cli,
     cli("undo")
     assert len(cli.json("people", "show", "Ada")["faces"]) == 2
     assert len(cli.json("people", "show", q["now"]["id"])["faces"]) == 2
+
+
+def test_forgetting_a_person_seals_their_corrections_and_no_one_elses(cli, fake, tmp_path):
+    pics = tmp_path / "pics"
+    photo(pics / "ann.jpg", faces=[(0, BOX)])
+    photo(pics / "bob.jpg", faces=[(1, BOX)], size=(700, 500))
+    cli.import_(pics)
+    ann, bob = (p["id"] for p in sorted(cli.json("people", "--all"), key=lambda p: p["id"]))
+    cli("people", "rename", ann, "Ann")
+    cli("people", "rename", bob, "Bob")
+    cli("people", "born", "Ann", "1990")
+    cli("people", "born", "Bob", "1991")
+    cli("people", "forget", "Ann", "--yes")
+    from photosense_cli.privacy import SEALED
+
+    summaries = [h["summary"] for h in cli.json("history")]
+    assert not any("Ann" in s for s in summaries)
+    assert "'Bob' was born on 1991-01-01" in summaries  # not his: left as it was
+    assert summaries.count(SEALED) == 2  # Ann's rename and birth date
