@@ -66,6 +66,7 @@ class Clusterer:
         self.cat = cat
         self.claims: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self.last_person: int | None = None  # the person the last assigned face went to
+        self.last_face: int | None = None  # and the catalogue row it became
         self.hidden_background = 0  # new people started hidden: a tiny face, far behind
         self.suggested = 0  # faces queued as "is this X?" (their match was in the band)
         self.ruled_out = 0  # matches a rule kept a face from (a rejection, a birth date)
@@ -104,7 +105,7 @@ class Clusterer:
                     self.hidden_background += 1
             for other, similarity in passed_over.items():
                 self.cat.add_suggestion(person, other, similarity, "same-photo")
-        face_row = self.cat.insert_face(photo_id, person, face)
+        face_row = self.last_face = self.cat.insert_face(photo_id, person, face)
         if created:
             self._suggest(face_row, face, matches, owners, set(taken) | {person}, rules)
         self.last_person = person

@@ -241,3 +241,24 @@ def test_forgetting_a_person_seals_their_corrections_and_no_one_elses(cli, fake,
     assert not any("Ann" in s for s in summaries)
     assert "'Bob' was born on 1991-01-01" in summaries  # not his: left as it was
     assert summaries.count(SEALED) == 2  # Ann's rename and birth date
+
+
+def test_hidden_people_are_not_asked_about(cli, band):
+    [q] = cli.json("people", "suggest", "--faces")
+    cli("people", "hide", q["now"]["id"])
+    assert cli.json("people", "suggest", "--faces") == []
+    assert "may be someone" not in cli("people", "suggest").stderr
+    cli("people", "unhide", q["now"]["id"])
+    cli("people", "hide", "Ada")
+    assert cli.json("people", "suggest", "--faces") == []
+    cli("people", "unhide", "Ada")
+    assert len(cli.json("people", "suggest", "--faces")) == 1
+
+
+def test_a_reindex_keeps_the_questions_waiting(cli, band):
+    [before] = cli.json("people", "suggest", "--faces")
+    cli("reindex", "--engine", "fake", "--yes")
+    [after] = cli.json("people", "suggest", "--faces")
+    assert after["face"] != before["face"]  # a new face row, the same question
+    assert (after["now"]["id"], after["person"]["id"], after["score"]) == (
+        before["now"]["id"], before["person"]["id"], before["score"])

@@ -158,6 +158,12 @@ class RuleRows(Connection):
             "score = excluded.score WHERE excluded.score > face_suggestions.score",
             (face_id, person_id, score, now()))
 
+    def face_suggestion_rows_of_photo(self, photo_id: int) -> dict[int, dict]:
+        """face id -> its queued suggestion, for a photo about to be analysed again."""
+        return {r["face_id"]: r for r in self.query(
+            "SELECT s.* FROM face_suggestions s JOIN faces f ON f.id = s.face_id "
+            "WHERE f.photo_id = ?", (photo_id,))}
+
     def drop_face_suggestion(self, face_id: int) -> list[dict]:
         rows = self.query("SELECT * FROM face_suggestions WHERE face_id = ?", (face_id,))
         self.conn.execute("DELETE FROM face_suggestions WHERE face_id = ?", (face_id,))
@@ -188,7 +194,9 @@ class RuleRows(Connection):
 
     def face_suggestions(self, limit: int = 50, *, face_id: int | None = None,
                          people: tuple[int, int] | None = None) -> list[FaceSuggestion]:
-        """Queued faces, best first; a face already in the suggested person is not one."""
+        """Queued faces, best first; a face already in the suggested person is not one, and
+        neither is one where either person is hidden (as pair suggestions leave them out:
+        a tiny face in a crowd, or someone the user hid, is not worth a question)."""
         where, args = "", []
         if face_id is not None:
             where, args = "AND s.face_id = ?", [face_id]
@@ -202,7 +210,8 @@ class RuleRows(Connection):
                     AND l.gone_at IS NULL ORDER BY l.id LIMIT 1) AS path
             FROM face_suggestions s JOIN faces f ON f.id = s.face_id
             JOIN people pe ON pe.id = s.person_id LEFT JOIN people n ON n.id = f.person_id
-            WHERE f.person_id IS NOT s.person_id {where}
+            WHERE f.person_id IS NOT s.person_id AND pe.hidden = 0
+              AND coalesce(n.hidden, 0) = 0 {where}
             ORDER BY s.score DESC, s.face_id LIMIT ?
             """, [*args, limit])
         return [FaceSuggestion(r["face_id"], r["photo_id"], r["path"],
@@ -218,4 +227,6 @@ class RuleRows(Connection):
     def count_face_suggestions(self) -> int:
         return self.scalar(
             "SELECT count(*) FROM face_suggestions s JOIN faces f ON f.id = s.face_id "
-            "WHERE f.person_id IS NOT s.person_id") or 0
+            "JOIN people pe ON pe.id = s.person_id LEFT JOIN people n ON n.id = f.person_id "
+            "WHERE f.person_id IS NOT s.person_id AND pe.hidden = 0 "
+            "AND coalesce(n.hidden, 0) = 0") or 0

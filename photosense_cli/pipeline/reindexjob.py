@@ -181,6 +181,7 @@ class _Rewrite:
             return
         assert o.photo_id is not None
         with cat.transaction():
+            asked = cat.face_suggestion_rows_of_photo(o.photo_id)
             old = cat.replace_analysis(o.photo_id, self.engine.name)
             pairs = pair_faces([f.box for f, _ in o.faces], [f.box for f in old])
             for i, (face, matches) in enumerate(o.faces):
@@ -188,6 +189,11 @@ class _Rewrite:
                 summary.people_created += self.clusterer.assign(o.photo_id, face, matches,
                                                                 person=person)
                 summary.faces_kept_person += person is not None
+                # a question the old face was waiting on carries over with its person
+                question = asked.get(old[pairs[i]].id) if i in pairs else None
+                if question is not None and self.clusterer.last_face is not None:
+                    cat.suggest_face(self.clusterer.last_face, question["person_id"],
+                                     question["score"])
             cat.insert_text_lines(o.photo_id, o.lines)
             extra = keep_for_templates(cat, self.engine, self.screen, o.template_faces)
             if o.verdict is not None:
