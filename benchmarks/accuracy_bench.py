@@ -90,12 +90,39 @@ def run(make_engine, folder: Path, labels_by_file: dict[str, str], *,
             "SELECT f.id, l.path FROM faces f JOIN locations l ON l.photo_id = f.photo_id")
             if os.path.basename(r["path"]) in labels_by_file}
         before = pairs(scored_faces(cat, label_of))
+        spread = distances(cat, label_of)
         queued = cat.count_face_suggestions()
         accepted, declined = answer_suggestions(cat, label_of)
         after = pairs(scored_faces(cat, label_of))
         cat.close()
     return {"before": before, "after": after, "queued": queued, "accepted": accepted,
-            "declined": declined, "faces": len(label_of)}
+            "declined": declined, "faces": len(label_of), "distances": spread}
+
+
+def distances(cat, label_of: dict[int, str]) -> str | None:
+    """Where the band lies among the descriptor distances (engines that keep descriptors):
+    how many same-label and different-label pairs fall at each side of it."""
+    import numpy as np
+
+    from photosense_cli.engines.local import distance_within, similarity
+
+    rows = [(label_of[r["id"]], np.frombuffer(r["descriptor"], np.float32)) for r in cat.query(
+        "SELECT id, descriptor FROM faces WHERE descriptor IS NOT NULL") if r["id"] in label_of]
+    if not rows:
+        return None
+    same, diff = [], []
+    for (l1, d1), (l2, d2) in itertools.combinations(rows, 2):
+        (same if l1 == l2 else diff).append(float(similarity(float(np.linalg.norm(d1 - d2)))))
+    from photosense_cli.engines.local import LocalEngine
+
+    floor = LocalEngine.suggest_threshold
+    same_a, diff_a = np.array(same), np.array(diff)
+    return (f"same-label pairs {len(same)}: lowest similarity {same_a.min():.1f}, "
+            f"{int((same_a < 90).sum())} below 90, {int(((same_a >= floor) & (same_a < 90)).sum())} "
+            f"in the band; different-label pairs {len(diff)}: highest {diff_a.max():.1f}, "
+            f"{int((diff_a >= 90).sum())} at 90 or more, "
+            f"{int(((diff_a >= floor) & (diff_a < 90)).sum())} in the band "
+            f"(band {floor:g}-90 = distance {distance_within(90):.3f}-{distance_within(floor):.3f})")
 
 
 def fake_set(folder: Path) -> tuple[callable, dict[str, str]]:
@@ -172,6 +199,8 @@ def show(title: str, rows: list[tuple[str, dict, dict]]) -> None:
         b, a, lo = r["before"], r["after"], loose["before"]
         print(f"{name:<22}{r['faces']:>6}  P {b[0]:.3f} R {b[1]:.3f}  P {a[0]:.3f} R {a[1]:.3f}  "
               f"{r['accepted']:>3} yes {r['declined']:>2} no  P {lo[0]:.3f} R {lo[1]:.3f}")
+        if r["distances"]:
+            print(f"  {r['distances']}")
 
 
 def main() -> None:
