@@ -198,11 +198,12 @@ class PersonDetails:
     photos: list[Photo]
     faces: list[Face]
     name_hints: list[dict] = field(default_factory=list)  # other names metadata gave them
+    born: str | None = None  # `people born`: YYYY-MM-DD
 
     def to_json(self) -> dict[str, Any]:
         p = self.person
         return {"id": p.id, "name": p.given_name, "label": p.name, "named": p.named,
-                "hidden": p.hidden is not Hidden.NO,
+                "hidden": p.hidden is not Hidden.NO, "born": self.born,
                 "name_source": p.name_source, "name_hints": self.name_hints,
                 "cover_face_id": p.cover_face_id,
                 "photos": [ph.to_json() for ph in self.photos],

@@ -129,6 +129,10 @@ def test_born_moves_earlier_faces_out_and_keeps_them_out(cli, fake, tmp_path):
     said = cli("people", "born", "Kid", "2015").stderr
     assert "born on 2015-01-01" in said and "1 face from photos taken before it" in said
     kid = cli.json("people", "show", "Kid")
+    from tests.test_json import valid
+
+    valid("people-show", kid)
+    assert kid["born"] == "2015-01-01" and "born 2015-01-01" in cli("people", "show", "Kid").stdout
     assert sorted(x["path"].rsplit("/", 1)[1] for x in kid["photos"]) == ["new.jpg", "undated.png"]
     old_face = next(x for x in cli.json("people", "--all") if x["id"] != p["id"])
     # a later photo from before the date does not join them either

@@ -172,7 +172,8 @@ class Catalogue(RuleRows, PrivacyRows, SavedRows, PlaceRows, RunRows, TextRows, 
         photos = [p for p in self.photos(ids) if include_missing or not p.missing]
         shown = {p.id for p in photos}
         faces = [f for f in self.faces_of_person(person.id) if f.photo_id in shown]
-        return PersonDetails(person, photos, faces, self.name_hints(person.id))
+        return PersonDetails(person, photos, faces, self.name_hints(person.id),
+                             self.born(person.id))
 
     def face_crops_plan(self, person_id: int) -> dict[str, list[Face]]:
         """A person's faces grouped by the path to crop them from (the photo's first path)."""

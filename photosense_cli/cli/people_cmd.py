@@ -184,6 +184,9 @@ def show(ctx: typer.Context, person: PersonArg, json_output: JsonOption = False,
         out.print(literal(p.name, "bold").append(literal(f"{state}  id {p.id}, "
                                                          f"{len(details.photos)} photos, "
                                                          f"{len(details.faces)} faces")))
+        if details.born:
+            out.print(literal(f"  born {details.born}: no face from a photo taken before "
+                              "it joins them"))
         for hint in details.name_hints:
             out.print(literal(f"  {hint['source']} calls them {hint['name']!r}"))
         photos = {ph.id: ph for ph in details.photos}
