@@ -91,12 +91,39 @@ def run(make_engine, folder: Path, labels_by_file: dict[str, str], *,
             if os.path.basename(r["path"]) in labels_by_file}
         before = pairs(scored_faces(cat, label_of))
         spread = distances(cat, label_of)
+        split = split_check(cat, label_of) if spread else None
         queued = cat.count_face_suggestions()
         accepted, declined = answer_suggestions(cat, label_of)
         after = pairs(scored_faces(cat, label_of))
         cat.close()
     return {"before": before, "after": after, "queued": queued, "accepted": accepted,
-            "declined": declined, "faces": len(label_of), "distances": spread}
+            "declined": declined, "faces": len(label_of), "distances": spread, "split": split}
+
+
+def split_check(cat, label_of: dict[int, str]) -> str:
+    """Every two labels' people merged by mistake, then `people split` proposed: how often
+    the groups are exactly the two (each merge undone after)."""
+    from photosense_cli import people, split
+
+    owner: dict[str, Counter] = {}
+    for face, label in label_of.items():
+        person = cat.person_of_face(face)
+        owner.setdefault(label, Counter())[person] += 1
+    main = {label: c.most_common(1)[0][0] for label, c in owner.items()}
+    exact = tried = 0
+    for a, b in itertools.combinations(sorted(main), 2):
+        pa, pb = cat.person(main[a]), cat.person(main[b])
+        if pa is None or pb is None or pa.id == pb.id:
+            continue
+        before = {pa.id: set(cat.face_ids_of_person(pa.id)), pb.id: set(cat.face_ids_of_person(pb.id))}
+        people.merge(cat, pa, [pb])
+        merged = cat.person(pa.id)
+        proposal = split.propose(cat, merged, lambda: None, 89.0)
+        groups = sorted((set(g.face_ids) for g in proposal.groups), key=len)
+        exact += groups == sorted(before.values(), key=len)
+        tried += 1
+        people.undo(cat)
+    return f"split after a wrong merge: {exact} of {tried} label pairs came apart exactly"
 
 
 def distances(cat, label_of: dict[int, str]) -> str | None:
@@ -201,6 +228,8 @@ def show(title: str, rows: list[tuple[str, dict, dict]]) -> None:
               f"{r['accepted']:>3} yes {r['declined']:>2} no  P {lo[0]:.3f} R {lo[1]:.3f}")
         if r["distances"]:
             print(f"  {r['distances']}")
+        if r["split"]:
+            print(f"  {r['split']}")
 
 
 def main() -> None:

@@ -264,3 +264,21 @@ def test_face_search_returns_what_similarity_gives_every_row():
         assert all(g.similarity == pytest.approx(want[g.face_id]) for g in got)
         assert [g.similarity for g in got] == sorted((g.similarity for g in got), reverse=True)
     assert "f1" in [m.face_id for m in e.search_faces("f0", 89.99, Usage())]
+
+
+@needs_shared
+def test_split_takes_apart_two_real_people_a_merge_made_one(faces_library):
+    """Obama's and Biden's people merged by mistake come apart into exactly the two, on
+    the descriptors (average linkage at the offline band's floor, 89)."""
+    cli, _ = faces_library
+    _, by_label, _ = labelled_people(cli, SHARED / "faces")
+    [obama], [biden] = by_label["obama"], by_label["biden"]
+    faces = {p: {f["id"] for f in cli.json("people", "show", p)["faces"]} for p in (obama, biden)}
+    cli("people", "merge", obama, biden)
+    try:
+        proposal = cli.json("people", "split", obama, "--json")
+        assert proposal["engine_calls"] == 0 and proposal["applied"] is False
+        assert [set(g["face_ids"]) for g in proposal["groups"]] == [faces[obama], faces[biden]]
+    finally:
+        cli("undo")
+    assert {f["id"] for f in cli.json("people", "show", biden)["faces"]} == faces[biden]

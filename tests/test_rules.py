@@ -266,3 +266,19 @@ def test_a_reindex_keeps_the_questions_waiting(cli, band):
     # a new face row (SQLite may give it the old id again), the same question
     assert (after["photo_id"], after["now"]["id"], after["person"]["id"], after["score"]) == (
         before["photo_id"], before["now"]["id"], before["person"]["id"], before["score"])
+
+
+def test_undoing_a_merge_puts_the_questions_back_as_they_were(cli, band, tmp_path):
+    [q] = cli.json("people", "suggest", "--faces")
+    photo(tmp_path / "bea" / "bea.jpg", faces=[(2, BOX)])
+    cli.import_(tmp_path / "bea")
+    bea = next(p["id"] for p in cli.json("people", "--all")
+               if p["id"] not in (band["ada"], q["now"]["id"]))
+    cli("people", "merge", bea, "Ada")  # Ada's questions become Bea's
+    assert [r["person"]["id"] for r in cli.json("people", "suggest", "--faces")] == [bea]
+    cli("undo")
+    assert cli.json("people", "suggest", "--faces") == [q]
+    cli("people", "merge", "Ada", q["now"]["id"])  # the merge answers the question
+    assert cli.json("people", "suggest", "--faces") == []
+    cli("undo")
+    assert cli.json("people", "suggest", "--faces") == [q]

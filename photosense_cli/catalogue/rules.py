@@ -170,8 +170,9 @@ class RuleRows(Connection):
         return rows
 
     def restore_face_suggestions(self, rows: Sequence[dict]) -> None:
+        """Suggestions as an undo kept them: each face's as it was (a merge repointed it)."""
         self.conn.executemany(
-            "INSERT OR IGNORE INTO face_suggestions(face_id, person_id, score, created_at) "
+            "INSERT OR REPLACE INTO face_suggestions(face_id, person_id, score, created_at) "
             "SELECT :face_id, :person_id, :score, :created_at "
             "WHERE EXISTS (SELECT 1 FROM faces WHERE id = :face_id) "
             "AND EXISTS (SELECT 1 FROM people WHERE id = :person_id)", list(rows))
@@ -179,7 +180,11 @@ class RuleRows(Connection):
     def repoint_face_suggestions(self, source: int, target: int) -> list[dict]:
         """A merge: faces suggested to the source are suggested to the person it became
         (none of the target's own faces); returns the rows as they were, for undo."""
-        rows = self.query("SELECT * FROM face_suggestions WHERE person_id = ?", (source,))
+        # what is repointed, and what the merge answers (faces now in the person they were
+        # suggested to): both come back on undo
+        rows = self.query(
+            "SELECT * FROM face_suggestions WHERE person_id = ? OR (person_id = ? AND face_id "
+            "IN (SELECT id FROM faces WHERE person_id = ?))", (source, target, target))
         self.conn.execute(
             "UPDATE OR REPLACE face_suggestions SET person_id = ? WHERE person_id = ?",
             (target, source))
