@@ -282,3 +282,15 @@ def test_undoing_a_merge_puts_the_questions_back_as_they_were(cli, band, tmp_pat
     assert cli.json("people", "suggest", "--faces") == []
     cli("undo")
     assert cli.json("people", "suggest", "--faces") == [q]
+
+
+def test_the_face_queue_in_csv_is_one_flat_row_a_face(cli, band):
+    import csv
+    import io
+
+    [q] = cli.json("people", "suggest", "--faces")
+    rows = list(csv.DictReader(io.StringIO(cli("people", "suggest", "--faces", "--format",
+                                               "csv").stdout)))
+    assert rows == [{"face": str(q["face"]), "score": "85.0", "person_id": str(band["ada"]),
+                     "name": "Ada", "label": "Ada", "now_id": str(q["now"]["id"]),
+                     "path": q["path"]}]

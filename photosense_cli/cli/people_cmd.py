@@ -409,7 +409,14 @@ def _face_suggestions(rows: list[dict], fmt) -> None:
              f"photosense people suggest --accept {r['face']}") for r in rows]))
         say("Decline one with: photosense people suggest --decline FACE")
 
-    emit(rows, fmt, render)
+    flat = [{"face": r["face"], "score": r["score"], "person_id": r["person"]["id"],
+             "name": r["person"]["name"], "label": r["person"]["label"],
+             "now_id": r["now"]["id"], "path": r["path"]} for r in rows]
+    emit(rows, fmt, render, csv_columns=list(FACE_SUGGESTION_CSV), csv_rows=flat)
+
+
+# `people suggest --faces --format csv`: one flat row a face, the person asked about
+FACE_SUGGESTION_CSV = ("face", "score", "person_id", "name", "label", "now_id", "path")
 
 
 @app.command()
