@@ -285,8 +285,7 @@ def move_step(cat: Catalogue, face: Face, person: Person | None) -> Step:
         target_id = person.id
         check_born(cat, face, person)
         # the user puts the face back where they once took it out: they say so now
-        lifted = [r for r in cat.rejection_rows(person.id)
-                  if r["id"] in cat.rejection_ids_of(face.id, person.id)]
+        lifted = cat.rejections_of(face.id, person.id)
         cat.unreject_faces([r["id"] for r in lifted])
     old_row = cat.person_row(old) if old is not None else None
     suggestion = cat.drop_face_suggestion(face.id)

@@ -71,8 +71,6 @@ def propose(cat: Catalogue, person: Person, engine: Callable[[], Engine],
             threshold: float) -> SplitProposal:
     """Sub-cluster a person's faces by average linkage, two faces of one photo never in one
     group; the largest group first (it keeps the person)."""
-    import numpy as np
-
     by_id = {f.id: f for f in cat.faces_of_person(person.id)}
     rows = cat.descriptors_by_date(person.id)
     faces = [by_id[i] for i, _ in rows if i in by_id]
@@ -94,7 +92,7 @@ def propose(cat: Catalogue, person: Person, engine: Callable[[], Engine],
     for face, label in zip(sample, labels, strict=True):
         groups.setdefault(label, []).append(face)
     ordered = sorted(groups.values(), key=lambda g: (-len(g), min(f.id for f in g)))
-    _place_the_rest(faces, sample, ordered, vectors, np)
+    _place_the_rest(faces, sample, ordered, vectors)
     paths = cat.paths_of(sorted({f.photo_id for f in faces}))
     out = [SplitGroup(sorted(f.id for f in g), len({f.photo_id for f in g}),
                       _samples(g, paths), new=i > 0) for i, g in enumerate(ordered)]
@@ -163,7 +161,7 @@ def average_linkage(sims, photos: list[int], threshold: float) -> list[int]:
         members[a] |= members[b]
         blocked = np.array([bool(members[a] & members[k]) if alive[k] else True
                             for k in range(n)])
-        merged[blocked | ~np.isfinite(s[a]) | ~np.isfinite(s[b])] = -np.inf
+        merged[blocked] = -np.inf  # a pair barred before stays -inf through the mean
         s[a], s[:, a] = merged, merged
         s[b], s[:, b] = -np.inf, -np.inf
         s[a, a] = -np.inf
@@ -174,9 +172,11 @@ def average_linkage(sims, photos: list[int], threshold: float) -> list[int]:
 
 
 def _place_the_rest(faces: list[Face], sample: list[Face], groups: list[list[Face]],
-                    vectors: dict[int, bytes], np) -> None:
+                    vectors: dict[int, bytes]) -> None:
     """Faces beyond the sample join the group of the sampled face most like them, or the
     largest group when they carry no descriptor."""
+    import numpy as np
+
     chosen = {f.id for f in sample}
     rest = [f for f in faces if f.id not in chosen]
     if not rest:

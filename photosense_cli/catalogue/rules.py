@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from photosense_cli.catalogue.connection import Connection
 from photosense_cli.catalogue.schema import now
+from photosense_cli.geometry import same_face
 from photosense_cli.records import Box, FaceSuggestion
 
 # The day a photo was taken, when the camera recorded it (EXIF), else NULL.
@@ -17,23 +18,40 @@ class RuleRows(Connection):
 
     # -- rejections: a face (photo content hash and box) is not this person ----------------
 
+    def _face_place(self, face_id: int) -> tuple[str, Box] | None:
+        """Where a face is, as a rejection remembers it: its photo's content hash and box."""
+        rows = self.query('SELECT p.sha256, f."left", f.top, f.width, f.height FROM faces f '
+                          "JOIN photos p ON p.id = f.photo_id WHERE f.id = ?", (face_id,))
+        if not rows:
+            return None
+        r = rows[0]
+        return r["sha256"], Box(r["left"], r["top"], r["width"], r["height"])
+
     def reject_face(self, face_id: int, person_id: int) -> int | None:
         """Remember that a face is not this person; the new row's id for undo (None when
         the face or the person is gone, or the rejection was there already)."""
-        row = self.query('SELECT p.sha256, f."left", f.top, f.width, f.height FROM faces f '
-                         "JOIN photos p ON p.id = f.photo_id WHERE f.id = ?", (face_id,))
-        if not row or not self.scalar("SELECT 1 FROM people WHERE id = ?", (person_id,)):
+        place = self._face_place(face_id)
+        if place is None or not self.scalar("SELECT 1 FROM people WHERE id = ?", (person_id,)):
             return None
-        r = row[0]
-        box = Box(r["left"], r["top"], r["width"], r["height"])
-        if person_id in self.rejected_people(r["sha256"], box):
+        if self.rejections_of(face_id, person_id):
             return None
+        sha, box = place
         cur = self.conn.execute(
             'INSERT INTO face_rejections(sha256, "left", top, width, height, person_id, at) '
-            "VALUES (?, ?, ?, ?, ?, ?, ?)", (r["sha256"], *box.as_tuple(), person_id, now()))
+            "VALUES (?, ?, ?, ?, ?, ?, ?)", (sha, *box.as_tuple(), person_id, now()))
         self.conn.execute("DELETE FROM face_suggestions WHERE face_id = ? AND person_id = ?",
                           (face_id, person_id))
         return cur.lastrowid
+
+    def rejections_of(self, face_id: int, person_id: int) -> list[dict]:
+        """The rejection rows that keep this face from this person."""
+        place = self._face_place(face_id)
+        if place is None:
+            return []
+        sha, box = place
+        return [r for r in self.query(
+            "SELECT * FROM face_rejections WHERE sha256 = ? AND person_id = ?", (sha, person_id))
+            if same_face(Box(r["left"], r["top"], r["width"], r["height"]), box)]
 
     def unreject_faces(self, ids: Iterable[int]) -> None:
         self.conn.executemany("DELETE FROM face_rejections WHERE id = ?", [(i,) for i in ids])
@@ -67,16 +85,9 @@ class RuleRows(Connection):
                 for r in self.query('SELECT "left", top, width, height, person_id '
                                     "FROM face_rejections WHERE sha256 = ?", (sha256,))]
 
-    def rejected_people(self, sha256: str, box: Box) -> set[int]:
-        from photosense_cli.geometry import same_face
-
-        return {person for b, person in self.rejections_in(sha256) if same_face(b, box)}
-
     def ruled_out_faces(self, person_id: int) -> list[int]:
         """The person's faces a rule keeps from them: rejected from them, or from a photo
         the camera dated before their birth date (after a merge brought them in)."""
-        from photosense_cli.geometry import same_face
-
         born = self.born(person_id)
         out = set(self.faces_before(person_id, born)) if born else set()
         rejected: dict[str, list[Box]] = {}
@@ -93,24 +104,6 @@ class RuleRows(Connection):
                 if any(same_face(b, box) for b in rejected[r["sha256"]]):
                     out.add(r["id"])
         return sorted(out)
-
-    def rejection_ids_of(self, face_id: int, person_id: int) -> set[int]:
-        """The rejections that keep this face from this person."""
-        from photosense_cli.geometry import same_face
-
-        row = self.query('SELECT p.sha256, f."left", f.top, f.width, f.height FROM faces f '
-                         "JOIN photos p ON p.id = f.photo_id WHERE f.id = ?", (face_id,))
-        if not row:
-            return set()
-        r = row[0]
-        box = Box(r["left"], r["top"], r["width"], r["height"])
-        return {x["id"] for x in self.query(
-            'SELECT id, "left", top, width, height FROM face_rejections '
-            "WHERE sha256 = ? AND person_id = ?", (r["sha256"], person_id))
-            if same_face(Box(x["left"], x["top"], x["width"], x["height"]), box)}
-
-    def count_face_rejections(self) -> int:
-        return self.scalar("SELECT count(*) FROM face_rejections") or 0
 
     # -- birth dates ---------------------------------------------------------------------
 
@@ -226,8 +219,7 @@ class RuleRows(Connection):
 
     def face_suggestions_between(self, a: int, b: int) -> list[FaceSuggestion]:
         """Faces of either person suggested to the other."""
-        return [s for s in self.face_suggestions(10_000, people=(a, b))
-                if {s.now[0], s.person[0]} == {a, b}]
+        return self.face_suggestions(10_000, people=(a, b))
 
     def count_face_suggestions(self) -> int:
         return self.scalar(
