@@ -16,6 +16,7 @@ the rows they are about, one module a family, over one connection:
 - saved.py: saved searches, the people they name, what `--new` printed
 - privacy.py: forgotten faces, suppression templates, protected photos
 - rules.py: faces taken out of people, birth dates, faces suggested to people
+- uservectors.py: what each person's user vector in the engine's collection may hold
 - runs.py: runs, the engine-call log, counts, the history of corrections
 - lock.py: one import at a time
 
@@ -64,16 +65,17 @@ from photosense_cli.catalogue.schema import (
     split_statements,
 )
 from photosense_cli.catalogue.text import SearchFilter, TextRows
+from photosense_cli.catalogue.uservectors import UserRow, UserVectorRows
 from photosense_cli.errors import PhotosenseError
 from photosense_cli.records import Box, Face, Person, PersonDetails, PhotoDetails, TextLine
 
 __all__ = ["APPLICATION_ID", "BATCH", "MIGRATIONS", "RESTORE", "SCHEMA_VERSION", "SQLITE_HEADER",
-           "Catalogue", "SearchFilter", "chunks", "current_library", "explain", "import_lock",
+           "Catalogue", "SearchFilter", "UserRow", "chunks", "current_library", "explain", "import_lock",
            "now", "open_existing", "requires_transaction"]
 
 
-class Catalogue(RuleRows, PrivacyRows, SavedRows, PlaceRows, RunRows, TextRows, FaceRows, PeopleRows,
-                PhotoRows, Connection):
+class Catalogue(UserVectorRows, RuleRows, PrivacyRows, SavedRows, PlaceRows, RunRows, TextRows,
+                FaceRows, PeopleRows, PhotoRows, Connection):
     """A library file: every row family over one connection, and what spans them."""
 
     def repair(self) -> dict:

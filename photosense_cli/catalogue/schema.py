@@ -519,6 +519,26 @@ MIGRATIONS: list[Migration] = [
     );
     CREATE INDEX face_suggestions_person ON face_suggestions(person_id);
     """,
+    # 21: Rekognition user vectors (uservectors.py): one user a person with enough faces.
+    # A row is what the collection may hold, written before each call that adds to it
+    # (pending: the faces being associated; faces: those the service said it took) and
+    # narrowed after each call that takes away, so it is never less than the collection
+    # holds: a crash between calls leaves work the next sync finds (pending faces are sent
+    # again), never a user or an association nobody knows of.
+    # No key to people: a person merged away or forgotten keeps its row until DeleteUser
+    # succeeds. refused: faces the service would not associate (LOW_MATCH_CONFIDENCE),
+    # not sent again while they stay in the person.
+    """
+    CREATE TABLE user_vectors (
+        user_id TEXT PRIMARY KEY,
+        person_id INTEGER NOT NULL,
+        faces TEXT NOT NULL,
+        pending TEXT NOT NULL,
+        refused TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX user_vectors_person ON user_vectors(person_id);
+    """,
 ]
 
 

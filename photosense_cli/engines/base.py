@@ -23,7 +23,8 @@ FACE_MATCH_THRESHOLD = 90.0  # lower merges different people, higher splits one 
 TEXT_MIN_CONFIDENCE = 80.0  # LINE detections only; single words gave worse results
 
 __all__ = ["Box", "TextLine", "DetectedFace", "Match", "KnownFace", "Usage", "EngineOptions",
-           "Engine", "FaceProbe", "FACE_MATCH_THRESHOLD", "TEXT_MIN_CONFIDENCE", "resolve_workers",
+           "Engine", "FaceProbe", "UserMatch", "UserVectors", "Associated",
+           "FACE_MATCH_THRESHOLD", "TEXT_MIN_CONFIDENCE", "resolve_workers",
            "importer_threads", "cost_usd"]
 
 
@@ -40,6 +41,12 @@ class DetectedFace:
 @dataclass
 class Match:
     face_id: str
+    similarity: float
+
+
+@dataclass
+class UserMatch:
+    user_id: str
     similarity: float
 
 
@@ -102,6 +109,9 @@ class Engine(Protocol):
     # suggest --search` asks for faces this similar. Calibrated per engine so that what it
     # suggests is mostly one person (benchmarks/accuracy_bench.py).
     suggest_threshold: ClassVar[float]
+    # The collection keeps user vectors (one per person, from up to 100 of its faces), which
+    # a new face is searched against first (uservectors.py); the engine is then UserVectors.
+    user_vectors: ClassVar[bool]
 
     @classmethod
     def create(cls, options: EngineOptions) -> Engine:
@@ -126,7 +136,8 @@ class Engine(Protocol):
         """Faces of the collection similar to one of its own faces, never the face itself."""
 
     def delete_faces(self, face_ids: list[str]) -> None:
-        """Remove faces from the collection (forget, reindex, crash recovery)."""
+        """Remove faces from the collection (forget, reindex, crash recovery), taking them
+        out of any user vector that holds them first."""
 
     def list_faces(self) -> Iterator[tuple[str, str]]:
         """(face_id, external_id) of every face in the collection, for crash recovery."""
@@ -140,6 +151,41 @@ class Engine(Protocol):
 
     def where(self) -> str:
         """Where photos go for analysis, in words, for the consent question."""
+
+
+@dataclass
+class Associated:
+    """What AssociateFaces did: the faces now the user's, and those it would not take
+    (LOW_MATCH_CONFIDENCE: too unlike the user) or could not (gone, another user's)."""
+
+    done: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+class UserVectors(Protocol):
+    """What an engine with user_vectors does besides Engine (Rekognition's user API)."""
+
+    def search_users(self, face_id: str, threshold: float, usage: Usage) -> list[UserMatch]:
+        """Users of the collection similar to one of its faces, best first."""
+
+    def list_users(self) -> Iterator[str]:
+        """The user ids the collection holds, for the sync and for crash recovery."""
+
+    def create_user(self, user_id: str) -> None:
+        """Make an empty user; making one that exists is no error."""
+
+    def associate_faces(self, user_id: str, face_ids: list[str]) -> Associated:
+        """Add up to 100 of the collection's faces to a user."""
+
+    def disassociate_faces(self, user_id: str, face_ids: list[str]) -> None:
+        """Take up to 100 faces out of a user; faces not in it are no error."""
+
+    def delete_user(self, user_id: str) -> None:
+        """Delete a user (its faces stay in the collection); a missing one is no error."""
+
+    def take_ledger(self) -> Usage:
+        """The calls above made since the last take (outside any photo's Usage), to log."""
 
 
 class FaceProbe(Protocol):

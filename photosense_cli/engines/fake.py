@@ -22,6 +22,7 @@ from PIL import Image
 
 from photosense_cli.engines.base import (
     TEXT_MIN_CONFIDENCE,
+    Associated,
     Box,
     DetectedFace,
     EngineOptions,
@@ -29,6 +30,7 @@ from photosense_cli.engines.base import (
     Match,
     TextLine,
     Usage,
+    UserMatch,
 )
 from photosense_cli.engines.timing import timed
 from photosense_cli.errors import CollectionMissing, ItemFailed, Throttled
@@ -53,6 +55,9 @@ class FakeEngine:
     remote_faces = True  # its "collection" outlives a crashed run, as Rekognition's does
     prices_usd: dict[str, float] = {}
     suggest_threshold = 80.0
+    user_vectors = True
+    # AssociateFaces' own default UserMatchThreshold: a face less like the user is refused.
+    associate_threshold = 75.0
 
     @classmethod
     def create(cls, options: EngineOptions) -> FakeEngine:
@@ -81,6 +86,8 @@ class FakeEngine:
         self._ids = itertools.count(1)
         self._prefix = uuid.uuid4().hex[:8]  # ids never collide across engines, like real ones
         self._lock = threading.Lock()
+        self.users: dict[str, set[str]] = {}  # user id -> its face ids
+        self.ledger = Usage()
 
     # -- the protocol -----------------------------------------------------
 
@@ -156,7 +163,13 @@ class FakeEngine:
             return sorted(found, key=lambda m: -m.similarity)
 
     def delete_faces(self, face_ids: list[str]) -> None:
+        """As the Rekognition engine does: a face a user holds is taken out of it first."""
         self._call("DeleteFaces")
+        with self._lock:
+            held = {u: faces & set(face_ids) for u, faces in self.users.items()}
+        for user_id, faces in held.items():
+            if faces:
+                self.disassociate_faces(user_id, sorted(faces))
         with self._lock:
             for face_id in face_ids:
                 self.faces.pop(face_id, None)
@@ -164,7 +177,75 @@ class FakeEngine:
     def collection_counts(self) -> dict[str, int]:
         self._call("DescribeCollection")
         with self._lock:
-            return {"faces": len(self.faces), "users": 0}
+            return {"faces": len(self.faces), "users": len(self.users)}
+
+    # -- user vectors: a user's vector is the mean of its faces' ------------------
+
+    def search_users(self, face_id: str, threshold: float, usage: Usage) -> list[UserMatch]:
+        with timed(usage, "SearchUsers"):
+            self._call("SearchUsers")
+            with self._lock:
+                identity = self.faces[face_id][0]
+                found = [UserMatch(u, sim) for u, faces in self.users.items()
+                         if faces and (sim := self.user_similarity(identity, faces)) >= threshold]
+            return sorted(found, key=lambda m: -m.similarity)
+
+    def list_users(self) -> Iterator[str]:
+        self._call("ListUsers")
+        with self._lock:
+            return iter(sorted(self.users))
+
+    def create_user(self, user_id: str) -> None:
+        with timed(self.ledger, "CreateUser"):
+            self._call("CreateUser")
+            with self._lock:
+                self.users.setdefault(user_id, set())
+
+    def associate_faces(self, user_id: str, face_ids: list[str]) -> Associated:
+        assert 0 < len(face_ids) <= 100, "AssociateFaces takes 1 to 100 faces"
+        with timed(self.ledger, "AssociateFaces"):
+            self._call("AssociateFaces")
+            out = Associated()
+            with self._lock:
+                if user_id not in self.users:
+                    raise ItemFailed(f"fake ResourceNotFoundException: user {user_id}")
+                held = self.users[user_id]
+                for face_id in face_ids:
+                    others = [u for u, faces in self.users.items() if face_id in faces]
+                    if face_id not in self.faces or (others and others != [user_id]):
+                        out.failed.append(face_id)
+                    elif held and self.user_similarity(
+                            self.faces[face_id][0], held) < self.associate_threshold:
+                        out.refused.append(face_id)
+                    else:
+                        held.add(face_id)
+                        out.done.append(face_id)
+            return out
+
+    def disassociate_faces(self, user_id: str, face_ids: list[str]) -> None:
+        with timed(self.ledger, "DisassociateFaces"):
+            self._call("DisassociateFaces")
+            with self._lock:
+                self.users.get(user_id, set()).difference_update(face_ids)
+
+    def delete_user(self, user_id: str) -> None:
+        with timed(self.ledger, "DeleteUser"):
+            self._call("DeleteUser")
+            with self._lock:
+                self.users.pop(user_id, None)
+
+    def take_ledger(self) -> Usage:
+        ledger, self.ledger = self.ledger, Usage()
+        return ledger
+
+    def user_similarity(self, identity: int, faces: set[str]) -> float:
+        """100 x the cosine between the face's vector and the mean of the user's faces'.
+        Each identity's vector is drawn from `similar` (a Gram matrix of cosines), so two
+        faces compare as search_faces says and a user covers its faces' variety."""
+        vectors = _embedding(tuple(sorted(self.similar.items())))
+        mean = vectors[[self.faces[f][0] for f in faces if f in self.faces]].mean(0)
+        norm = float(np.linalg.norm(mean))
+        return 0.0 if norm == 0 else round(100 * float(vectors[identity] @ mean) / norm, 2)
 
     def close(self) -> None:
         pass
@@ -234,6 +315,19 @@ class FakeEngine:
             x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
             found.append((int(colour), (x0 / w, y0 / h, (x1 - x0) / w, (y1 - y0) / h)))
         return found
+
+
+@functools.lru_cache(maxsize=8)
+def _embedding(similar: tuple) -> np.ndarray:
+    """Unit vectors, one an identity, whose cosines are the look-alike table's similarities
+    (0 for identities not listed): the Gram matrix's eigenvectors, negative parts dropped."""
+    n = len(FACE_COLOURS)
+    gram = np.eye(n)
+    for (a, b), sim in similar:
+        gram[a, b] = gram[b, a] = sim / 100
+    values, vectors = np.linalg.eigh(gram)
+    out = vectors * np.sqrt(np.clip(values, 0, None))
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
 def draw_photo(size=(640, 480), faces=(), texts=(), background=(235, 235, 235)) -> Image.Image:

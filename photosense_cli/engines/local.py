@@ -335,6 +335,9 @@ class LocalEngine:
     # correctly separated people there gave 55 suggestions at 80 and 30 at 85, all wrong,
     # and none at 89: from 89 on, only pairs closer than any two different people seen.
     suggest_threshold = 89.0
+    # No user vectors: each person's prototype would be their analogue here, and the
+    # shared and changed sets leave nothing for one to win (design.md, Clustering).
+    user_vectors = False
 
     @classmethod
     def create(cls, options: EngineOptions) -> LocalEngine:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 from photosense_cli.engines.base import (
     TEXT_MIN_CONFIDENCE,
+    Associated,
     Box,
     DetectedFace,
     EngineOptions,
@@ -23,6 +24,7 @@ from photosense_cli.engines.base import (
     Match,
     TextLine,
     Usage,
+    UserMatch,
 )
 from photosense_cli.engines.timing import timed
 from photosense_cli.errors import CollectionMissing, EngineError, ItemFailed, Throttled
@@ -81,13 +83,21 @@ class RekognitionEngine:
     # US East price list, first million images per month: IndexFaces, SearchFaces and
     # DetectText are billed per image processed; ListFaces, DeleteFaces and
     # CreateCollection are free. Face storage ($0.00001 per face-month) is not counted.
-    prices_usd = {"IndexFaces": 0.001, "SearchFaces": 0.001, "DetectText": 0.001}
+    # The user-vector calls: SearchUsers and AssociateFaces are priced with SearchFaces (the
+    # price list's group 1); DisassociateFaces is priced the same here, so that estimates
+    # err high, since the copy of the price list read for this predates user vectors.
+    # CreateUser, DeleteUser and ListUsers are counted free, like the collection's calls.
+    prices_usd = {"IndexFaces": 0.001, "SearchFaces": 0.001, "DetectText": 0.001,
+                  "SearchUsers": 0.001, "AssociateFaces": 0.001, "DisassociateFaces": 0.001}
     # Not calibrated here (no network): AWS documents 80 as the level below which matches
     # are mostly different people; the user confirms each suggestion anyway.
     suggest_threshold = 80.0
+    user_vectors = True
 
     def __init__(self, client, collection_id: str | None = None, text_tiles: int = 4):
         self.client = client
+        # user-vector calls made outside a photo, billed: the sync logs them (take_ledger)
+        self.ledger = Usage()
         self.collection_id = collection_id
         self.text_tiles = text_tiles  # bands for a photo that holds 100 words (tiles.py)
         # the pace of calls outside a photo's (collections, ListFaces, DeleteFaces)
@@ -160,9 +170,88 @@ class RekognitionEngine:
         ]
 
     def delete_faces(self, face_ids: list[str]) -> None:
+        """Delete faces; one a user holds is taken out of the user and deleted then, since
+        the service refuses to delete it (ASSOCIATED_TO_AN_EXISTING_USER) and would keep
+        the face that a forget, a reindex or a recovery meant to erase."""
         for i in range(0, len(face_ids), 4096):  # the API's batch limit
-            self._call(None, "DeleteFaces", self.client.delete_faces,
-                       CollectionId=self.collection_id, FaceIds=face_ids[i : i + 4096])
+            resp = self._call(None, "DeleteFaces", self.client.delete_faces,
+                              CollectionId=self.collection_id, FaceIds=face_ids[i : i + 4096])
+            held: dict[str, list[str]] = {}
+            for refusal in resp.get("UnsuccessfulFaceDeletions", []):
+                if ("ASSOCIATED_TO_AN_EXISTING_USER" in refusal.get("Reasons", [])
+                        and refusal.get("UserId")):
+                    held.setdefault(refusal["UserId"], []).append(refusal["FaceId"])
+            for user_id, faces in held.items():
+                self.disassociate_faces(user_id, faces)
+            if held:
+                self._call(None, "DeleteFaces", self.client.delete_faces,
+                           CollectionId=self.collection_id,
+                           FaceIds=[f for faces in held.values() for f in faces])
+
+    # -- user vectors (uservectors.py keeps them in step with the catalogue) ----------
+
+    def search_users(self, face_id: str, threshold: float, usage: Usage) -> list[UserMatch]:
+        resp = self._call(usage, "SearchUsers", self.client.search_users,
+                          CollectionId=self.collection_id, FaceId=face_id,
+                          UserMatchThreshold=threshold, MaxUsers=10)
+        return [UserMatch(m["User"]["UserId"], m["Similarity"])
+                for m in resp.get("UserMatches", [])]
+
+    def list_users(self) -> Iterator[str]:
+        token: str | None = None
+        while True:
+            params = {"CollectionId": self.collection_id, "MaxResults": 500}
+            if token:
+                params["NextToken"] = token
+            page = self._call(None, "ListUsers", self.client.list_users, **params)
+            for user in page.get("Users", []):
+                yield user["UserId"]
+            token = page.get("NextToken")
+            if not token:
+                return
+
+    def create_user(self, user_id: str) -> None:
+        try:
+            self._billed("CreateUser", self.client.create_user,
+                         CollectionId=self.collection_id, UserId=user_id)
+        except ItemFailed as e:
+            if e.service_code != "ConflictException":  # made already: what was wanted
+                raise
+
+    def associate_faces(self, user_id: str, face_ids: list[str]) -> Associated:
+        resp = self._billed("AssociateFaces", self.client.associate_faces,
+                            CollectionId=self.collection_id, UserId=user_id, FaceIds=face_ids)
+        out = Associated([f["FaceId"] for f in resp.get("AssociatedFaces", [])])
+        for miss in resp.get("UnsuccessfulFaceAssociations", []):
+            if "LOW_MATCH_CONFIDENCE" in miss.get("Reasons", []):
+                out.refused.append(miss["FaceId"])
+            else:  # FACE_NOT_FOUND, ASSOCIATED_TO_A_DIFFERENT_USER: the next sync sees
+                out.failed.append(miss["FaceId"])
+        return out
+
+    def disassociate_faces(self, user_id: str, face_ids: list[str]) -> None:
+        for i in range(0, len(face_ids), 100):  # the API's batch limit
+            try:
+                self._billed("DisassociateFaces", self.client.disassociate_faces,
+                             CollectionId=self.collection_id, UserId=user_id,
+                             FaceIds=face_ids[i : i + 100])
+            except EngineError as e:
+                if e.service_code != "ResourceNotFoundException":  # no such user: nothing held
+                    raise
+                return
+
+    def delete_user(self, user_id: str) -> None:
+        try:
+            self._billed("DeleteUser", self.client.delete_user,
+                         CollectionId=self.collection_id, UserId=user_id)
+        except EngineError as e:
+            if e.service_code != "ResourceNotFoundException":  # gone already
+                raise
+
+    def take_ledger(self) -> Usage:
+        """The user-vector calls made since the last take, for the call log and the cost."""
+        ledger, self.ledger = self.ledger, Usage()
+        return ledger
 
     def collection_counts(self) -> dict[str, int]:
         resp = self._call(None, "DescribeCollection", self.client.describe_collection,
@@ -196,6 +285,14 @@ class RekognitionEngine:
             with timed(usage, operation):
                 return self._request(method, **params)
         return retrying(operation, lambda: self._request(method, **params), self.housekeeping)
+
+    def _billed(self, operation: str, method, **params):
+        """A call outside a photo that the cost ledger must see: paced and sent again like
+        housekeeping, each attempt timed into the ledger."""
+        def once():
+            with timed(self.ledger, operation):
+                return self._request(method, **params)
+        return retrying(operation, once, self.housekeeping)
 
     def _request(self, method, **params):
         import botocore.exceptions
