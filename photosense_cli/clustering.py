@@ -6,6 +6,9 @@ face whose best match lies in the engine's suggestion band (from its suggest_thr
 up to 90) joins no one: it starts its own person and is queued as "is this Ada?"
 (`people suggest --faces`, the review), since a looser bound merged look-alikes.
 
+On an engine with user vectors (Rekognition), a face a person's user matches joins that
+person first (uservectors.py); single faces vote only for faces no user claimed.
+
 The rules, checked at every assignment and every suggestion:
 - two faces of one photo are two people;
 - a face the user took out of a person (unassign, move, "not this person", a declined
@@ -18,10 +21,10 @@ The rules, checked at every assignment and every suggestion:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 
 from photosense_cli.catalogue import Catalogue
-from photosense_cli.engines.base import FACE_MATCH_THRESHOLD, DetectedFace, Match
+from photosense_cli.engines.base import FACE_MATCH_THRESHOLD, DetectedFace, Match, UserMatch
 from photosense_cli.geometry import same_face
 from photosense_cli.records import Box
 
@@ -70,6 +73,7 @@ class Clusterer:
         self.hidden_background = 0  # new people started hidden: a tiny face, far behind
         self.suggested = 0  # faces queued as "is this X?" (their match was in the band)
         self.ruled_out = 0  # matches a rule kept a face from (a rejection, a birth date)
+        self.by_user = 0  # faces a user vector placed (uservectors.py)
         self._rules: PhotoRules | None = None
         self._photo: int | None = None
 
@@ -79,13 +83,16 @@ class Clusterer:
         return self._rules
 
     def assign(self, photo_id: int, face: DetectedFace, matches: list[Match],
-               person: int | None = None, taken: Collection[int] = ()) -> int:
+               person: int | None = None, taken: Collection[int] = (),
+               users: Sequence[UserMatch] = ()) -> int:
         """Store the face under its person (chosen from matches unless given); 1 if one was
         created. `taken`: people another face of this photo went to, whom this face cannot
         join (one person is not twice in a photo; mirrors and photos of photos aside, which
         the user merges); it goes to its next-best person or a new one, and a suggestion
         records the likeness. A given person (what a reindex or an undone forget carries
-        over) is checked against the rules like any other."""
+        over) is checked against the rules like any other. `users`: the user vectors the
+        face matched (uservectors.py); the best one a rule allows decides, before any
+        single face's vote."""
         rules = self.rules(photo_id)
         matches = [m for m in matches if m.face_id != face.face_id]
         sure = [m for m in matches if m.similarity >= FACE_MATCH_THRESHOLD]
@@ -95,6 +102,8 @@ class Clusterer:
         if person is not None and not rules.allowed(face.box, [person]):
             person = None
             self.ruled_out += 1
+        if person is None and users:
+            person = self._by_user(face, users, taken, rules)
         if person is None:
             person = self._choose(face, sure, owners, taken, passed_over, rules)
             if person is None:
@@ -113,6 +122,25 @@ class Clusterer:
             if m.face_id not in owners:
                 self.claims[m.face_id].append((person, m.similarity))
         return created
+
+    def _by_user(self, face: DetectedFace, users: Sequence[UserMatch], taken: Collection[int],
+                 rules: PhotoRules) -> int | None:
+        """The person of the best user this face may join (None: none may)."""
+        people = self.cat.people_of_users([u.user_id for u in users])
+        best: dict[int, float] = {}
+        for u in users:
+            p = people.get(u.user_id)
+            if p is not None and p not in taken:
+                best[p] = max(best.get(p, 0.0), u.similarity)
+        allowed = rules.allowed(face.box, best)
+        self.ruled_out += len(best) - len(allowed)
+        if not allowed:
+            return None
+        self.by_user += 1
+        person = max(allowed, key=lambda p: best[p])
+        for other in allowed - {person}:  # two people's users claim it: the user decides
+            self.cat.add_suggestion(person, other, best[other], "import-conflict")
+        return person
 
     def _choose(self, face: DetectedFace, matches: list[Match], owners: dict[str, int],
                 taken: Collection[int], passed_over: dict[int, float],

@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from photosense_cli import uservectors
 from photosense_cli.catalogue import Catalogue
 from photosense_cli.engines.base import DetectedFace, Engine
 from photosense_cli.errors import EngineError, ItemFailed, NotFound, PhotosenseError
@@ -89,8 +90,16 @@ def forget_person(cat: Catalogue, p: PersonForgetPlan, engine: Callable[[], Engi
                 raise PhotosenseError(f"{person.name!r} has no face descriptor to make a "
                                       "template from; forget them without --never-again")
     if engine is not None:
+        attached = engine()
+        try:  # their user vector first: the service keeps a face a user holds
+            report.users_deleted = uservectors.forget_people(cat, attached, [person.id])
+        except (EngineError, ItemFailed) as e:
+            report.left.append(f"{attached.where()}: their user vector could not be deleted "
+                               f"({e}); run the same command again to finish (nothing was "
+                               "erased here yet)")
+            return report
         doomed = [i for i in engine_ids if i not in set(kept)]
-        listed = _delete_in_engine(engine(), doomed, report, kept)
+        listed = _delete_in_engine(attached, doomed, report, kept)
         if listed is None:
             return report  # the catalogue is whole: the same command finishes the job
         kept = [k for k in kept if k in listed]  # a template of faces the engine still has

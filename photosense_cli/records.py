@@ -490,6 +490,7 @@ class PersonForgetReport:
     engine_deleted: int = 0  # faces deleted from a cloud collection
     engine_left: int = 0  # of the person's faces, still in the collection when counted again
     kept_in_engine: int = 0  # kept as the suppression template (--never-again)
+    users_deleted: int = 0  # their user vector in the collection (uservectors.py)
     catalogue: dict[str, int] = field(default_factory=dict)  # rows erased, by kind
     catalogue_left: int = 0
     log_emptied: bool = False  # the write-ahead log was checkpointed and truncated
@@ -505,7 +506,8 @@ class PersonForgetReport:
         return {"person": {"id": self.person, "name": self.name}, "faces": self.faces,
                 "photos": self.photos,
                 "engine": {"name": self.engine, "faces_deleted": self.engine_deleted,
-                           "faces_left": self.engine_left, "kept_for_template": self.kept_in_engine},
+                           "faces_left": self.engine_left, "kept_for_template": self.kept_in_engine,
+                           "users_deleted": self.users_deleted},
                 "catalogue": {**self.catalogue, "faces_left": self.catalogue_left,
                               "log_emptied": self.log_emptied},
                 "sidecars_rewritten": self.sidecars_rewritten,
@@ -577,6 +579,8 @@ class RunSummary:
     people_created: int = 0
     people_hidden: int = 0  # of those, started hidden: a tiny face in the background
     faces_suggested: int = 0  # faces that asked "is this X?": a match in the band below 90
+    faces_by_user: int = 0  # faces a person's user vector placed (uservectors.py)
+    user_vectors: dict[str, int] | None = None  # what the run's sync changed (UserSync)
     text_lines: int = 0
     places: int = 0  # photos whose position was named this run (a city, region, country)
     calls: Counter = field(default_factory=Counter)
@@ -635,6 +639,7 @@ class RunSummary:
             "faces": self.faces,
             "people_created": self.people_created,
             "people_hidden": self.people_hidden, "faces_suggested": self.faces_suggested,
+            "faces_by_user": self.faces_by_user, "user_vectors": self.user_vectors,
             "text_lines": self.text_lines,
             "places_named": self.places,
             "calls": dict(sorted(self.calls.items())),

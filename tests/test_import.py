@@ -231,9 +231,12 @@ def test_faces_of_one_identity_become_one_person_even_in_parallel(cli, fake, tmp
 
 
 def test_a_face_that_matches_two_people_joins_the_best_and_records_a_suggestion(cli, fake, tmp_path):
+    """Both have two faces, so both have user vectors: the new face matches Alice's user
+    at 99 and Bea's at 93, joins Alice, and the likeness is suggested."""
     photo(tmp_path / "a" / "alice.jpg", faces=[(0, BOX)])
     photo(tmp_path / "a" / "alice2.jpg", faces=[(0, BOX)], size=(600, 480))
     photo(tmp_path / "b" / "bea.jpg", faces=[(1, BOX)])
+    photo(tmp_path / "b" / "bea2.jpg", faces=[(1, BOX)], size=(600, 480))
     cli.import_(tmp_path / "a", tmp_path / "b")
     fake.similar[(0, 1)] = 93.0  # from now on the two look alike
 

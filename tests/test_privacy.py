@@ -68,7 +68,7 @@ def test_forget_erases_the_person_everywhere_and_counts_again(cli, fake, ada, li
     assert rows(library, "SELECT count(*) FROM saved_searches WHERE query LIKE '%Ada%'") == [
         (0,)]
     assert r["engine"] == {"name": "fake", "faces_deleted": 3, "faces_left": 0,
-                           "kept_for_template": 0}
+                           "kept_for_template": 0, "users_deleted": 0}
     assert r["catalogue"]["faces"] == 3 and r["catalogue"]["faces_left"] == 0
     assert r["catalogue"]["history"] >= 3  # rename, hide, unhide: sealed
     # the engine: none of hers left, Bob's untouched

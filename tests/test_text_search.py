@@ -145,6 +145,7 @@ def test_an_older_library_gets_the_photo_text_from_its_lines(tmp_path):
         for table in ("face_rejections", "face_suggestions"):  # migration 20's
             conn.execute(f"DROP TABLE {table}")
         conn.execute("ALTER TABLE people DROP COLUMN born")
+        conn.execute("DROP TABLE user_vectors")  # migration 21's
         conn.execute("PRAGMA user_version = 15")
     conn.close()
     reopened = Catalogue(path)

@@ -260,6 +260,10 @@ def describe(r: dict) -> str:
         lines.append(f"{n} face{'s' * (n != 1)} almost matched someone and "
                      f"{'asks' if n == 1 else 'ask'} \"is this them?\": "
                      "'photosense people suggest --faces'.")
+    if not r["dry_run"] and r["faces_by_user"]:
+        n = r["faces_by_user"]
+        lines.append(f"{n} face{'s' * (n != 1)} placed by {'its' if n == 1 else 'their'} "
+                     "person's user vector (all of that person's faces at once).")
     if r["calls"]:
         calls = ", ".join(f"{op} {n}" for op, n in r["calls"].items())
         cost = f" ≈ ${r['estimated_cost_usd']:.3f}" if r["estimated_cost_usd"] else ""

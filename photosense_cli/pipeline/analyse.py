@@ -17,8 +17,10 @@ from photosense_cli.engines.base import (
     DetectedFace,
     Engine,
     FaceProbe,
+    Match,
     TextLine,
     Usage,
+    UserVectors,
 )
 from photosense_cli.errors import EngineError, ItemFailed, TooSmall, os_reason
 from photosense_cli.pacing import Pacers, Ticket
@@ -29,6 +31,7 @@ from photosense_cli.pipeline.state import Candidate, Outcome, OutcomeKind
 from photosense_cli.policy import NO_CLOUD, FolderRules, Verdict
 from photosense_cli.privacy import Screen
 from photosense_cli.records import Photo
+from photosense_cli.uservectors import USER_MATCH_THRESHOLD
 
 T = TypeVar("T")
 
@@ -49,8 +52,11 @@ class Analyser:
                  read_xmp: bool = False, call_threads: int = 0, budget: Budget | None = None,
                  text_engine: Engine | None = None, prefilter: FaceProbe | None = None,
                  screen: Screen | None = None, rules: FolderRules | None = None,
-                 local_text: Engine | None = None, marks: dict[int, str] | None = None):
+                 local_text: Engine | None = None, marks: dict[int, str] | None = None,
+                 users: UserVectors | None = None):
         self.engine = engine
+        self.users = users  # the library has user vectors: each face asks them first
+        self.before_search: Callable[[], None] = lambda: None  # once: the users in step
         # SearchFaces asks down to the engine's suggestion band: a match from there to the 90
         # that clusters queues "is this X?" (clustering.py). On Rekognition the call is priced
         # the same at any threshold; MaxFaces (100) bounds the answer.
@@ -153,8 +159,7 @@ class Analyser:
                 out.lines = call(operation, read_text, prepared.data, out.usage)
                 faces = self._unforgotten(sha, faces, out)
                 for face in faces:
-                    out.faces.append((face, call("SearchFaces", self.engine.search_faces,
-                                                 face.face_id, self.search_threshold, out.usage)))
+                    out.faces.append((face, self._search(face, out, call)))
             else:
                 indexed: cf.Future[list[DetectedFace]] = (self.calls.submit(
                     self._index, prepared.data, sha, out.usage, ticket) if verdict.faces
@@ -170,9 +175,7 @@ class Analyser:
                     raise error
                 out.lines = text.result()
                 faces = self._unforgotten(sha, faces, out)
-                searches = [self.calls.submit(call, "SearchFaces", self.engine.search_faces,
-                                              face.face_id, self.search_threshold, out.usage)
-                            for face in faces]
+                searches = [self.calls.submit(self._search, face, out, call) for face in faces]
                 out.faces = [(face, s.result()) for face, s in zip(faces, searches, strict=True)]
             self._suppress(out)
         except ItemFailed as e:
@@ -186,6 +189,21 @@ class Analyser:
                                  + [f.face_id for _, f in out.template_faces])
             raise
         return out
+
+    def _search(self, face: DetectedFace, out: Outcome, call: Callable) -> list[Match]:
+        """The face's matches: against the users first (uservectors.py) when the library has
+        any; a face a user claims is not searched against single faces (one call, not two),
+        unless suppression templates wait to be matched: only SearchFaces finds them."""
+        self.before_search()
+        if self.users is not None:
+            found = call("SearchUsers", self.users.search_users, face.face_id,
+                         USER_MATCH_THRESHOLD, out.usage)
+            if found:
+                out.users[face.face_id] = found
+                if not self.screen.suppress:
+                    return []
+        return call("SearchFaces", self.engine.search_faces, face.face_id,
+                    self.search_threshold, out.usage)
 
     def _text_reader(self, verdict: Verdict, out: Outcome) -> tuple[str, Callable]:
         """Who reads this photo's text: the engine, or here when a rule keeps it from the

@@ -12,14 +12,19 @@ ASSUMED_FACES = 1.0
 
 
 def photo_cost(engine: type[Engine] | Engine, *, faces_each: float = ASSUMED_FACES,
-               text_operation: str = "DetectText", faces: bool = True) -> float:
+               text_operation: str = "DetectText", faces: bool = True,
+               users: bool = False) -> float:
     """The one formula of what a photo is likely to cost, for the consent question, the
     --max-cost budget and the estimates alike: IndexFaces, the text call, and SearchFaces
     for each face the library has a photo on average (ASSUMED_FACES before it has any).
-    faces=False: only the text is sent (an offline face engine, or no face analysis)."""
+    faces=False: only the text is sent (an offline face engine, or no face analysis).
+    users=True (the library has user vectors): a SearchUsers for each face as well; a face
+    a user claims skips its SearchFaces, so this errs high by what the users claim."""
     calls: dict[str, float] = {text_operation: 1}
     if faces:
         calls.update({"IndexFaces": 1, "SearchFaces": faces_each})
+        if users:
+            calls["SearchUsers"] = faces_each
     return cost_usd(engine, calls)
 
 

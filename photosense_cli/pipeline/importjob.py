@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import assert_never
 
+from photosense_cli import uservectors
 from photosense_cli.catalogue import Catalogue
 from photosense_cli.clustering import Clusterer
 from photosense_cli.engines.base import (
@@ -15,6 +16,7 @@ from photosense_cli.engines.base import (
     FaceProbe,
     cost_usd,
 )
+from photosense_cli.errors import ItemFailed
 from photosense_cli.geometry import overlap, pair_faces
 from photosense_cli.pipeline.analyse import FACE_PROBE, OFFLINE_TEXT, Analyser, text_operation
 from photosense_cli.pipeline.budget import ASSUMED_FACES, Budget, photo_cost
@@ -103,7 +105,8 @@ class Importer:
         if self.max_cost is not None:  # reruns without a cap pay no query for it
             faces_each = max(ASSUMED_FACES, self.cat.faces_per_photo() or ASSUMED_FACES)
             self.budget = Budget(self.max_cost, photo_cost(
-                self.engine, faces_each=faces_each, text_operation=self.text_operation))
+                self.engine, faces_each=faces_each, text_operation=self.text_operation,
+                users=uservectors.in_use(self.cat, self.engine)))
         analyser = Analyser(self.engine, self.index, dry_run=self.dry_run, uploader=self.uploader,
                             stop=self.pipeline.stop, read_xmp=self.read_xmp, budget=self.budget,
                             text_engine=self.text_engine, prefilter=self.prefilter,
@@ -111,9 +114,13 @@ class Importer:
                             local_text=self.local_text,
                             call_threads=2 * self.pipeline.threads
                             if self.engine.parallel_calls else 0)
+        # the user vectors are brought in step before the first face is searched, by the
+        # writer (sync_users): a run that searches no face makes no call for them
+        analyser.before_search = self.pipeline.need_first
         try:
             self.pipeline.run(todo, analyser, self._write,
-                              then=lambda: self._pair_with_siblings(companions), started=started)
+                              then=lambda: self._pair_with_siblings(companions), started=started,
+                              first=lambda: sync_users(self.cat, self.pipeline, analyser))
         finally:
             analyser.close()
             if self.named_from_xmp:
@@ -124,6 +131,7 @@ class Importer:
                                         {"names": self.named_from_xmp})
         self.summary.people_hidden = self.clusterer.hidden_background
         self.summary.faces_suggested = self.clusterer.suggested
+        self.summary.faces_by_user = self.clusterer.by_user
         self._mark_gone(scanner.folders, seen)
         self.summary.faces_removed_by_rule = protect(self.cat, self.rules, self.engine,
                                                      self.pipeline, dry_run=self.dry_run)
@@ -287,11 +295,13 @@ class Importer:
             # the surest faces choose first: of two faces that match one person, the weaker
             # goes to its next-best person (two faces of a photo are two people)
             order = sorted(range(len(o.faces)), key=lambda i: -max(
-                (m.similarity for m in o.faces[i][1]), default=0.0))
+                [m.similarity for m in o.faces[i][1]]
+                + [u.similarity for u in o.users.get(o.faces[i][0].face_id, [])], default=0.0))
             for i in order:
                 face, matches = o.faces[i]
                 s.people_created += self.clusterer.assign(photo_id, face, matches,
-                                                          person=persons.get(i), taken=in_photo)
+                                                          person=persons.get(i), taken=in_photo,
+                                                          users=o.users.get(face.face_id, ()))
                 assert self.clusterer.last_person is not None
                 owners[i] = self.clusterer.last_person
                 in_photo.add(owners[i])
@@ -412,4 +422,25 @@ class Importer:
         per_photo = ASSUMED_FACES if measured is None else measured
         self.faces_per_photo = (per_photo, measured is not None)
         self.summary.calls["SearchFaces"] = round(self.summary.calls["IndexFaces"] * per_photo)
+        if uservectors.in_use(self.cat, self.engine):  # each face asks the users first
+            self.summary.calls["SearchUsers"] = self.summary.calls["SearchFaces"]
         self.summary.cost_usd = cost_usd(self.engine, self.summary.calls)
+
+
+def sync_users(cat: Catalogue, pipeline: Pipeline, analyser: Analyser) -> None:
+    """Bring the collection's user vectors in step with the people (corrections made since
+    the last import), before any new face is searched against them. A service fault here
+    fails no photo: the faces are searched against single faces only, and the run says
+    so in its errors and its exit code."""
+    engine, summary = pipeline.engine, pipeline.summary
+    users = uservectors.of(engine)
+    if users is None:
+        return
+    try:
+        done = uservectors.sync(cat, engine, pipeline.run_id)
+    except ItemFailed as e:
+        pipeline.on_error(summary.fail("(user vectors)", f"not brought in step: {e.reason}"))
+        return
+    summary.user_vectors = done.to_json()
+    summary.calls.update(done.calls)
+    analyser.users = users if cat.count_user_rows() else None

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from photosense_cli import engines
+from photosense_cli import engines, uservectors
 from photosense_cli.catalogue import Catalogue, import_lock
 from photosense_cli.clustering import Clusterer
 from photosense_cli.engines.base import (
@@ -79,6 +79,9 @@ def _reindex(cat: Catalogue, req: ReindexRequest, on_error, on_progress) -> RunS
         engine.close()
         raise
     attach(cat, engine, create=True)
+    # The users were made of the faces this run replaces: deleted now, made again of the
+    # new faces once every photo has them (below), at the first import otherwise.
+    uservectors.drop_all(cat, engine)
     with cat.transaction():
         if rebuild:
             # A rebuild with the same engine (its collection was deleted outside photosense,
@@ -104,6 +107,11 @@ def _reindex(cat: Catalogue, req: ReindexRequest, on_error, on_progress) -> RunS
     try:
         pipeline.run(cat.photos_not_on(target), analyser.reanalyse, rewrite.store)
         summary.faces_removed_by_rule = protect(cat, rules, engine, pipeline)
+        if not summary.failed and not summary.over_budget and engine.user_vectors:
+            users = uservectors.sync(cat, engine, pipeline.run_id)
+            summary.user_vectors = users.to_json()
+            summary.calls.update(users.calls)
+            summary.cost_usd = cost_usd(engine, summary.calls)
     finally:
         analyser.close()
         engine.close()
@@ -223,6 +231,7 @@ def _delete_old_faces(cat: Catalogue, previous: str | None, target: str,
     try:
         old = open_engine(cat, previous, EngineOptions(1, options.profile, options.region),
                           create=False)
+        uservectors.drop_all(cat, old)  # first: the service keeps a face a user holds
         delete_unknown_faces(cat, old, templates=not templates_too)
         if templates_too:
             cat.drop_templates_of(previous)

@@ -123,15 +123,25 @@ class Pipeline(Generic[T]):
         self.run_id: int | None = None
         self.orphans_left = False
         self.stop = threading.Event()  # shared with the Analyser: set when the run must end
+        # need_first: a worker's request (a future the writer waits on with the photos) and
+        # the writer's answer
+        self._first: Callable[[], None] = lambda: None
+        self._asked: cf.Future = cf.Future()
+        self._first_done = threading.Event()
 
     def run(self, items: list[T], work: Callable[[T], Outcome],
             store: Callable[[Outcome], None],
             then: Callable[[], list[T]] = lambda: [],
-            started: float | None = None) -> RunSummary:
+            started: float | None = None,
+            first: Callable[[], None] = lambda: None) -> RunSummary:
         """Process the items, then whatever `then` returns once they are all stored.
 
         started: when the job began (an import's scan comes before its items), for `seconds`.
+        first: run in this thread, once, when a worker first asks for it (need_first) and
+        waits: an import's sync of the user vectors, before its first face search. A run
+        that searches no face (only known, moved or unreadable files) never runs it.
         """
+        self._first = first
         start = started if started is not None else time.perf_counter()
         self.on_progress(len(items), "")
         status = "interrupted"
@@ -160,6 +170,24 @@ class Pipeline(Generic[T]):
         self.summary.recovered_faces = delete_unknown_faces(self.cat, self.engine)
         self.cat.mark_recovered(self.run_id)
 
+    def need_first(self) -> None:
+        """Called by a worker: have the writer run `first` (see run) and wait until it has.
+        The catalogue is the writer's, so the work is done there, once."""
+        if self._first_done.is_set():
+            return
+        try:
+            self._asked.set_result(None)
+        except cf.InvalidStateError:
+            pass  # another worker asked first
+        self._first_done.wait()
+
+    def _answer(self) -> None:
+        try:
+            if self.run_id is not None:
+                self._first()
+        finally:
+            self._first_done.set()  # a failure too: the workers go on (or stop) without it
+
     def delete_after_commit(self, face_ids: list[str]) -> None:
         """Faces a committed photo no longer has (replaced, rebuilt): deleted from the
         engine after the commit, so a failure loses nothing; the next run's recovery
@@ -185,7 +213,13 @@ class Pipeline(Generic[T]):
                         break
                 if not pending:
                     break
-                done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                asked = set() if self._first_done.is_set() else {self._asked}
+                done, pending = cf.wait(pending | asked, return_when=cf.FIRST_COMPLETED)
+                if self._asked in done or self._asked in pending:
+                    done.discard(self._asked)
+                    pending.discard(self._asked)
+                    if self._asked.done():
+                        self._answer()
                 # Store every photo that finished before raising a fatal error of another.
                 errors = []
                 for future in done:
@@ -203,6 +237,7 @@ class Pipeline(Generic[T]):
             # between calls); the calls in flight finish on their own and are not waited for.
             # Their faces are found and deleted by the next run's recovery.
             self.stop.set()
+            self._first_done.set()  # no worker waits for an answer that will not come
             self.orphans_left = True
             pool.shutdown(wait=False, cancel_futures=True)
             raise

@@ -12,6 +12,7 @@ from photosense_cli.engines.base import (
     Match,
     TextLine,
     Usage,
+    UserMatch,
 )
 from photosense_cli.policy import Verdict
 
@@ -44,6 +45,8 @@ class Outcome:
     photo_id: int | None = None
     prepared: images.Prepared | None = None
     faces: list[tuple[DetectedFace, list[Match]]] = field(default_factory=list)
+    # engine face id -> the users it matched (SearchUsers, uservectors.py), best first
+    users: dict[str, list[UserMatch]] = field(default_factory=dict)
     lines: list[TextLine] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     reason: str = ""
