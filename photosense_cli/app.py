@@ -520,14 +520,15 @@ def folder_rules(raw: object, where: str) -> FolderRules:
 
 
 def reindex_request(target: str, *, profile: str | None = None, region: str | None = None,
-                    **kw: Any) -> ReindexRequest:
-    return ReindexRequest(target, engine_options(profile, region), **kw)
+                    cluster: str | None = None, **kw: Any) -> ReindexRequest:
+    return ReindexRequest(target, engine_options(profile, region, cluster), **kw)
 
 
-def engine_options(profile: str | None = None, region: str | None = None) -> EngineOptions:
+def engine_options(profile: str | None = None, region: str | None = None,
+                   cluster: str | None = None) -> EngineOptions:
     from photosense_cli.engines.base import EngineOptions
 
-    return EngineOptions(1, profile, region)
+    return EngineOptions(1, profile, region, cluster=cluster)
 
 
 def explain_database_error(e: Exception, *, repairing: bool = False) -> Exception:

@@ -73,6 +73,9 @@ class ItemFailed(Exception):
         self.reason = reason
         self.permanent = permanent
 
+    def __reduce__(self):  # raised on a Dask worker, it comes back whole (engines/cluster.py)
+        return type(self), (self.reason, self.permanent)
+
 
 MAX_REASON = 300  # a reason is one line of stderr, JSON and status: a library's message is cut
 

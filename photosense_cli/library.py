@@ -75,8 +75,7 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
     recorded = cat.get_meta("engine")
     name = engines.choose_engine_name(recorded, req.engine)
     cls = engines.engine_class(name)
-    workers = resolve_workers(cls, req.workers)
-    options = EngineOptions(workers, req.profile, req.region, text_tiles=req.max_text_tiles)
+    workers, options = _options(cls, req)
     uploader = None
     if req.s3_bucket:
         from photosense_cli.storage import S3Copy
@@ -124,6 +123,7 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
             raise Cancelled("nothing was sent, and no library was made")
 
     local_text = _reader_for_rules(req, engine, text_engine)
+    workers = workers or getattr(engine, "processes", 1)  # --cluster: as the engine chose
     importer = Importer(cat, engine, req, threads=importer_threads(cls, workers),
                         local_text=local_text,
                         uploader=uploader, text_engine=text_engine,
@@ -183,6 +183,15 @@ def _reader_for_rules(req: ImportRequest, engine: Engine,
             and any(not r.cloud for r in req.folders.rules)):
         return engines.offline_reader()
     return None
+
+
+def _options(cls: type[Engine], req: ImportRequest) -> tuple[int, EngineOptions]:
+    """The photos analysed at once (0: as the cluster's threads allow) and the options."""
+    engines.check_cluster(cls, req.cluster)
+    # On a cluster, --workers bounds the photos in flight; without it the cluster's threads do
+    workers = (req.workers or 0) if req.cluster else resolve_workers(cls, req.workers)
+    return workers, EngineOptions(workers, req.profile, req.region,
+                                  text_tiles=req.max_text_tiles, cluster=req.cluster)
 
 
 def _engines(req: ImportRequest, name: str, options: EngineOptions, offline_text: bool,

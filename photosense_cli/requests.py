@@ -37,6 +37,8 @@ class ImportRequest:
     # Bands a photo is read again in when its text reaches the engine's word limit
     # (engines/tiles.py): each is one more DetectText call on Rekognition.
     max_text_tiles: int = 4
+    # A Dask scheduler (tcp://HOST:8786): the offline engine's analysis runs on its workers
+    cluster: str | None = None
     # [[folders]] of config.toml: photos kept from the cloud, or from face analysis
     folders: FolderRules | None = None
     # Asked before the first billed call of a new library's first cloud import; False

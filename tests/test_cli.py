@@ -232,7 +232,7 @@ def test_settings_come_from_flag_then_environment_then_config_then_default(fake,
     config.write_text('engin = "local"\n')
     r = run("status")
     assert r.exit_code == 2 and r.stderr == (
-        f"photosense: {config}: unknown setting 'engin' (known: engine, exclude, folders, library, "
+        f"photosense: {config}: unknown setting 'engin' (known: cluster, engine, exclude, folders, library, "
         "max_text_tiles, prefilter, profile, region, text, workers)\n")
 
 

@@ -48,6 +48,13 @@ WorkersOption = Annotated[Optional[int], typer.Option(
     help="Photos analysed at once, at most. Default: 32 for Rekognition (paced to its "
     "quota), one per core for local.")]
 
+ClusterOption = Annotated[Optional[str], typer.Option(
+    "--cluster", envvar="PHOTOSENSE_CLUSTER", show_envvar=True, show_default=False,
+    metavar="tcp://HOST:8786", help="A Dask scheduler: each photo's analysis by the offline "
+    "engine runs on its workers (pip install 'photosense-cli[local]' on each; here "
+    "'photosense-cli[local,cluster]'). The photo's bytes travel to the worker with the "
+    "task; faces and text come back, and the library stays here.")]
+
 
 def library_path(value: str | None) -> Path:
     """The library file: --library, else $PHOTOSENSE_LIBRARY, else the user data directory.
@@ -106,10 +113,12 @@ CONFIG_KEYS = {
     "text": {"import": "text"},
     "prefilter": {"import": "prefilter"},
     "max_text_tiles": {"import": "max_text_tiles"},
+    "cluster": {"import": "cluster", "reindex": "cluster"},
     "library": {"*": "library"},
 }
 CONFIG_TYPES = {"engine": str, "workers": int, "region": str, "profile": str, "exclude": list,
-                "text": str, "prefilter": str, "max_text_tiles": int, "library": str}
+                "text": str, "prefilter": str, "max_text_tiles": int, "cluster": str,
+                "library": str}
 
 
 def config_path() -> Path:

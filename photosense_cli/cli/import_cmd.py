@@ -8,6 +8,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from photosense_cli.cli.common import (
+    ClusterOption,
     JsonOption,
     LibraryOption,
     MaxCostOption,
@@ -93,6 +94,7 @@ def import_command(
     retry_failed: Annotated[bool, typer.Option(
         "--retry-failed", help="Try again the files that failed before and have not changed "
         "since (they are skipped otherwise; 'photosense status' lists them).")] = False,
+    cluster: ClusterOption = None,
     library: LibraryOption = None,
 ):
     """Find new photos under PATHS, analyse them, and record faces, people and text.
@@ -113,6 +115,7 @@ def import_command(
                         retry_failed=retry_failed, read_xmp=not no_xmp, max_cost=max_cost,
                         text=text.value, prefilter=prefilter.value,
                         max_text_tiles=max_text_tiles, folders=folder_rules(),
+                        cluster=cluster or None,
                         consent=None if yes or not interactive() else ask,
                         # a script's cloud import is told on stderr even with --quiet
                         told=None if yes else (lambda m: say(f"photosense: {m}")),

@@ -8,6 +8,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from photosense_cli.cli.common import (
+    ClusterOption,
     FormatOption,
     JsonOption,
     LibraryOption,
@@ -221,6 +222,7 @@ def reindex_command(
     quiet: QuietOption = False,
     profile: ProfileOption = None,
     region: RegionOption = None,
+    cluster: ClusterOption = None,
     library: LibraryOption = None,
 ):
     """Re-analyse every photo with another engine, keeping names and merges where faces match.
@@ -237,6 +239,7 @@ def reindex_command(
     from photosense_cli import app
 
     req = app.reindex_request(engine, profile=profile, region=region_from_env(region),
+                              cluster=cluster or None,
                               workers=workers, dry_run=dry_run, max_cost=max_cost,
                               folders=folder_rules(),
                               consent=None if yes or not interactive() else ask,

@@ -47,6 +47,14 @@ def make_engine(name: str, options: EngineOptions) -> Engine:
     return engine_class(name).create(options)
 
 
+def check_cluster(cls: type[Engine], cluster: str | None) -> None:
+    """--cluster with an engine whose analysis cannot run there is a usage error."""
+    if cluster and not cls.runs_on_cluster:
+        raise EngineError(f"--cluster runs the offline engine's analysis on Dask workers; this "
+                          f"library's engine is {cls.name}, whose calls go to its service: "
+                          "drop --cluster (or PHOTOSENSE_CLUSTER)")
+
+
 def cost(name: str | None, calls: Mapping[str, int]) -> float:
     """What these calls cost on this engine; 0 for an unknown or no engine."""
     if not name or name not in REGISTRY or not calls:

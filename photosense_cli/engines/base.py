@@ -79,6 +79,9 @@ class EngineOptions:
     # A photo whose text answer holds a reader's word limit is read again in up to this
     # many bands (tiles.py; --max-text-tiles; 0: never).
     text_tiles: int = 4
+    # A Dask scheduler's address (import --cluster): engines that can (runs_on_cluster)
+    # send each photo's analysis to its workers (engines/cluster.py).
+    cluster: str | None = None
 
 
 class Engine(Protocol):
@@ -112,6 +115,9 @@ class Engine(Protocol):
     # The collection keeps user vectors (one per person, from up to 100 of its faces), which
     # a new face is searched against first (uservectors.py); the engine is then UserVectors.
     user_vectors: ClassVar[bool]
+    # Its per-photo analysis can run on a Dask cluster's workers (EngineOptions.cluster):
+    # the offline engine's models can; a cloud engine's calls have nowhere better to go.
+    runs_on_cluster: ClassVar[bool]
 
     @classmethod
     def create(cls, options: EngineOptions) -> Engine:

@@ -56,6 +56,7 @@ class FakeEngine:
     prices_usd: dict[str, float] = {}
     suggest_threshold = 80.0
     user_vectors = True
+    runs_on_cluster = False
     # AssociateFaces' own default UserMatchThreshold: a face less like the user is refused.
     associate_threshold = 75.0
 

@@ -17,7 +17,7 @@ import statistics
 import threading
 import uuid
 from concurrent.futures.process import BrokenProcessPool
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 import numpy as np
 
@@ -33,6 +33,9 @@ from photosense_cli.engines.base import (
 )
 from photosense_cli.engines.timing import timed
 from photosense_cli.errors import EngineError, ItemFailed, describe
+
+if TYPE_CHECKING:
+    from photosense_cli.engines.cluster import DaskCluster
 
 # Calibrated on ../shared/data/faces (benchmarks/calibrate_local.py): same-person
 # pairs lie at 0.06-0.52, different people at 0.64 and beyond; 0.58 sits between.
@@ -72,7 +75,7 @@ DETECTOR_FILE = os.path.join(os.path.dirname(__file__), "frontal_face_detector.s
 
 
 def _load_models() -> dict:
-    if not _models:
+    if "detector" not in _models:  # the OCR may be loaded already (a cluster worker)
         import dlib
 
         try:
@@ -338,6 +341,7 @@ class LocalEngine:
     # No user vectors: each person's prototype would be their analogue here, and the
     # shared and changed sets leave nothing for one to win (design.md, Clustering).
     user_vectors = False
+    runs_on_cluster = True  # engines/cluster.py: import --cluster
 
     @classmethod
     def create(cls, options: EngineOptions) -> LocalEngine:
@@ -347,12 +351,21 @@ class LocalEngine:
             raise EngineError("the offline engine is not installed: pip install "
                               "'photosense-cli[local]', or use --engine rekognition with an "
                               "AWS account")
-        return cls(processes=options.workers, faces=not options.text_only,
-                   text=not options.faces_only)
+        engine = cls(processes=options.workers, faces=not options.text_only,
+                     text=not options.faces_only)
+        if options.cluster:
+            from photosense_cli.engines.cluster import MAX_IN_FLIGHT, DaskCluster
+
+            engine._cluster = DaskCluster(options.cluster, faces=engine.faces, text=engine.text)
+            # --workers bounds the photos in flight; by default two a cluster thread
+            engine.processes = options.workers or min(MAX_IN_FLIGHT // 2,
+                                                      engine._cluster.threads())
+        return engine
 
     def __init__(self, processes: int | None = None, faces: bool = True, text: bool = True):
         self.processes = max(1, processes or os.cpu_count() or 1)
         self.faces, self.text = faces, text
+        self._cluster: DaskCluster | None = None  # import --cluster: the models run there
         self._pool: cf.ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._model_lock = threading.Lock()
@@ -369,6 +382,8 @@ class LocalEngine:
         """func (one of the functions above) on the photo's pixels: in a model process,
         or, with one process, in this one behind the model lock."""
         try:
+            if self._cluster is not None:
+                return self._cluster.run(func, image)
             if self.processes == 1:
                 # Decoded in the importer's thread, outside the lock: with one model process
                 # the decode overlaps the models' work on the photo before (on the shared
@@ -387,16 +402,20 @@ class LocalEngine:
         except BrokenProcessPool:
             raise EngineError("a local engine worker died (out of memory?); "
                               "try again with fewer --workers") from None
-        except ItemFailed:  # the decode's own words: "cannot decode: image file is truncated"
-            raise
+        except (ItemFailed, EngineError):  # the decode's own words ("cannot decode: image
+            raise  # file is truncated"), a cluster gone or a worker without the models
         except Exception as e:  # a model failing on one photo fails that photo only
             raise ItemFailed(f"local engine: {type(e).__name__}: {describe(e)}") from None
 
     def close(self) -> None:
         if self._pool:
             self._pool.shutdown()
+        if self._cluster is not None:
+            self._cluster.close()
 
     def where(self) -> str:
+        if self._cluster is not None:
+            return f"the offline engine on the Dask cluster at {self._cluster.address}"
         return "the offline engine on this machine"
 
     def open_collection(self, collection_id: str, known: Iterable[KnownFace], *,

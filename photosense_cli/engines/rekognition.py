@@ -93,6 +93,7 @@ class RekognitionEngine:
     # are mostly different people; the user confirms each suggestion anyway.
     suggest_threshold = 80.0
     user_vectors = True
+    runs_on_cluster = False
 
     def __init__(self, client, collection_id: str | None = None, text_tiles: int = 4):
         self.client = client

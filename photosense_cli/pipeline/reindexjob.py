@@ -64,7 +64,10 @@ def _reindex(cat: Catalogue, req: ReindexRequest, on_error, on_progress) -> RunS
     if current is None:
         raise PhotosenseError("this library is empty: import photos with --engine instead")
     cls = engines.engine_class(target)
-    n = resolve_workers(cls, req.workers)
+    cluster = req.options.cluster
+    engines.check_cluster(cls, cluster)
+    # on a cluster, --workers bounds the photos in flight; without it the cluster's threads do
+    n = (req.workers or 0) if cluster else resolve_workers(cls, req.workers)
     rebuild = target == current and not cat.get_meta("reindex_from")
     photos = cat.counts()["photos"] if rebuild else len(cat.photos_not_on(target))
     faces_each = max(1.0, cat.faces_per_photo() or 1.0)
@@ -72,7 +75,8 @@ def _reindex(cat: Catalogue, req: ReindexRequest, on_error, on_progress) -> RunS
     if req.dry_run:
         return _estimate(cat, req, previous, photos, faces_each, per_photo)
     engine = engines.make_engine(target, EngineOptions(n, req.options.profile,
-                                                       req.options.region))
+                                                       req.options.region, cluster=cluster))
+    n = n or getattr(engine, "processes", 1)  # --cluster: as the engine chose
     try:
         _ask(req, engine, photos, per_photo, faces_each)
     except Cancelled:
