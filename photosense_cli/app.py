@@ -289,11 +289,13 @@ class Library(Forgetting, Correcting):
         return query, req.text, s.id
 
     def people(self, *, named: bool | None = None, hidden: bool = False,
-               everyone: bool = False) -> tuple[list[Person], int]:
-        """The people listing, and how many one-face unnamed people it left out."""
+               everyone: bool = False, limit: int = 0) -> tuple[list[Person], int]:
+        """The people listing (the first `limit`, 0: all), and how many one-face unnamed
+        people it left out."""
         from photosense_cli import people
 
-        return people.list_people(self.cat, named=named, hidden=hidden, everyone=everyone)
+        return people.list_people(self.cat, named=named, hidden=hidden, everyone=everyone,
+                                  limit=limit)
 
     def people_count(self) -> int:
         return self.cat.counts()["people"]

@@ -58,10 +58,11 @@ LISTED_FACES = 2
 
 
 def list_people(cat: Catalogue, *, named: bool | None = None, hidden: bool = False,
-                everyone: bool = False) -> tuple[list[Person], int]:
-    """The people to list, and how many unnamed one-face people were left out."""
+                everyone: bool = False, limit: int = 0) -> tuple[list[Person], int]:
+    """The people to list (the first `limit`, 0: all), and how many unnamed one-face people
+    were left out."""
     shown = cat.list_people(named=named, hidden=hidden,
-                            min_faces=0 if everyone or hidden else LISTED_FACES)
+                            min_faces=0 if everyone or hidden else LISTED_FACES, limit=limit)
     left_out = 0 if everyone or hidden or named else cat.count_unnamed_with_fewer_faces(
         LISTED_FACES)
     return shown, left_out

@@ -1,6 +1,8 @@
 """people commands through the CLI on catalogues built by the fake engine."""
 
 
+import json
+
 import pytest
 from PIL import Image
 
@@ -32,6 +34,20 @@ def test_people_list_unnamed_first_with_counts_and_filters(cli, family):
     assert table.index("Unnamed") < table.index("who's this?") < table.index("Named") < table.index("Bea")
     assert all(r["sample"].startswith(str(family["pics"])) for r in rows)
     assert all(r["sample"] in table for r in rows if not r["named"])  # a photo to look at
+
+
+def test_people_limit_lists_the_first_in_order_and_says_it_cut(cli, family):
+    everyone = cli.json("people", "--all")
+    assert len(everyone) == 3
+    r = cli("people", "--all", "--limit", "2", "--json")
+    assert json.loads(r.stdout) == everyone[:2]
+    assert r.stderr == "the first 2 people shown; --limit 0 lists them all\n"
+    cli("people", "rename", family["two"], "Cy")  # named people come after the unnamed
+    r = cli("people", "list", "--all", "--limit", "3", "--format", "jsonl")
+    assert [json.loads(line)["id"] for line in r.stdout.splitlines()] == \
+        [p["id"] for p in cli.json("people", "--all")]
+    assert r.stderr == ""  # all three fit: nothing was cut
+    assert cli.json("people", "--all", "--limit", "0") == cli.json("people", "--all")
 
 
 def test_show_lists_photos_and_faces_with_boxes(cli, family):

@@ -46,6 +46,8 @@ HiddenOpt = Annotated[bool, typer.Option("--hidden", help="List hidden people in
                       "(hidden by you, or by photosense: a tiny face in a crowd).")]
 AllOpt = Annotated[bool, typer.Option("--all", help="Also unnamed people with a single face, "
                    "left out by default.")]
+PeopleLimitOpt = Annotated[int, typer.Option(min=0, help="At most this many people, in "
+                           "the listing's order; 0 for all.")]
 
 
 def _open(ctx: typer.Context, library: str | None, profile: str | None = None,
@@ -61,14 +63,19 @@ def _open(ctx: typer.Context, library: str | None, profile: str | None = None,
     return open_library(library, profile, region)
 
 
-def _list(ctx, library, unnamed, named, hidden, everyone, fmt):
+def _list(ctx, library, unnamed, named, hidden, everyone, fmt, limit=0):
     if unnamed and named:
         raise PhotosenseError("--unnamed and --named exclude each other")
     with _open(ctx, library) as lib:
+        # one more than asked: whether the listing was cut, without counting everyone
         listed, left_out = lib.people(named=True if named else False if unnamed else None,
-                                      hidden=hidden, everyone=everyone)
-        total = lib.people_count()
-    rows = [p.to_json() for p in listed]
+                                      hidden=hidden, everyone=everyone,
+                                      limit=limit + 1 if limit else 0)
+        total = lib.people_count() if not listed else len(listed)
+    cut = bool(limit) and len(listed) > limit
+    rows = [p.to_json() for p in listed[:limit or None]]
+    if cut:  # on stderr, in every format, as search says it
+        say(f"the first {limit} people shown; --limit 0 lists them all")
 
     def show():
         if left_out:
@@ -106,7 +113,7 @@ def _list(ctx, library, unnamed, named, hidden, everyone, fmt):
 @app.callback()
 def main(ctx: typer.Context, unnamed: UnnamedOpt = False, named: NamedOpt = False,
          hidden: HiddenOpt = False, everyone: AllOpt = False, json_output: JsonOption = False,
-         fmt: FormatOption = None, library: LibraryOption = None):
+         fmt: FormatOption = None, limit: PeopleLimitOpt = 0, library: LibraryOption = None):
     """People found in your photos: unnamed ones first ("Who's this?"), then named ones.
 
     Unnamed people seen only once are left out unless --all.
@@ -121,9 +128,9 @@ def main(ctx: typer.Context, unnamed: UnnamedOpt = False, named: NamedOpt = Fals
     """
     if ctx.invoked_subcommand is None:
         _list(ctx, library, unnamed, named, hidden, everyone,
-              choose_format(fmt, json_output))
+              choose_format(fmt, json_output), limit)
         return
-    if unnamed or named or hidden or everyone or json_output or fmt:
+    if unnamed or named or hidden or everyone or json_output or fmt or limit:
         raise PhotosenseError(f"put listing options after 'people', not before "
                               f"'{ctx.invoked_subcommand}'")
     ctx.obj = {"library": library}
@@ -133,7 +140,7 @@ def main(ctx: typer.Context, unnamed: UnnamedOpt = False, named: NamedOpt = Fals
 def list_command(ctx: typer.Context, unnamed: UnnamedOpt = False, named: NamedOpt = False,
                  hidden: HiddenOpt = False, everyone: AllOpt = False,
                  json_output: JsonOption = False, fmt: FormatOption = None,
-                 library: LibraryOption = None):
+                 limit: PeopleLimitOpt = 0, library: LibraryOption = None):
     """List people with their numbers of photos and faces.
 
     Examples:
@@ -143,7 +150,7 @@ def list_command(ctx: typer.Context, unnamed: UnnamedOpt = False, named: NamedOp
       photosense people list --format csv > people.csv
     """
     _list(ctx, library, unnamed, named, hidden, everyone,
-          choose_format(fmt, json_output))
+          choose_format(fmt, json_output), limit)
 
 
 @app.command()
