@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -216,6 +217,22 @@ def test_a_worker_without_the_models_fails_in_one_line(photos, tmp_path):
         assert "pip install 'photosense-cli[local]' there" in lines[0]
         assert not (tmp_path / "library.db").exists() or \
             cli.json("status", "--offline")["photos"] == 0
+
+
+@pytest.mark.parametrize("address, says", [
+    ("foo", "--cluster foo: missing port number"),
+    ("http://127.0.0.1:8786", "http:// is not a scheduler's"),
+    ("tcp://127.0.0.1:99999", "port 99999 is not one"),
+    ("tcp://[::1:9", "ipv6 needs brackets"),
+    ("tcp://127.0.0.1:9", "cannot reach the Dask scheduler at tcp://127.0.0.1:9"),
+])
+def test_a_bad_or_unreachable_address_is_one_line_at_once(photos, tmp_path, address, says):
+    cli = Cli(tmp_path / "library.db")
+    start = time.perf_counter()
+    r = cli("import", photos, "--engine", "local", "--cluster", address, code=2)
+    assert r.stderr.count("\n") == 1 and says in r.stderr, r.stderr
+    assert time.perf_counter() - start < 10  # not the client's 20 s of retries
+    assert Cli(tmp_path / "library.db").json("status", "--offline")["photos"] == 0
 
 
 def test_a_cloud_engine_takes_no_cluster(cli, tmp_path):

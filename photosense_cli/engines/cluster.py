@@ -86,6 +86,33 @@ def _here() -> str:
         return f"process {os.getpid()}"
 
 
+def reachable(address: str) -> None:
+    """The address is a scheduler's (tcp:// or tls://, a port), and something listens there.
+
+    Checked before a Client is made: a Client that fails to connect is left half-made,
+    and at exit it waited 40 s more and printed a traceback after the one line.
+    """
+    import socket
+
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, where = parse_address(address)
+        if scheme not in ("tcp", "tls"):
+            raise ValueError(f"{scheme}:// is not a scheduler's")
+        host, port = parse_host_port(where)
+        if not 0 < port < 65536:
+            raise ValueError(f"port {port} is not one")
+    except ValueError as e:
+        raise EngineError(f"--cluster {address}: {describe(e)} (a Dask scheduler's address "
+                          "is tcp://HOST:PORT, 8786 by default)") from None
+    try:
+        socket.create_connection((host, port), timeout=CONNECT_SECONDS).close()
+    except OSError as e:
+        raise EngineError(f"cannot reach the Dask scheduler at {address}: "
+                          f"{describe(e)}") from None
+
+
 class DaskCluster:
     """A client of the user's scheduler, sending each photo's analysis to its workers."""
 
@@ -104,6 +131,7 @@ class DaskCluster:
                 logging.getLogger(name).setLevel(logging.CRITICAL + 1)
         self.address = address
         self._lost: ClusterLost | None = None
+        reachable(address)
         try:
             self.client = distributed.Client(address, timeout=CONNECT_SECONDS,
                                              set_as_default=False)
