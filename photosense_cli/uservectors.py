@@ -50,6 +50,14 @@ USER_FACES = 100  # the service's most faces a user holds, and AssociateFaces' b
 # own: with users from 3 faces, 85 let them in (P 0.863, against 0.927 at 90). The
 # service's own default is 80. Not measured on the real service here (no network).
 USER_MATCH_THRESHOLD = 90.0
+# New users made by one sync, the people with most faces first; the others wait for the
+# next imports. A library that had people before user vectors came would otherwise get a
+# user for every person at its first import, before its first face is searched: at a
+# million photos (scale_bench.py: 100,000 people with 2 faces or more) that is 100,000
+# CreateUser and 100,000 AssociateFaces, $100 unasked, and the sync alone ran for more
+# than 10 minutes against the in-process fake. 500 a run is $0.50 at most (priced
+# AssociateFaces), and keeps up with any import that makes fewer new people than that.
+MAX_NEW_USERS = 500
 
 
 @dataclass
@@ -61,12 +69,13 @@ class UserSync:
     disassociated: int = 0
     deleted: int = 0
     refused: int = 0  # faces the service found too unlike their person's user to take
+    deferred: int = 0  # people owed a user, left for later imports (MAX_NEW_USERS)
     calls: Counter = field(default_factory=Counter)  # the calls made, for the run's cost
 
     def to_json(self) -> dict[str, int]:
         return {"created": self.created, "faces_associated": self.associated,
                 "faces_disassociated": self.disassociated, "deleted": self.deleted,
-                "faces_refused": self.refused}
+                "faces_refused": self.refused, "deferred": self.deferred}
 
 
 def of(engine: Engine) -> UserVectors | None:
@@ -80,9 +89,14 @@ def in_use(cat: Catalogue, engine: Engine | type[Engine]) -> bool:
                                         or cat.people_with_faces(USER_MIN_FACES))
 
 
-def wanted(cat: Catalogue) -> dict[int, list[str]]:
-    """person id -> their engine face ids oldest first, for every person a user is kept for."""
-    return {p: cat.engine_faces_by_date(p) for p in cat.people_with_faces(USER_MIN_FACES)}
+def wanted(cat: Catalogue, have: set[int], out: UserSync) -> tuple[set[int], dict[int, list[str]]]:
+    """Every person a user is kept for; and person id -> their engine face ids oldest first,
+    for those that have one (`have`) and the MAX_NEW_USERS with most faces of the others."""
+    eligible = cat.people_with_faces(USER_MIN_FACES)  # most faces first
+    new = [p for p in eligible if p not in have]
+    out.deferred = max(0, len(new) - MAX_NEW_USERS)
+    chosen = [p for p in eligible if p in have] + new[:MAX_NEW_USERS]
+    return set(eligible), {p: cat.engine_faces_by_date(p) for p in chosen}
 
 
 def choose(faces: list[str], row: UserRow) -> set[str]:
@@ -118,7 +132,7 @@ def sync(cat: Catalogue, engine: Engine, run_id: int | None = None) -> UserSync:
 
 def _sync(cat: Catalogue, users: UserVectors, out: UserSync) -> None:
     rows = cat.user_rows()
-    want = wanted(cat)
+    eligible, want = wanted(cat, {r.person_id for r in rows.values()}, out)
     if not rows and not want:  # nothing made, nothing to make: not even a ListUsers
         return
     remote = set(users.list_users())
@@ -127,7 +141,7 @@ def _sync(cat: Catalogue, users: UserVectors, out: UserSync) -> None:
         out.deleted += 1
     live: dict[int, UserRow] = {}
     for row in sorted(rows.values(), key=lambda r: r.user_id):
-        if row.person_id not in want or row.person_id in live:
+        if row.person_id not in eligible or row.person_id in live:
             _delete(cat, users, row)  # merged away, forgotten, too few faces now
             out.deleted += row.user_id in remote
             continue

@@ -51,7 +51,8 @@ def test_a_person_gets_a_user_and_a_new_look_joins_them_through_it(cli, fake, an
     before = engine_ids(cli, ann)
     s = cli.import_(photo(tmp_path / "two" / "new.jpg", faces=[(3, BOX)]))
     assert s["user_vectors"] == {"created": 1, "faces_associated": 3,
-                                 "faces_disassociated": 0, "deleted": 0, "faces_refused": 0}
+                                 "faces_disassociated": 0, "deleted": 0, "faces_refused": 0,
+                                 "deferred": 0}
     [(user, held)] = users(fake).items()
     assert held == before  # made before the new face was searched
     assert s["faces_by_user"] == 1 and s["people_created"] == 0
@@ -108,7 +109,7 @@ def test_corrections_reach_the_users_at_the_next_import(cli, fake, ann, tmp_path
     assert sorted(users(fake).values(), key=len) == [engine_ids(cli, ann), bo_before]
     s = cli.import_(photo(tmp_path / "x" / "5.jpg", faces=[(10, BOX)]))
     assert s["user_vectors"] == {"created": 0, "faces_associated": 0, "faces_disassociated": 0,
-                                 "deleted": 0, "faces_refused": 0}
+                                 "deleted": 0, "faces_refused": 0, "deferred": 0}
     assert "AssociateFaces" not in s["calls"]
     # down to one face, Ann has no user any more
     cli("people", "unassign", faces[1])
@@ -180,3 +181,28 @@ def test_a_reindex_makes_the_users_again_of_the_new_faces(cli, fake, ann, tmp_pa
     assert s["user_vectors"]["created"] == 1
     [(user, held)] = users(fake).items()
     assert user != old and held == engine_ids(cli, ann) and len(held) == 3
+
+
+def test_an_existing_library_gets_its_users_a_few_at_a_time_most_faces_first(
+        cli, fake, tmp_path, monkeypatch):
+    """A library that had people before user vectors came: one sync makes at most
+    MAX_NEW_USERS, the people with most faces first, and the next imports the others."""
+    from photosense_cli import uservectors
+
+    for ident, n in ((0, 2), (1, 4), (2, 3)):
+        for k in range(n):
+            photo(tmp_path / "old" / f"{ident}-{k}.jpg", faces=[(ident, BOX)],
+                  size=(600 + 10 * k + 100 * ident, 480))
+    monkeypatch.setattr(fake, "user_vectors", False)  # the release before user vectors
+    cli.import_(tmp_path / "old")
+    monkeypatch.setattr(fake, "user_vectors", True)
+    monkeypatch.setattr(uservectors, "MAX_NEW_USERS", 2)
+    by_faces = {p["faces"]: p["id"] for p in cli.json("people", "--all")}
+    s = cli.import_(photo(tmp_path / "new" / "a.jpg", faces=[(5, BOX)]))
+    assert s["user_vectors"]["created"] == 2 and s["user_vectors"]["deferred"] == 1
+    assert sorted(map(len, users(fake).values())) == [3, 4]  # the two with most faces
+    assert set().union(*users(fake).values()) == engine_ids(cli, by_faces[4]) | engine_ids(
+        cli, by_faces[3])
+    s = cli.import_(photo(tmp_path / "new" / "b.jpg", faces=[(6, BOX)], size=(700, 500)))
+    assert s["user_vectors"]["created"] == 1 and s["user_vectors"]["deferred"] == 0
+    assert sorted(map(len, users(fake).values())) == [2, 3, 4]

@@ -74,10 +74,12 @@ class UserVectorRows(Connection):
                                        "WHERE person_id IN ({ids})", list(person_ids))]
 
     def people_with_faces(self, at_least: int) -> list[int]:
-        """People with at least this many faces, the ones a user vector is kept for (the
-        face_count the triggers keep: one pass over people, not a count of every face)."""
+        """People with at least this many faces, most faces first: the ones a user vector
+        is kept for (the face_count the triggers keep: one pass over people, not a count
+        of every face)."""
         return [r[0] for r in self.conn.execute(
-            "SELECT id FROM people WHERE face_count >= ? ORDER BY id", (at_least,))]
+            "SELECT id FROM people WHERE face_count >= ? ORDER BY face_count DESC, id",
+            (at_least,))]
 
     def engine_faces_by_date(self, person_id: int) -> list[str]:
         """A person's engine face ids, oldest photo first (undated last)."""
