@@ -9,7 +9,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Generic, Iterator, TypeVar
 
 from photosense_cli import engines
 from photosense_cli.catalogue import Catalogue
@@ -60,15 +60,30 @@ def attach(cat: Catalogue, engine: Engine, *, create: bool | None = None) -> Non
     if create and cat.get_meta("collection_id") is None:
         with cat.transaction():
             cat.set_meta("collection_id", collection)
-    known = itertools.chain(cat.known_faces(name), cat.template_descriptors(name))
     try:
-        engine.open_collection(collection, (KnownFace(f, d) for f, d in known), create=create)
+        engine.open_collection(collection, _Known(cat, name), create=create)
     except CollectionMissing as e:
         raise CollectionMissing(
             f"the face collection of this library is gone: {e} was deleted outside "
             "photosense, and the faces in the catalogue cannot be matched any more. Rebuild "
             f"it from your photos, keeping names and merges: photosense reindex --engine {name}"
         ) from None
+
+
+class _Known:
+    """The faces an engine is primed with, read as it iterates; its length (the faces with
+    a descriptor, from a partial index) lets the offline engine size its matrix once."""
+
+    def __init__(self, cat: Catalogue, engine: str):
+        self.cat, self.engine = cat, engine
+
+    def __len__(self) -> int:
+        return self.cat.count_descriptors()
+
+    def __iter__(self) -> Iterator[KnownFace]:
+        known = itertools.chain(self.cat.known_faces(self.engine),
+                                self.cat.template_descriptors(self.engine))
+        return (KnownFace(f, d) for f, d in known)
 
 
 def protect(cat: Catalogue, rules: FolderRules, engine: Engine, pipeline: Pipeline, *,
