@@ -170,6 +170,14 @@ def test_the_scheduler_killed_mid_import_leaves_a_library_the_next_import_comple
     worker = _start(["distributed.cli.dask_worker", address, "--nthreads", "1",
                      "--no-dashboard", "--death-timeout", "30"], tmp_path / "worker.log")
     try:
+        deadline = time.monotonic() + 60  # the scheduler listening (--cluster tries once)
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, (tmp_path / "scheduler.log").read_text()
+                time.sleep(0.2)
         stopped = []
 
         def on_progress(total, path):
