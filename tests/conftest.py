@@ -1,7 +1,9 @@
 import json
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 from typer.testing import CliRunner
 
 from photosense_cli import engines
@@ -144,3 +146,18 @@ NONE = {"new": 0, "reanalysed": 0, "known": 0, "skipped": 0, "failed": 0, "ignor
 BOX = (0.1, 0.1, 0.25, 0.3)
 BOX2 = (0.6, 0.15, 0.25, 0.3)
 TEXT_BOX = (0.3, 0.65, 0.4, 0.2)
+
+
+# Rekognition's client for botocore's Stubber (test_rekognition*, test_privacy,
+# test_text_tiles): fake credentials, a fixed region, no network.
+@pytest.fixture
+def client():
+    return boto3.client("rekognition", region_name="eu-west-1",
+                        aws_access_key_id="test", aws_secret_access_key="test")
+
+
+@pytest.fixture
+def stub(client):
+    with Stubber(client) as s:
+        yield s
+        s.assert_no_pending_responses()

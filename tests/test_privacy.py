@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sqlite3
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
@@ -165,12 +164,6 @@ def test_forget_asks_on_a_terminal_and_refuses_in_a_script(cli, ada, monkeypatch
 
 
 # -- Rekognition, through the Stubber ----------------------------------------------------
-
-
-@pytest.fixture
-def client():
-    return boto3.client("rekognition", region_name="eu-west-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
 
 
 def _rekognition_library(tmp_path):

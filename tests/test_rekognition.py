@@ -3,7 +3,7 @@ against the real service model and against the exact parameters we expect."""
 
 import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import ANY
 
 from photosense_cli import engines
 from photosense_cli.engines.base import FACE_MATCH_THRESHOLD, Usage, cost_usd
@@ -13,19 +13,6 @@ from tests.stubs import ConcurrentStubber
 
 IMAGE = b"\xff\xd8\xff fake jpeg bytes"
 SHA = "a" * 64
-
-
-@pytest.fixture
-def client():
-    return boto3.client("rekognition", region_name="eu-west-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
-
-
-@pytest.fixture
-def stub(client):
-    with Stubber(client) as s:
-        yield s
-        s.assert_no_pending_responses()
 
 
 def engine(client, collection="photosense-lib1"):

@@ -1,9 +1,7 @@
 """Rekognition's user vectors against botocore's Stubber: every request is checked against
 the service model and the exact parameters, in the order the sync sends them."""
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
 from photosense_cli import uservectors
 from photosense_cli.catalogue import Catalogue
@@ -17,19 +15,6 @@ C = "photosense-lib1"
 
 def uid(n: int) -> str:
     return f"{n:08x}-0000-4000-8000-000000000000"
-
-
-@pytest.fixture
-def client():
-    return boto3.client("rekognition", region_name="eu-west-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
-
-
-@pytest.fixture
-def stub(client):
-    with Stubber(client) as s:
-        yield s
-        s.assert_no_pending_responses()
 
 
 def test_search_users_by_face_id_at_the_threshold(client, stub):

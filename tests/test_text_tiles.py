@@ -4,7 +4,6 @@ engine capped at 100 words like the service (through the CLI)."""
 
 import io
 
-import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 from PIL import Image
@@ -52,12 +51,6 @@ def detections(lines, words):
         {"DetectedText": f"w{i}", "Type": "WORD", "Confidence": 99.0,
          "Geometry": {"BoundingBox": {"Left": 0, "Top": 0, "Width": 0.01, "Height": 0.01},
                       "Polygon": []}} for i in range(words)]}
-
-
-@pytest.fixture
-def client():
-    return boto3.client("rekognition", region_name="eu-west-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
 
 
 def test_rekognition_reads_a_dense_page_again_in_bands(client):
