@@ -219,11 +219,18 @@ class Pipeline(Generic[T]):
         window = self.threads * 4  # bounds memory: at most this many photos' bytes in flight
         pool = cf.ThreadPoolExecutor(self.threads, thread_name_prefix="photosense")
         pending: set[cf.Future] = set()
+        # Photos done together are stored in the order they were given (the scan's path
+        # order), not in the set's hash order: ids, and the newest lines that search ranks
+        # first, then follow the paths whenever the photos finish in step.
+        order: dict[cf.Future, int] = {}
+        given = itertools.count()
         queue = iter(items)
         try:
             while True:
                 for item in queue:
-                    pending.add(pool.submit(work, item))
+                    future = pool.submit(work, item)
+                    order[future] = next(given)
+                    pending.add(future)
                     if len(pending) >= window:
                         break
                 if not pending:
@@ -237,7 +244,8 @@ class Pipeline(Generic[T]):
                         self._answer()
                 # Store every photo that finished before raising a fatal error of another.
                 errors = []
-                for future in done:
+                for future in sorted(done, key=order.__getitem__):
+                    del order[future]
                     error = future.exception()
                     if error is not None:
                         errors.append(error)
