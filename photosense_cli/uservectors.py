@@ -89,16 +89,6 @@ def in_use(cat: Catalogue, engine: Engine | type[Engine]) -> bool:
                                         or cat.people_with_faces(USER_MIN_FACES))
 
 
-def wanted(cat: Catalogue, have: set[int], out: UserSync) -> tuple[set[int], dict[int, list[str]]]:
-    """Every person a user is kept for; and person id -> their engine face ids oldest first,
-    for those that have one (`have`) and the MAX_NEW_USERS with most faces of the others."""
-    eligible = cat.people_with_faces(USER_MIN_FACES)  # most faces first
-    new = [p for p in eligible if p not in have]
-    out.deferred = max(0, len(new) - MAX_NEW_USERS)
-    chosen = [p for p in eligible if p in have] + new[:MAX_NEW_USERS]
-    return set(eligible), {p: cat.engine_faces_by_date(p) for p in chosen}
-
-
 def choose(faces: list[str], row: UserRow) -> set[str]:
     """The faces a person's user should hold: those it holds still (their person's), then,
     up to USER_FACES, others spread evenly over the person's photos by date, so a user
@@ -132,25 +122,35 @@ def sync(cat: Catalogue, engine: Engine, run_id: int | None = None) -> UserSync:
 
 def _sync(cat: Catalogue, users: UserVectors, out: UserSync) -> None:
     rows = cat.user_rows()
-    eligible, want = wanted(cat, {r.person_id for r in rows.values()}, out)
-    if not rows and not want:  # nothing made, nothing to make: not even a ListUsers
+    eligible = cat.people_with_faces(USER_MIN_FACES)  # most faces first
+    if not rows and not eligible:  # nothing made, nothing to make: not even a ListUsers
         return
+    marks = cat.people_to_sync()  # people whose faces changed since their user was synced
     remote = set(users.list_users())
     for user_id in sorted(remote - rows.keys()):  # another tool's, or a catalogue restored
         users.delete_user(user_id)
         out.deleted += 1
+    kept = set(eligible)
     live: dict[int, UserRow] = {}
     for row in sorted(rows.values(), key=lambda r: r.user_id):
-        if row.person_id not in eligible or row.person_id in live:
+        if row.person_id not in kept or row.person_id in live:
             _delete(cat, users, row)  # merged away, forgotten, too few faces now
             out.deleted += row.user_id in remote
             continue
         if row.user_id not in remote:  # deleted outside, or killed before CreateUser
             row.faces, row.pending, row.refused = set(), set(), set()
         live[row.person_id] = row
+    # Only the users whose person changed (or that a crash or a deletion left unfinished)
+    # are read and compared; the others are in step already.
+    stale = [p for p in eligible if p in live and (p in marks or live[p].pending
+                                                   or not live[p].faces)]
+    new = [p for p in eligible if p not in live]
+    out.deferred = max(0, len(new) - MAX_NEW_USERS)
+    want = {p: cat.engine_faces_by_date(p) for p in stale + new[:MAX_NEW_USERS]}
     # Faces leave their old user before any joins a new one: the service refuses a face
     # another user holds (a face moved from Ada to Bo between two imports).
-    for person, row in live.items():
+    for person in stale:
+        row = live[person]
         gone = row.held() - set(want[person])
         if gone:
             users.disassociate_faces(row.user_id, sorted(gone))
@@ -169,6 +169,11 @@ def _sync(cat: Catalogue, users: UserVectors, out: UserSync) -> None:
             users.create_user(row.user_id)
             out.created += 1
         _associate(cat, users, row, choose(faces, row) - row.faces, out)
+        if person in marks:
+            with cat.transaction():
+                cat.synced(person, marks[person])
+    with cat.transaction():
+        cat.forget_unsynced_without_users()
 
 
 def new_user_id(person: int) -> str:

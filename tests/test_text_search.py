@@ -146,6 +146,9 @@ def test_an_older_library_gets_the_photo_text_from_its_lines(tmp_path):
             conn.execute(f"DROP TABLE {table}")
         conn.execute("ALTER TABLE people DROP COLUMN born")
         conn.execute("DROP TABLE user_vectors")  # migration 21's
+        conn.execute("DROP TABLE users_to_sync")  # migration 22's, and its triggers
+        for trigger in ("ai", "ad", "au_new", "au_old"):
+            conn.execute(f"DROP TRIGGER faces_users_{trigger}")
         conn.execute("PRAGMA user_version = 15")
     conn.close()
     reopened = Catalogue(path)

@@ -60,6 +60,20 @@ class UserVectorRows(Connection):
     def drop_user_row(self, user_id: str) -> None:
         self.conn.execute("DELETE FROM user_vectors WHERE user_id = ?", (user_id,))
 
+    def people_to_sync(self) -> dict[int, int]:
+        """person id -> changes to their faces since their user was last brought in step."""
+        return dict(self.conn.execute("SELECT person_id, n FROM users_to_sync"))
+
+    def synced(self, person_id: int, seen: int) -> None:
+        """The person's user is in step with the changes seen; a later one stays marked."""
+        self.conn.execute("DELETE FROM users_to_sync WHERE person_id = ? AND n = ?",
+                          (person_id, seen))
+
+    def forget_unsynced_without_users(self) -> None:
+        """Marks of people who have no user: a user is made from all their faces anyway."""
+        self.conn.execute("DELETE FROM users_to_sync WHERE person_id NOT IN "
+                          "(SELECT person_id FROM user_vectors)")
+
     def count_user_rows(self) -> int:
         return self.scalar("SELECT count(*) FROM user_vectors") or 0
 
