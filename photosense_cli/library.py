@@ -16,7 +16,13 @@ from pathlib import Path
 
 from photosense_cli import engines
 from photosense_cli.catalogue import Catalogue, import_lock
-from photosense_cli.engines.base import Engine, EngineOptions, importer_threads, resolve_workers
+from photosense_cli.engines.base import (
+    Engine,
+    EngineOptions,
+    engine_workers,
+    importer_threads,
+    resolve_workers,
+)
 from photosense_cli.errors import Cancelled, NotFound, PhotosenseError, describe
 from photosense_cli.policy import NO_CLOUD, NO_FACES
 from photosense_cli.records import ChangeKind, RunSummary
@@ -123,8 +129,8 @@ def _run_import(cat: Catalogue, req: ImportRequest, on_notice, on_error,
             raise Cancelled("nothing was sent, and no library was made")
 
     local_text = _reader_for_rules(req, engine, text_engine)
-    workers = workers or getattr(engine, "processes", 1)  # --cluster: as the engine chose
-    importer = Importer(cat, engine, req, threads=importer_threads(cls, workers),
+    importer = Importer(cat, engine, req,
+                        threads=importer_threads(cls, engine_workers(engine, workers)),
                         local_text=local_text,
                         uploader=uploader, text_engine=text_engine,
                         prefilter=helper if prefilter else None,  # type: ignore[arg-type]
@@ -188,8 +194,7 @@ def _reader_for_rules(req: ImportRequest, engine: Engine,
 def _options(cls: type[Engine], req: ImportRequest) -> tuple[int, EngineOptions]:
     """The photos analysed at once (0: as the cluster's threads allow) and the options."""
     engines.check_cluster(cls, req.cluster)
-    # On a cluster, --workers bounds the photos in flight; without it the cluster's threads do
-    workers = (req.workers or 0) if req.cluster else resolve_workers(cls, req.workers)
+    workers = resolve_workers(cls, req.workers, req.cluster)
     return workers, EngineOptions(workers, req.profile, req.region,
                                   text_tiles=req.max_text_tiles, cluster=req.cluster)
 

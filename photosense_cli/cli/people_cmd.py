@@ -71,7 +71,7 @@ def _list(ctx, library, unnamed, named, hidden, everyone, fmt, limit=0):
         listed, left_out = lib.people(named=True if named else False if unnamed else None,
                                       hidden=hidden, everyone=everyone,
                                       limit=limit + 1 if limit else 0)
-        total = lib.people_count() if not listed else len(listed)
+        total = 0 if listed else lib.people_count()  # says why the listing is empty
     cut = bool(limit) and len(listed) > limit
     rows = [p.to_json() for p in listed[:limit or None]]
     if cut:  # on stderr, in every format, as search says it

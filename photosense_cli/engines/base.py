@@ -201,9 +201,20 @@ class FaceProbe(Protocol):
         """False only when the photo surely holds no face worth sending."""
 
 
-def resolve_workers(engine: type[Engine] | Engine, requested: int | None) -> int:
-    """--workers if given, else the engine's default, else one per core."""
+def resolve_workers(engine: type[Engine] | Engine, requested: int | None,
+                    cluster: str | None = None) -> int:
+    """--workers if given, else the engine's default, else one per core. On a cluster,
+    --workers bounds the photos in flight, and 0 leaves it to the engine once connected
+    (engine_workers)."""
+    if cluster:
+        return requested or 0
     return max(1, requested or engine.default_workers or os.cpu_count() or 1)
+
+
+def engine_workers(engine: Engine, workers: int) -> int:
+    """The photos analysed at once by the engine as made: what resolve_workers said, or,
+    when that left it to a cluster (0), what the engine chose from the cluster's threads."""
+    return workers or max(1, getattr(engine, "processes", 1))
 
 
 def importer_threads(engine: type[Engine] | Engine, workers: int) -> int:

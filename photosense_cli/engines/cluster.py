@@ -40,30 +40,29 @@ class ClusterLost(EngineError):
 
 
 def models_ready(faces: bool, text: bool) -> str | None:
-    """Run on each worker process at connect time: load the models (once per process:
-    engines/local.py keeps them in the process) and say what is missing, if anything."""
+    """Run on each worker process at connect time, and before each task: load the models
+    (once per process: engines/local.py keeps them in the process) and say what is
+    missing, if anything."""
     try:
         from photosense_cli.engines import local
 
-        local._init_worker(None, faces, text)
+        with _MODELS:  # loaded once: two threads starting at once would load them twice
+            local._init_worker(None, faces, text)
     except Exception as e:  # ImportError of dlib, EngineError of the model files
         return f"{type(e).__name__}: {describe(e)}"
     return None
 
 
-def analyse_on_worker(func: Callable[[Any], Any], image: bytes) -> Any:
+def analyse_on_worker(func: Callable[[Any], Any], image: bytes, faces: bool, text: bool) -> Any:
     """One photo's task, on a worker: decoded there, then func (local.analyse_photo...).
     A worker that lost its models since connect time (or joined later without them) stops
     the run with its address, rather than failing every photo one by one."""
     from photosense_cli.engines import local
 
-    try:
-        with _MODELS:  # loaded once: two threads starting at once would load them twice
-            local._init_worker(None, func is not local._lines_in, func is local._lines_in
-                               or func is local.analyse_photo)
-    except Exception as e:
+    missing = models_ready(faces, text)
+    if missing:
         raise EngineError(f"the Dask worker {_here()} cannot run the offline engine "
-                          f"({type(e).__name__}: {describe(e)}): {INSTALL} there") from None
+                          f"({missing}): {INSTALL} there")
     # Decoded outside the lock: a worker started with two threads decodes the next photo
     # while the models work on this one (cluster_bench.py, one worker on 2 cores: 1.29
     # photos/s with one thread, 1.33 with two; the lock is for safety, not speed).
@@ -130,6 +129,7 @@ class DaskCluster:
             if name == "distributed" or name.startswith("distributed."):
                 logging.getLogger(name).setLevel(logging.CRITICAL + 1)
         self.address = address
+        self.faces, self.text = faces, text  # the models each task needs
         self._lost: ClusterLost | None = None
         reachable(address)
         try:
@@ -176,7 +176,8 @@ class DaskCluster:
         from distributed import KilledWorker
 
         try:
-            future = self.client.submit(analyse_on_worker, func, image, pure=False)
+            future = self.client.submit(analyse_on_worker, func, image, self.faces, self.text,
+                                        pure=False)
         except (OSError, CancelledError, RuntimeError) as e:
             raise self._gone(e) from None
         try:

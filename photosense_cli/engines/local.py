@@ -445,8 +445,8 @@ class LocalEngine:
         with self._lock:
             start = self._used
             need = start + len(ids)
-            if need > len(self._matrix):
-                self._reserve(need + need // 2)
+            if need > len(self._matrix):  # by half again: appends stay O(1) amortised
+                self._reserve(max(1024, need + need // 2))
             self._matrix[start:need] = rows
             self._norms[start:need] = np.einsum("ij,ij->i", rows, rows)
             self._rows.update(zip(ids, range(start, need), strict=True))
@@ -480,7 +480,7 @@ class LocalEngine:
         faces = []
         for box, confidence, descriptor in found:
             face = DetectedFace(uuid.uuid4().hex, Box(*box), confidence, descriptor)
-            self._add(face.face_id, np.frombuffer(descriptor, np.float32))
+            self._add_chunk([(face.face_id, descriptor)])
             faces.append(face)
         return faces
 
@@ -542,12 +542,5 @@ class LocalEngine:
             return {"faces": self._used, "users": 0}
 
     def _add(self, face_id: str, descriptor: np.ndarray) -> None:
-        with self._lock:
-            if self._used == len(self._matrix):  # grow by doubling: appends stay O(1) amortised
-                self._reserve(max(1024, 2 * len(self._matrix)))
-            self._matrix[self._used] = descriptor
-            self._norms[self._used] = float(descriptor @ descriptor)
-            self._rows[face_id] = self._used
-            self._ids.append(face_id)
-            self._used += 1
+        self._add_chunk([(face_id, descriptor.astype(np.float32).tobytes())])
 

@@ -21,6 +21,7 @@ from photosense_cli.engines.base import (
     Engine,
     EngineOptions,
     cost_usd,
+    engine_workers,
     importer_threads,
     resolve_workers,
 )
@@ -66,8 +67,7 @@ def _reindex(cat: Catalogue, req: ReindexRequest, on_error, on_progress) -> RunS
     cls = engines.engine_class(target)
     cluster = req.options.cluster
     engines.check_cluster(cls, cluster)
-    # on a cluster, --workers bounds the photos in flight; without it the cluster's threads do
-    n = (req.workers or 0) if cluster else resolve_workers(cls, req.workers)
+    n = resolve_workers(cls, req.workers, cluster)
     rebuild = target == current and not cat.get_meta("reindex_from")
     photos = cat.counts()["photos"] if rebuild else len(cat.photos_not_on(target))
     faces_each = max(1.0, cat.faces_per_photo() or 1.0)
@@ -76,7 +76,7 @@ def _reindex(cat: Catalogue, req: ReindexRequest, on_error, on_progress) -> RunS
         return _estimate(cat, req, previous, photos, faces_each, per_photo)
     engine = engines.make_engine(target, EngineOptions(n, req.options.profile,
                                                        req.options.region, cluster=cluster))
-    n = n or getattr(engine, "processes", 1)  # --cluster: as the engine chose
+    n = engine_workers(engine, n)
     try:
         _ask(req, engine, photos, per_photo, faces_each)
     except Cancelled:
